@@ -1,0 +1,50 @@
+"""Label sets of every supported dataset, in one place.
+
+The order of each tuple is the class order used by models and metrics; it never changes
+for a released dataset name, because checkpoints store label indices.
+"""
+
+from __future__ import annotations
+
+NEUTRAL = "neutral"
+
+#: MELD, ECF 1.0 and ECF 2.0 (SemEval-2024 Task 3) share Ekman's six plus neutral.
+ECF_EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise")
+MELD_EMOTIONS: tuple[str, ...] = ECF_EMOTIONS
+#: The six emotions of MECPE-Cat / SemEval-2024 subtask 2 weighted F1.
+ECF_CAUSE_EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
+#: The four-emotion average reported by some ECF papers (w-avg. 4).
+ECF_MAIN_EMOTIONS: tuple[str, ...] = ("anger", "joy", "sadness", "surprise")
+
+#: IEMOCAP 6-class setting (happy, sad, neutral, angry, excited, frustrated).
+IEMOCAP_EMOTIONS: tuple[str, ...] = ("hap", "sad", "neu", "ang", "exc", "fru")
+#: DailyDialog and RECCON-DD (RECCON spells joy "happiness").
+DAILYDIALOG_EMOTIONS: tuple[str, ...] = (
+    "neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise",
+)
+RECCON_EMOTIONS: tuple[str, ...] = DAILYDIALOG_EMOTIONS
+#: EmoryNLP (Willcox's feeling wheel, 7 classes).
+EMORYNLP_EMOTIONS: tuple[str, ...] = (
+    "Neutral", "Joyful", "Peaceful", "Powerful", "Scared", "Mad", "Sad",
+)
+
+#: Label set by dataset name (the `dataset` field of a Conversation).
+LABEL_SETS: dict[str, tuple[str, ...]] = {
+    "ecf1": ECF_EMOTIONS,
+    "ecf2": ECF_EMOTIONS,
+    "semeval2024": ECF_EMOTIONS,
+    "meld": MELD_EMOTIONS,
+    "iemocap": IEMOCAP_EMOTIONS,
+    "convecpe": IEMOCAP_EMOTIONS,
+    "dailydialog": DAILYDIALOG_EMOTIONS,
+    "reccon": RECCON_EMOTIONS,
+    "emorynlp": EMORYNLP_EMOTIONS,
+}
+
+#: The label of "no emotion" per label set; utterances with it are never emotion utterances.
+NEUTRAL_LABELS: frozenset[str] = frozenset({"neutral", "neu", "Neutral"})
+
+
+def is_neutral(label: str | None) -> bool:
+    """True for the neutral label of any supported label set (and for a missing label)."""
+    return label is None or label in NEUTRAL_LABELS
