@@ -48,3 +48,11 @@ NEUTRAL_LABELS: frozenset[str] = frozenset({"neutral", "neu", "Neutral"})
 def is_neutral(label: str | None) -> bool:
     """True for the neutral label of any supported label set (and for a missing label)."""
     return label is None or label in NEUTRAL_LABELS
+
+
+#: Full names some public IEMOCAP exports use instead of the short codes (a format alias,
+#: not a typo fix): the IEMOCAP and ConvECPE readers accept both spellings.
+IEMOCAP_LABEL_ALIASES: dict[str, str] = {
+    "happy": "hap", "happiness": "hap", "sad": "sad", "sadness": "sad", "neutral": "neu",
+    "angry": "ang", "anger": "ang", "excited": "exc", "frustrated": "fru", "frustration": "fru",
+}

@@ -1,0 +1,222 @@
+"""SemEval-2024 Task 3 (ECAC) JSON, subtasks 1 and 2, with or without gold labels.
+
+Source: ``NUSTM/SemEval-2024_ECAC`` @ f6054366e358a9803fcd1ab92ae9921132816eb5,
+``data/Subtask_1_train.json`` (ECF 2.0 training data; ``Subtask_2_*.json`` and the test files
+share the format). A JSON list of::
+
+    {"conversation_ID": 1,
+     "conversation": [{"utterance_ID": 1, "text": "...", "speaker": "Chandler",
+                       "emotion": "neutral",                     # absent in evaluation input
+                       "video_source": ["S01E01", "00:07:40.335", "00:07:44.880"],  # subtask 2
+                       "video_name": "dia1utt1.mp4"}],           # subtask 2
+     "emotion-cause_pairs": [["3_surprise", "1_I realize I am totally naked ."],   # subtask 1
+                             ["3_surprise", "1"]]}                                 # subtask 2
+
+Subtask-1 causes become :class:`CauseSpan` (verbatim text + whitespace-token range of the
+span trimmed of punctuation, as the official scorer compares them). ``video_name`` becomes
+``Utterance.media``; ``video_source`` is kept verbatim in ``Utterance.meta["video_source"]``.
+A file without ``emotion-cause_pairs`` gives ``has_cause_labels=False``. Exact duplicate
+pairs (72 in the training file) are removed as the official scorer does, and logged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from unimeec.data.labels import ECF_EMOTIONS
+from unimeec.data.readers._common import (
+    build_conversation,
+    check_label,
+    deduplicate,
+    log,
+    read_json,
+    require_keys,
+    split_from_name,
+)
+from unimeec.data.schema import CauseSpan, Conversation, EmotionCausePair, Utterance
+from unimeec.data.spans import locate_span
+from unimeec.errors import DataFormatError
+
+PAIRS_KEY = "emotion-cause_pairs"
+_UTTERANCE_KEYS = ("utterance_ID", "text", "speaker", "emotion", "video_source", "video_name")
+_EMOTION_PART = re.compile(r"^(\d+)_(.+)$", re.DOTALL)
+_CAUSE_PART = re.compile(r"^(\d+)(?:_(.*))?$", re.DOTALL)
+
+
+def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str | None = None,
+                 deduplicate_pairs: bool = True) -> list[Conversation]:
+    """Read a subtask-1 or subtask-2 file (the subtask is recognised per pair)."""
+    path = Path(path)
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise DataFormatError(f"expected a JSON list of conversations, got {type(data).__name__}",
+                              path=path)
+    split = split if split is not None else split_from_name(path)
+    conversations = []
+    seen: set[str] = set()
+    unlocated = 0
+    for position, record in enumerate(data, start=1):
+        require_keys(record, ("conversation_ID", "conversation"), path=path,
+                     what=f"conversation #{position}")
+        cid = str(record["conversation_ID"])
+        if cid in seen:
+            raise DataFormatError("duplicate conversation_ID", path=path, conversation=cid,
+                                  field="conversation_ID")
+        seen.add(cid)
+        utts = _utterances(record["conversation"], path, cid)
+        has_pairs = PAIRS_KEY in record
+        pairs = []
+        for raw in record.get(PAIRS_KEY) or []:
+            pair = _pair(raw, utts, path, cid)
+            unlocated += pair.span is not None and pair.span.start is None
+            pairs.append(pair)
+        meta: dict[str, Any] = {}
+        extra = {k: v for k, v in record.items()
+                 if k not in ("conversation_ID", "conversation", PAIRS_KEY)}
+        if extra:
+            meta["extra"] = extra
+        conversations.append(build_conversation(
+            path, id=cid, utterances=utts, pairs=pairs, dataset=dataset, split=split,
+            has_cause_labels=has_pairs, meta=meta))
+    if unlocated:
+        log.warning("%s: %d cause span(s) not found in their cause utterance (text kept, no "
+                    "token range)", path, unlocated)
+    if deduplicate_pairs:
+        deduplicate(conversations, path)
+    return conversations
+
+
+def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
+    if not isinstance(raw_utts, list) or not raw_utts:
+        raise DataFormatError("'conversation' must be a non-empty list", path=path,
+                              conversation=cid, field="conversation")
+    utts = []
+    for position, raw in enumerate(raw_utts, start=1):
+        what = f"utterance #{position}"
+        require_keys(raw, ("utterance_ID", "text", "speaker"), path=path, conversation=cid,
+                     what=what)
+        if raw["utterance_ID"] != position:
+            raise DataFormatError(f"{what} has utterance_ID {raw['utterance_ID']!r}; expected "
+                                  f"{position}", path=path, conversation=cid, field="utterance_ID")
+        for key in ("text", "speaker"):
+            if not isinstance(raw[key], str):
+                raise DataFormatError(f"{what}: {key!r} must be a string", path=path,
+                                      conversation=cid, field=key)
+        emotion = raw.get("emotion")
+        if emotion is not None:
+            check_label(emotion, ECF_EMOTIONS, path=path, conversation=cid)
+        utt = Utterance(index=position, speaker=raw["speaker"], text=raw["text"],
+                        emotion=emotion, media=raw.get("video_name"))
+        if "video_source" in raw:
+            source = raw["video_source"]
+            if not (isinstance(source, list) and len(source) == 3
+                    and all(isinstance(s, str) for s in source)):
+                raise DataFormatError(f"{what}: 'video_source' must be [episode, start, end]",
+                                      path=path, conversation=cid, field="video_source")
+            utt.meta["video_source"] = list(source)
+        extra = {k: v for k, v in raw.items() if k not in _UTTERANCE_KEYS}
+        if extra:
+            utt.meta["extra"] = extra
+        utts.append(utt)
+    return utts
+
+
+def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str) -> EmotionCausePair:
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(x, str) for x in raw)):
+        raise DataFormatError(f"a pair must be two strings ['3_surprise', '1_span' or '1'], got "
+                              f"{raw!r}", path=path, conversation=cid, field=PAIRS_KEY)
+    emo_match = _EMOTION_PART.match(raw[0])
+    cause_match = _CAUSE_PART.match(raw[1])
+    if emo_match is None or cause_match is None:
+        raise DataFormatError(f"malformed pair {raw!r}", path=path, conversation=cid,
+                              field=PAIRS_KEY)
+    e, emotion = int(emo_match.group(1)), emo_match.group(2)
+    c, span_text = int(cause_match.group(1)), cause_match.group(2)
+    for name, idx in (("emotion_utterance", e), ("cause_utterance", c)):
+        if not 1 <= idx <= len(utts):
+            raise DataFormatError(f"pair {raw!r} points outside the conversation's {len(utts)} "
+                                  "utterances", path=path, conversation=cid, field=name)
+    check_label(emotion, ECF_EMOTIONS, path=path, conversation=cid)
+    span = None
+    if span_text is not None:
+        found = locate_span(span_text, utts[c - 1].text)
+        span = CauseSpan(text=span_text, start=found[0] if found else None,
+                         end=found[1] if found else None)
+    return EmotionCausePair(e, c, emotion=emotion, span=span)
+
+
+# ---------------------------------------------------------------------- writing
+def to_semeval(conversations: Iterable[Conversation], subtask: int) -> list[dict[str, Any]]:
+    """The SemEval JSON records (subtask 1: span causes; subtask 2: utterance causes)."""
+    if subtask not in (1, 2):
+        raise ValueError(f"subtask must be 1 or 2, got {subtask}")
+    return [_record(conv, subtask) for conv in conversations]
+
+
+def write_semeval(conversations: Iterable[Conversation], path: str | Path, subtask: int) -> None:
+    """Write a SemEval-2024 Task 3 JSON file (indented like the official files)."""
+    records = to_semeval(conversations, subtask)
+    Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=4) + "\n",
+                          encoding="utf-8")
+
+
+def _record(conv: Conversation, subtask: int) -> dict[str, Any]:
+    cid: str | int = int(conv.id) if conv.id.isdigit() else conv.id  # official ids are ints
+    record: dict[str, Any] = {"conversation_ID": cid,
+                              "conversation": [_utterance(u) for u in conv.utterances]}
+    extra = conv.meta.get("extra")
+    if isinstance(extra, Mapping):
+        record.update(extra)
+    labelled = conv.has_cause_labels or bool(conv.pairs) or conv.has_emotion_labels
+    if labelled:
+        record[PAIRS_KEY] = _pairs(conv, subtask)
+    return record
+
+
+def _utterance(utt: Utterance) -> dict[str, Any]:
+    out: dict[str, Any] = {"utterance_ID": utt.index, "text": utt.text, "speaker": utt.speaker}
+    if utt.emotion is not None:
+        out["emotion"] = utt.emotion
+    if "video_source" in utt.meta:
+        out["video_source"] = list(utt.meta["video_source"])
+    if utt.media is not None:
+        out["video_name"] = utt.media
+    extra = utt.meta.get("extra")
+    if isinstance(extra, Mapping):
+        out.update(extra)
+    return out
+
+
+def _pairs(conv: Conversation, subtask: int) -> list[list[str]]:
+    out: list[list[str]] = []
+    seen: set[tuple[str, str]] = set()
+    for pair in conv.pairs:
+        emotion = pair.emotion or conv.utterance(pair.emotion_utterance).emotion
+        if emotion is None:
+            raise DataFormatError(f"pair {pair.key} has no emotion (neither on the pair nor on "
+                                  "its emotion utterance); SemEval pairs need one",
+                                  conversation=conv.id, field="emotion")
+        left = f"{pair.emotion_utterance}_{emotion}"
+        if subtask == 2:
+            right = str(pair.cause_utterance)
+            if (left, right) in seen:  # several spans of one utterance pair: one utterance pair
+                continue
+            seen.add((left, right))
+        else:
+            right = f"{pair.cause_utterance}_{_span_text(conv, pair)}"
+        out.append([left, right])
+    return out
+
+
+def _span_text(conv: Conversation, pair: EmotionCausePair) -> str:
+    """The verbatim span; the token range's text; or the whole utterance (no span known)."""
+    text = conv.utterance(pair.cause_utterance).text
+    if pair.span is None:
+        return text
+    if pair.span.text is not None:
+        return pair.span.text
+    return " ".join(text.split()[pair.span.start:pair.span.end])

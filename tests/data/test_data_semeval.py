@@ -1,0 +1,163 @@
+"""SemEval-2024 Task 3 JSON: counts, spans, both subtasks, lossless writing, bad input."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from unimeec.data import (
+    CauseSpan,
+    EmotionCausePair,
+    locate_span,
+    read_conversations,
+    write_conversations,
+)
+from unimeec.data.readers.semeval import read_semeval, to_semeval
+from unimeec.errors import DataFormatError
+
+TRAIN = "ecf2-semeval2024/Subtask_1_train.json"
+
+
+def test_train_counts(load) -> None:  # type: ignore[no-untyped-def]
+    convs = load("semeval2024", "train")
+    assert len(convs) == 1374
+    assert sum(len(c) for c in convs) == 13619
+    assert sum(len(c.emotion_utterances) for c in convs) == 7690
+    assert sum(len(c.pairs) + len(c.duplicate_pairs) for c in convs) == 9364
+    assert sum(len(c.duplicate_pairs) for c in convs) == 72
+    assert sum(len(c.pairs) for c in convs) == 9292
+    assert sum(len(c.pair_set()) for c in convs) == 9256
+    per_emotion: dict[str, int] = {}
+    for conv in convs:
+        for pair in conv.pairs:
+            per_emotion[pair.emotion] = per_emotion.get(pair.emotion, 0) + 1  # type: ignore[index]
+    assert per_emotion == {"anger": 2122, "disgust": 534, "fear": 312, "joy": 2732,
+                           "sadness": 1427, "surprise": 2165}
+    # every official span is located in its cause utterance
+    assert all(p.span is not None and p.span.start is not None for c in convs for p in c.pairs)
+
+
+def test_utterance_pairs_are_a_subset_of_ecf1(load, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
+    ecf = {c.id: c.pair_set() for c in read_conversations(shared_data / "ecf1" / "all_data_pair.txt",
+                                                          meld_ids=False, feature_rows=False)}
+    assert all(c.pair_set() <= ecf[c.id] for c in load("semeval2024", "train"))
+
+
+def test_dedup_is_logged(shared_data: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="unimeec.data"):
+        read_semeval(shared_data / TRAIN)
+    assert "removed 72 exact duplicate emotion-cause pair(s)" in caplog.text
+
+
+def test_first_span(load) -> None:  # type: ignore[no-untyped-def]
+    first = load("semeval2024", "train")[0]
+    pair = first.pairs[0]
+    assert (pair.key, pair.emotion) == ((3, 1), "surprise")
+    assert pair.span == CauseSpan(text="I realize I am totally naked .", start=21, end=27)
+    assert first.utterance(1).text.split()[21:27] == ["I", "realize", "I", "am", "totally", "naked"]
+
+
+@pytest.mark.parametrize(("span", "text", "expected"), [
+    ("I realize I am totally naked .", "and I realize I am totally naked .", (1, 7)),
+    ("  , naked !", "I am naked !", (2, 3)),
+    ("oh", "Oh oh", (1, 2)),
+    ("am tot", "I am totally naked", (1, 3)),  # cut mid-word: widened to whole tokens
+    ("...", "Wait ...", None),
+    ("absent", "I am here", None),
+])
+def test_locate_span(span, text, expected) -> None:  # type: ignore[no-untyped-def]
+    assert locate_span(span, text) == expected
+
+
+def test_subtask1_round_trip_is_identical(shared_data: Path, tmp_path: Path) -> None:
+    original = json.loads((shared_data / TRAIN).read_text(encoding="utf-8"))
+    convs = read_semeval(shared_data / TRAIN, deduplicate_pairs=False)
+    write_conversations(convs, tmp_path / "out.json", "semeval-subtask1")
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == original
+    # default reading drops exact duplicates (as the scorer does): the rest is unchanged
+    deduped = to_semeval(read_semeval(shared_data / TRAIN), subtask=1)
+    for got, want in zip(deduped, original):
+        unique = [p for i, p in enumerate(want["emotion-cause_pairs"])
+                  if p not in want["emotion-cause_pairs"][:i]]
+        assert got == {**want, "emotion-cause_pairs": unique}
+
+
+SUBTASK2 = [
+    {"conversation_ID": 1375, "conversation": [
+        {"utterance_ID": 1, "text": "Please do not do that again .", "speaker": "Chandler",
+         "emotion": "disgust", "video_source": ["S01E01", "00:07:40.335", "00:07:44.880"],
+         "video_name": "dia1375utt1.mp4"},
+        {"utterance_ID": 2, "text": "Uh , it is Paul .", "speaker": "Paul", "emotion": "neutral",
+         "video_source": ["S01E01", "00:07:45.047", "00:07:46.450"],
+         "video_name": "dia1375utt2.mp4"}],
+     "emotion-cause_pairs": [["1_disgust", "1"], ["1_disgust", "2"], ["1_disgust", "2"]]}]
+
+
+def test_subtask2_with_video(make_file, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = make_file("Subtask_2_test.json", json.dumps(SUBTASK2))
+    (conv,) = read_conversations(path)
+    assert (conv.id, conv.split, conv.dataset) == ("1375", "test", "semeval2024")
+    assert [p.key for p in conv.pairs] == [(1, 1), (1, 2)] and conv.pairs[0].span is None
+    assert len(conv.duplicate_pairs) == 1
+    utt = conv.utterance(2)
+    assert utt.media == "dia1375utt2.mp4"
+    assert utt.meta["video_source"] == ["S01E01", "00:07:45.047", "00:07:46.450"]
+    write_conversations([conv], tmp_path / "out.json", "semeval-subtask2")
+    expected = [{**SUBTASK2[0], "emotion-cause_pairs": [["1_disgust", "1"], ["1_disgust", "2"]]}]
+    assert json.loads((tmp_path / "out.json").read_text()) == expected
+
+
+def test_evaluation_input_without_labels(make_file, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    record = [{"conversation_ID": 7, "conversation": [
+        {"utterance_ID": 1, "text": "Hi .", "speaker": "Ross", "video_name": "dia7utt1.mp4"}]}]
+    (conv,) = read_conversations(make_file("Subtask_2_eval.json", json.dumps(record)))
+    assert conv.has_cause_labels is False and conv.utterance(1).emotion is None
+    assert conv.pairs == []
+    write_conversations([conv], tmp_path / "same.json", "semeval-subtask2")
+    assert json.loads((tmp_path / "same.json").read_text()) == record
+    # predictions on it get emotions and pairs, and the pairs are written
+    pred = conv.with_predictions(emotions=["joy"], pairs=[EmotionCausePair(1, 1)])
+    assert to_semeval([pred], 2)[0]["emotion-cause_pairs"] == [["1_joy", "1"]]
+    assert to_semeval([conv.with_predictions(emotions=["joy"])], 2)[0][
+        "emotion-cause_pairs"] == []
+
+
+def test_ecf_to_subtask2_uses_utterance_causes(load) -> None:  # type: ignore[no-untyped-def]
+    record = to_semeval(load("ecf1", "dev")[:1], subtask=2)[0]
+    conv = load("ecf1", "dev")[0]
+    assert record["conversation_ID"] == int(conv.id)
+    assert record["emotion-cause_pairs"] == [
+        [f"{p.emotion_utterance}_{p.emotion}", str(p.cause_utterance)] for p in conv.pairs]
+    # ECF has no spans: subtask 1 cites the whole cause utterance
+    sub1 = to_semeval([conv], subtask=1)[0]["emotion-cause_pairs"]
+    assert sub1[0][1] == f"{conv.pairs[0].cause_utterance}_" + conv.utterance(
+        conv.pairs[0].cause_utterance).text
+
+
+@pytest.mark.parametrize(("mutate", "field", "message"), [
+    (lambda r: r[0]["conversation"][1].pop("text"), "text", "has no 'text'"),
+    (lambda r: r[0]["conversation"][1].update(utterance_ID=5), "utterance_ID", "expected 2"),
+    (lambda r: r[0]["conversation"][0].update(emotion="happy"), "emotion", "unknown emotion"),
+    (lambda r: r[0]["emotion-cause_pairs"].append(["1_disgust", "3"]), "cause_utterance",
+     "outside the conversation's 2"),
+    (lambda r: r[0]["emotion-cause_pairs"].append(["disgust", "1"]), "emotion-cause_pairs",
+     "malformed pair"),
+    (lambda r: r[0].pop("conversation"), "conversation", "has no 'conversation'"),
+])
+def test_malformed(make_file, mutate, field, message) -> None:  # type: ignore[no-untyped-def]
+    record = json.loads(json.dumps(SUBTASK2))
+    mutate(record)
+    path = make_file("bad.json", json.dumps(record))
+    with pytest.raises(DataFormatError, match=message) as info:
+        read_semeval(path)
+    assert (info.value.path, info.value.field) == (str(path), field)
+
+
+def test_invalid_json_names_line(make_file) -> None:  # type: ignore[no-untyped-def]
+    path = make_file("bad.json", '[\n {"conversation_ID": 1,\n  "conversation": [}\n]')
+    with pytest.raises(DataFormatError, match="invalid JSON") as info:
+        read_semeval(path)
+    assert info.value.line == 3
