@@ -161,3 +161,126 @@ def test_invalid_json_names_line(make_file) -> None:  # type: ignore[no-untyped-
     with pytest.raises(DataFormatError, match="invalid JSON") as info:
         read_semeval(path)
     assert info.value.line == 3
+
+
+# ----------------------------------------------------- official prediction (positions) format
+# Causes "<utt>_<start>_<end>": 0-based whitespace-token range, end exclusive, as the official
+# scorer (NUSTM/SemEval-2024_ECAC, CodaLab/evaluation/evaluate.py) reads a submission.
+PREDICTION = [
+    {"conversation_ID": 8, "conversation": [
+        {"utterance_ID": 1, "text": "Guess what , I got the job !", "speaker": "Rachel"},
+        {"utterance_ID": 2, "text": "Oh my God , that is great !", "speaker": "Monica"},
+        {"utterance_ID": 3, "text": "Room 1_2 is free", "speaker": "Joey"}],
+     "emotion-cause_pairs": [["1_joy", "1_3_7"], ["2_joy", "1_3_7"], ["2_joy", "2_0_3"],
+                             ["3_surprise", "3_1_2"], ["3_surprise", "3_0_4"]]}]
+
+
+def test_read_official_prediction_positions(make_file) -> None:  # type: ignore[no-untyped-def]
+    path = make_file("Subtask_1_pred.json", json.dumps(PREDICTION))
+    (conv,) = read_conversations(path)  # span_format="auto"
+    spans = [(p.key, p.span) for p in conv.pairs]
+    assert spans == [
+        ((1, 1), CauseSpan(text="I got the job", start=3, end=7)),  # "," is token 2
+        ((2, 1), CauseSpan(text="I got the job", start=3, end=7)),
+        ((2, 2), CauseSpan(text="Oh my God", start=0, end=3)),
+        # "1_2" is a token of utterance 3: auto reads that cause as text, located at [1, 2)
+        ((3, 3), CauseSpan(text="1_2", start=1, end=2)),
+        ((3, 3), CauseSpan(text="Room 1_2 is free", start=0, end=4)),
+    ]
+    assert [p.key for p in read_semeval(path, span_format="positions")[0].pairs] == [
+        (1, 1), (2, 1), (2, 2), (3, 3), (3, 3)]
+    forced = read_semeval(path, span_format="positions")[0].pairs[3].span
+    assert forced == CauseSpan(text="1_2", start=1, end=2)  # same tokens, read as positions
+    as_text = read_semeval(path, span_format="text")[0].pairs[0].span
+    assert as_text == CauseSpan(text="3_7", start=None, end=None)  # the old, wrong reading
+
+
+def test_positions_must_be_valid_token_ranges(make_file) -> None:  # type: ignore[no-untyped-def]
+    record = json.loads(json.dumps(PREDICTION))
+    record[0]["emotion-cause_pairs"] = [["1_joy", "1_4_9"]]  # utterance 1 has 8 tokens
+    path = make_file("Subtask_1_pred.json", json.dumps(record))
+    # auto: not a valid range, so it is text (not found in the utterance: no token range)
+    assert read_semeval(path)[0].pairs[0].span == CauseSpan(text="4_9")
+    with pytest.raises(DataFormatError, match=r"cause '1_4_9' is not '<utterance>_<start>_<end>' "
+                       r"with 0 <= start < end <= 8") as info:
+        read_semeval(path, span_format="positions")
+    assert (info.value.path, info.value.conversation, info.value.field) == (
+        str(path), "8", "emotion-cause_pairs")
+    for empty in ("1_4_4", "1_5_4"):
+        record[0]["emotion-cause_pairs"] = [["1_joy", empty]]
+        path.write_text(json.dumps(record))
+        with pytest.raises(DataFormatError, match="0 <= start < end"):
+            read_semeval(path, span_format="positions")
+    with pytest.raises(DataFormatError, match="unknown span_format 'spans'"):
+        read_semeval(path, span_format="spans")
+
+
+def test_positions_round_trip_is_identical(make_file, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = make_file("Subtask_1_pred.json", json.dumps(PREDICTION))
+    convs = read_semeval(path, span_format="positions")
+    write_conversations(convs, tmp_path / "again.json", "semeval-subtask1", span_format="positions")
+    assert json.loads((tmp_path / "again.json").read_text()) == PREDICTION
+    # the text form cites the tokens; reading it back gives the same spans
+    write_conversations(convs, tmp_path / "text.json", "semeval-subtask1")
+    assert json.loads((tmp_path / "text.json").read_text())[0]["emotion-cause_pairs"][:3] == [
+        ["1_joy", "1_I got the job"], ["2_joy", "1_I got the job"], ["2_joy", "2_Oh my God"]]
+    assert [p.span for p in read_semeval(tmp_path / "text.json")[0].pairs] == [
+        p.span for p in convs[0].pairs]
+
+
+def test_train_spans_as_positions_round_trip(load, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    gold = load("semeval2024", "train")[:40]
+    out = tmp_path / "Subtask_1_pred.json"
+    write_conversations(gold, out, "semeval-subtask1", span_format="positions")
+    first = json.loads(out.read_text())[0]["emotion-cause_pairs"][0]
+    assert first == ["3_surprise", "1_21_27"]  # "I realize I am totally naked ." -> [21, 27)
+    # like the official scorer, a submission cause must not contain letters
+    causes = [p[1] for r in json.loads(out.read_text()) for p in r["emotion-cause_pairs"]]
+    assert len(causes) == sum(len(c.pairs) for c in gold)
+    assert not any(ch.isalpha() for cause in causes for ch in cause)
+    back = read_semeval(out)
+    for want, got in zip(gold, back):
+        assert [(p.key, p.emotion, p.span.start, p.span.end) for p in want.pairs] == [  # type: ignore[union-attr]
+            (p.key, p.emotion, p.span.start, p.span.end) for p in got.pairs]  # type: ignore[union-attr]
+        text = {i: u.text.split() for i, u in enumerate(want.utterances, start=1)}
+        assert all(p.span.text == " ".join(text[p.cause_utterance][p.span.start:p.span.end])  # type: ignore[union-attr]
+                   for p in got.pairs)
+
+
+def test_positions_writer_edge_cases(make_file) -> None:  # type: ignore[no-untyped-def]
+    record = json.loads(json.dumps(PREDICTION))
+    record[0]["emotion-cause_pairs"] = [["1_joy", "1"], ["2_joy", "1_I got the job !"]]
+    (conv,) = read_semeval(make_file("Subtask_1_mixed.json", json.dumps(record)))
+    # no span: the whole cause utterance; a text span: its located range
+    assert to_semeval([conv], 1, span_format="positions")[0]["emotion-cause_pairs"] == [
+        ["1_joy", "1_0_8"], ["2_joy", "1_3_7"]]
+    lost = conv.with_predictions(pairs=[EmotionCausePair(1, 2, emotion="joy",
+                                                         span=CauseSpan(text="no such words"))])
+    with pytest.raises(DataFormatError, match=r"span 'no such words' is not in cause utterance 2"):
+        to_semeval([lost], 1, span_format="positions")
+    with pytest.raises(DataFormatError, match="span_format applies only to format "
+                       "'semeval-subtask1', not 'jsonl'"):
+        write_conversations([conv], "x.jsonl", "jsonl", span_format="positions")
+    with pytest.raises(DataFormatError, match="unknown span_format 'auto'"):
+        to_semeval([conv], 1, span_format="auto")
+
+
+def test_positions_prediction_of_gold_scores_one(load, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from unimeec.evaluation import evaluate
+
+    gold = load("semeval2024", "train")[:40]
+    out = tmp_path / "Subtask_1_pred.json"
+    write_conversations(gold, out, "semeval-subtask1", span_format="positions")
+    metrics = evaluate(gold, read_conversations(out))
+    assert metrics["semeval_st1_strict_micro_f1"] == 1.0
+    assert metrics["semeval_st1_strict_weighted_f1"] == 1.0
+    assert metrics["semeval_st1_proportional_micro_f1"] == 1.0
+    # one end position off by one: that pair is wrong for strict matching, N-1 of N right
+    record = json.loads(out.read_text())
+    cause_utt, start, end = record[0]["emotion-cause_pairs"][0][1].split("_")
+    record[0]["emotion-cause_pairs"][0][1] = f"{cause_utt}_{start}_{int(end) - 1}"
+    out.write_text(json.dumps(record))
+    n = len({(c.id, p.emotion_utterance, p.emotion, p.cause_utterance, p.span.start, p.span.end)  # type: ignore[union-attr]
+             for c in gold for p in c.pairs})
+    metrics = evaluate(gold, read_conversations(out))
+    assert metrics["semeval_st1_strict_micro_f1"] == pytest.approx((n - 1) / n)

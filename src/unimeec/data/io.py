@@ -28,9 +28,17 @@ def read_conversations(path: str | Path, format: str | None = None,
 
 
 def write_conversations(conversations: Iterable[Conversation], path: str | Path,
-                        format: str = "jsonl") -> None:
-    """Write ``conversations`` as our JSONL or as SemEval-2024 subtask-1/2 JSON."""
+                        format: str = "jsonl", *, span_format: str | None = None) -> None:
+    """Write ``conversations`` as our JSONL or as SemEval-2024 subtask-1/2 JSON.
+
+    ``span_format`` (``semeval-subtask1`` only): ``"text"`` (default; the training file's
+    ``"1_<span text>"``, lossless) or ``"positions"`` (``"1_<start>_<end>"``, the official
+    submission format: 0-based whitespace-token range, end exclusive).
+    """
     conversations = list(conversations)
+    if span_format is not None and format != "semeval-subtask1":
+        raise DataFormatError(f"span_format applies only to format 'semeval-subtask1', not "
+                              f"{format!r}", field="span_format")
     if format == "jsonl":
         from unimeec.data.readers.jsonl import write_jsonl
 
@@ -38,7 +46,8 @@ def write_conversations(conversations: Iterable[Conversation], path: str | Path,
     elif format in ("semeval-subtask1", "semeval-subtask2"):
         from unimeec.data.readers.semeval import write_semeval
 
-        write_semeval(conversations, path, subtask=int(format[-1]))
+        write_semeval(conversations, path, subtask=int(format[-1]),
+                      span_format=span_format or "text")
     else:
         raise DataFormatError(f"cannot write format {format!r}; choose one of "
                               f"{', '.join(WRITE_FORMATS)}", field="format")

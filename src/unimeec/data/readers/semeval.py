@@ -12,8 +12,15 @@ share the format). A JSON list of::
      "emotion-cause_pairs": [["3_surprise", "1_I realize I am totally naked ."],   # subtask 1
                              ["3_surprise", "1"]]}                                 # subtask 2
 
-Subtask-1 causes become :class:`CauseSpan` (verbatim text + whitespace-token range of the
-span trimmed of punctuation, as the official scorer compares them). ``video_name`` becomes
+Subtask-1 causes come in two forms. Gold files give the text (``"1_I realize I am totally
+naked ."``): it becomes a :class:`CauseSpan` with the verbatim text and the whitespace-token range
+of the span trimmed of punctuation, as the official scorer compares them. Prediction
+(submission) files give token positions (``"1_21_27"``): the official scorer
+(``CodaLab/evaluation/evaluate.py``, ``get_span_position``: "start from 0, [begin_id, end_id)")
+reads ``<utterance>_<start>_<end>`` as the 0-based, end-exclusive range of ``text.split()``,
+which is exactly our convention, so it becomes ``CauseSpan(start, end)`` with the text of
+those tokens. ``span_format`` says which form to expect (see :data:`SPAN_FORMATS`); writing
+takes the same choice. ``video_name`` becomes
 ``Utterance.media``; ``video_source`` is kept verbatim in ``Utterance.meta["video_source"]``.
 A file without ``emotion-cause_pairs`` gives ``has_cause_labels=False``. Exact duplicate
 pairs (72 in the training file) are removed as the official scorer does, and logged.
@@ -45,11 +52,24 @@ PAIRS_KEY = "emotion-cause_pairs"
 _UTTERANCE_KEYS = ("utterance_ID", "text", "speaker", "emotion", "video_source", "video_name")
 _EMOTION_PART = re.compile(r"^(\d+)_(.+)$", re.DOTALL)
 _CAUSE_PART = re.compile(r"^(\d+)(?:_(.*))?$", re.DOTALL)
+_POSITIONS = re.compile(r"^(\d+)_(\d+)$")
+
+#: How subtask-1 causes are read and written. ``"text"``: ``"1_<span text>"`` (training and
+#: gold files). ``"positions"``: ``"1_<start>_<end>"`` (official submission format). ``"auto"``
+#: (reading only): a cause ``"<utt>_<a>_<b>"`` is read as positions when
+#: ``0 <= a < b <= n_tokens`` of that utterance and ``"<a>_<b>"`` is not itself a token of it
+#: (then it is the span text); every other cause is text.
+SPAN_FORMATS: tuple[str, ...] = ("auto", "text", "positions")
 
 
 def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str | None = None,
-                 deduplicate_pairs: bool = True) -> list[Conversation]:
-    """Read a subtask-1 or subtask-2 file (the subtask is recognised per pair)."""
+                 deduplicate_pairs: bool = True, span_format: str = "auto") -> list[Conversation]:
+    """Read a subtask-1 or subtask-2 file (the subtask is recognised per pair).
+
+    ``span_format`` (see :data:`SPAN_FORMATS`) says how subtask-1 causes are given; with
+    ``"positions"`` a cause that is not a valid ``<utt>_<start>_<end>`` is an error.
+    """
+    _check_span_format(span_format, SPAN_FORMATS)
     path = Path(path)
     data = read_json(path)
     if not isinstance(data, list):
@@ -71,7 +91,7 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
         has_pairs = PAIRS_KEY in record
         pairs = []
         for raw in record.get(PAIRS_KEY) or []:
-            pair = _pair(raw, utts, path, cid)
+            pair = _pair(raw, utts, path, cid, span_format)
             unlocated += pair.span is not None and pair.span.start is None
             pairs.append(pair)
         meta: dict[str, Any] = {}
@@ -125,7 +145,14 @@ def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
     return utts
 
 
-def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str) -> EmotionCausePair:
+def _check_span_format(span_format: str, allowed: tuple[str, ...]) -> None:
+    if span_format not in allowed:
+        raise DataFormatError(f"unknown span_format {span_format!r}; choose one of "
+                              f"{', '.join(allowed)}", field="span_format")
+
+
+def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str,
+          span_format: str) -> EmotionCausePair:
     if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(x, str) for x in raw)):
         raise DataFormatError(f"a pair must be two strings ['3_surprise', '1_span' or '1'], got "
                               f"{raw!r}", path=path, conversation=cid, field=PAIRS_KEY)
@@ -143,28 +170,64 @@ def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str) -> EmotionCause
     check_label(emotion, ECF_EMOTIONS, path=path, conversation=cid)
     span = None
     if span_text is not None:
-        found = locate_span(span_text, utts[c - 1].text)
-        span = CauseSpan(text=span_text, start=found[0] if found else None,
-                         end=found[1] if found else None)
+        text = utts[c - 1].text
+        positions = _positions(span_text, text, span_format)
+        if positions is not None:
+            start, end = positions
+            span = CauseSpan(text=" ".join(text.split()[start:end]), start=start, end=end)
+        elif span_format == "positions":
+            raise DataFormatError(
+                f"cause {raw[1]!r} is not '<utterance>_<start>_<end>' with 0 <= start < end <= "
+                f"{len(text.split())} (the whitespace tokens of utterance {c})", path=path,
+                conversation=cid, field=PAIRS_KEY)
+        else:
+            found = locate_span(span_text, text)
+            span = CauseSpan(text=span_text, start=found[0] if found else None,
+                             end=found[1] if found else None)
     return EmotionCausePair(e, c, emotion=emotion, span=span)
 
 
+def _positions(span_text: str, utterance: str, span_format: str) -> tuple[int, int] | None:
+    """``(start, end)`` when ``span_text`` is read as token positions (rule: :data:`SPAN_FORMATS`)."""
+    if span_format == "text":
+        return None
+    match = _POSITIONS.match(span_text)
+    if match is None:
+        return None
+    start, end = int(match.group(1)), int(match.group(2))
+    tokens = utterance.split()
+    if not 0 <= start < end <= len(tokens):
+        return None
+    if span_format == "auto" and span_text in tokens:  # literally a token: the span's text
+        return None
+    return start, end
+
+
 # ---------------------------------------------------------------------- writing
-def to_semeval(conversations: Iterable[Conversation], subtask: int) -> list[dict[str, Any]]:
-    """The SemEval JSON records (subtask 1: span causes; subtask 2: utterance causes)."""
+def to_semeval(conversations: Iterable[Conversation], subtask: int,
+               span_format: str = "text") -> list[dict[str, Any]]:
+    """The SemEval JSON records (subtask 1: span causes; subtask 2: utterance causes).
+
+    Subtask-1 causes are written as ``"<utt>_<span text>"`` (``span_format="text"``, the form
+    of the training file, so reading then writing it is lossless) or as
+    ``"<utt>_<start>_<end>"`` (``"positions"``, the form the official scorer requires of a
+    submission).
+    """
     if subtask not in (1, 2):
         raise ValueError(f"subtask must be 1 or 2, got {subtask}")
-    return [_record(conv, subtask) for conv in conversations]
+    _check_span_format(span_format, ("text", "positions"))
+    return [_record(conv, subtask, span_format) for conv in conversations]
 
 
-def write_semeval(conversations: Iterable[Conversation], path: str | Path, subtask: int) -> None:
+def write_semeval(conversations: Iterable[Conversation], path: str | Path, subtask: int,
+                  span_format: str = "text") -> None:
     """Write a SemEval-2024 Task 3 JSON file (indented like the official files)."""
-    records = to_semeval(conversations, subtask)
+    records = to_semeval(conversations, subtask, span_format)
     Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=4) + "\n",
                           encoding="utf-8")
 
 
-def _record(conv: Conversation, subtask: int) -> dict[str, Any]:
+def _record(conv: Conversation, subtask: int, span_format: str) -> dict[str, Any]:
     cid: str | int = int(conv.id) if conv.id.isdigit() else conv.id  # official ids are ints
     record: dict[str, Any] = {"conversation_ID": cid,
                               "conversation": [_utterance(u) for u in conv.utterances]}
@@ -173,7 +236,7 @@ def _record(conv: Conversation, subtask: int) -> dict[str, Any]:
         record.update(extra)
     labelled = conv.has_cause_labels or bool(conv.pairs) or conv.has_emotion_labels
     if labelled:
-        record[PAIRS_KEY] = _pairs(conv, subtask)
+        record[PAIRS_KEY] = _pairs(conv, subtask, span_format)
     return record
 
 
@@ -191,7 +254,7 @@ def _utterance(utt: Utterance) -> dict[str, Any]:
     return out
 
 
-def _pairs(conv: Conversation, subtask: int) -> list[list[str]]:
+def _pairs(conv: Conversation, subtask: int, span_format: str) -> list[list[str]]:
     out: list[list[str]] = []
     seen: set[tuple[str, str]] = set()
     for pair in conv.pairs:
@@ -206,6 +269,9 @@ def _pairs(conv: Conversation, subtask: int) -> list[list[str]]:
             if (left, right) in seen:  # several spans of one utterance pair: one utterance pair
                 continue
             seen.add((left, right))
+        elif span_format == "positions":
+            start, end = _span_positions(conv, pair)
+            right = f"{pair.cause_utterance}_{start}_{end}"
         else:
             right = f"{pair.cause_utterance}_{_span_text(conv, pair)}"
         out.append([left, right])
@@ -220,3 +286,19 @@ def _span_text(conv: Conversation, pair: EmotionCausePair) -> str:
     if pair.span.text is not None:
         return pair.span.text
     return " ".join(text.split()[pair.span.start:pair.span.end])
+
+
+def _span_positions(conv: Conversation, pair: EmotionCausePair) -> tuple[int, int]:
+    """The token range; the located text's; or the whole utterance (no span known)."""
+    text = conv.utterance(pair.cause_utterance).text
+    span = pair.span
+    if span is not None and span.start is not None and span.end is not None:
+        return span.start, span.end
+    if span is None or span.text is None:
+        return 0, len(text.split())
+    found = locate_span(span.text, text)
+    if found is None:
+        raise DataFormatError(f"pair {pair.key}: span {span.text!r} is not in cause "
+                              f"utterance {pair.cause_utterance}, so it has no token positions "
+                              "to write", conversation=conv.id, field="span")
+    return found
