@@ -112,6 +112,22 @@ def _serve(root: Path, handler: type[SimpleHTTPRequestHandler]) -> Iterator[str]
         thread.join()
 
 
+
+def test_convert_to_official_subtask1_positions(shared_data: Path, tmp_path: Path) -> None:
+    """`--span-format positions` writes the official submission form `<utt>_<start>_<end>`."""
+    src = shared_data / "ecf2-semeval2024" / "Subtask_1_train.json"
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(json.loads(src.read_text(encoding="utf-8"))[:1]), encoding="utf-8")
+    out = tmp_path / "pred.json"
+    assert main(["data", "convert", str(head), str(out), "--to", "semeval-subtask1",
+                 "--span-format", "positions"]) == 0
+    pairs = json.loads(out.read_text(encoding="utf-8"))[0]["emotion-cause_pairs"]
+    # Conversation 1, utterance 1 has 28 tokens; "I realize I am totally naked ." -> tokens 21..27
+    # with the final "." trimmed as the official scorer does: [21, 27).
+    assert pairs[0] == ["3_surprise", "1_21_27"]
+    assert main(["data", "convert", str(head), str(tmp_path / "x.jsonl"),
+                 "--span-format", "positions"]) == 1
+
 @pytest.fixture
 def mirror(shared_data: Path) -> Iterator[str]:
     yield from _serve(shared_data, RangeHandler)

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                          choices=("jsonl", "semeval-subtask1", "semeval-subtask2"),
                          help="output format (default: jsonl for a .jsonl OUT)")
     convert.add_argument("--format", help="input format (default: detected)")
+    convert.add_argument("--span-format", choices=("text", "positions"),
+                         help="semeval-subtask1 only: cause spans as text (the training files' "
+                         "form, default) or as token positions (the official submission form)")
     convert.set_defaults(handler=_convert)
 
     download = commands.add_parser(
@@ -77,7 +80,7 @@ def _convert(args: argparse.Namespace) -> int:
                                   field="--to")
         to_format = "jsonl"
     conversations = read_conversations(args.input, args.format)
-    write_conversations(conversations, args.output, to_format)
+    write_conversations(conversations, args.output, to_format, span_format=args.span_format)
     print(f"wrote {len(conversations):,} conversations to {args.output} ({to_format})")
     return 0
 
