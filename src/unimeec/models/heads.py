@@ -1,0 +1,71 @@
+"""Emotion head (verbalizer) and pairwise cause head (METHOD.md section 5)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class EmotionHead(nn.Module):
+    """``logits_i = W e'_i + b``; rows of ``W`` start as the label words' input embeddings.
+
+    When the backbone's input-embedding size differs from its hidden size (e.g. ALBERT), a
+    projection hidden -> embedding comes first, so ``W`` can still hold embeddings.
+    The label-word initialisation itself lives in ``UniMEECModel._init_weights``.
+    """
+
+    def __init__(self, hidden_size: int, embedding_size: int, n_labels: int) -> None:
+        super().__init__()
+        self.projection = (nn.Linear(hidden_size, embedding_size)
+                           if embedding_size != hidden_size else None)
+        self.classifier = nn.Linear(embedding_size, n_labels)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        if self.projection is not None:
+            states = self.projection(states)
+        return self.classifier(states)
+
+
+class MaskedLMEmotionHead(nn.Module):
+    """Emotion logits read from the backbone's own masked-LM head over the label words.
+
+    A multi-token label word scores as the mean of its sub-tokens' logits.
+    """
+
+    def __init__(self, lm_head: nn.Module, label_word_ids: list[list[int]]) -> None:
+        super().__init__()
+        self.lm_head = [lm_head]  # a plain list: the module belongs to the backbone
+        width = max(len(ids) for ids in label_word_ids)
+        index = torch.zeros(len(label_word_ids), width, dtype=torch.long)
+        weight = torch.zeros(len(label_word_ids), width)
+        for k, ids in enumerate(label_word_ids):
+            index[k, :len(ids)] = torch.tensor(ids)
+            weight[k, :len(ids)] = 1.0 / len(ids)
+        self.register_buffer("token_index", index, persistent=False)
+        self.register_buffer("token_weight", weight, persistent=False)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        vocab_logits = self.lm_head[0](states)  # [U, V]
+        picked = vocab_logits[:, self.token_index]  # [U, n_labels, width]
+        return (picked * self.token_weight.to(picked.dtype)).sum(-1)
+
+
+class CauseHead(nn.Module):
+    """``s_ij = MLP([c'_i; x'_j; c'_i * x'_j; r(clip(i - j))])``, one logit per candidate."""
+
+    def __init__(self, hidden_size: int, inner_size: int, distance_clip: int,
+                 distance_size: int, dropout: float) -> None:
+        super().__init__()
+        self.distance_clip = distance_clip
+        self.distance = nn.Embedding(2 * distance_clip + 1, distance_size)
+        self.mlp = nn.Sequential(
+            nn.Linear(3 * hidden_size + distance_size, inner_size), nn.GELU(),
+            nn.Dropout(dropout), nn.Linear(inner_size, 1))
+
+    def forward(self, cause_states: torch.Tensor, utterance_states: torch.Tensor,
+                offsets: torch.Tensor) -> torch.Tensor:
+        """cause_states = c'_i, utterance_states = x'_j [P, H]; offsets = i - j [P] -> [P]."""
+        clipped = offsets.clamp(-self.distance_clip, self.distance_clip) + self.distance_clip
+        features = torch.cat([cause_states, utterance_states, cause_states * utterance_states,
+                              self.distance(clipped).to(cause_states.dtype)], dim=-1)
+        return self.mlp(features).squeeze(-1)

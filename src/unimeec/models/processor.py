@@ -1,0 +1,328 @@
+"""``UniMEECProcessor``: conversations (+ features) -> one batch dict for ``UniMEECModel``.
+
+All prompt sequences of all modality passes of a batch go into one padded ``input_ids``
+tensor, so the model runs the backbone once per batch. Positions are given as index tensors
+(no Python work per token on the model side). Keys of the batch (``U`` = utterances of the
+batch, ``M`` = configured modalities, text first, ``C`` = conversations, ``P`` = candidates):
+
+``input_ids``, ``attention_mask`` [S, L]
+    all sequences of all passes.
+``x_positions`` [M, U, 3]
+    (row, start, end) of each utterance's ``X`` slot per pass (end exclusive).
+``mask_e_positions``, ``mask_c_positions`` [M, U, 2]
+    (row, column) of ``[MASK_e]`` / ``[MASK_c]`` per pass.
+``modality_mask`` [M, U] bool
+    the utterance has the modality (text: always); absent slots hold dummy positions.
+``soft_positions`` [T, 2], ``soft_owner`` [T], ``soft_rank`` [T]
+    soft-token markers: (row, column), owner ``m * U + u``, rank among the ``k`` tokens.
+``features_<modality>`` [U, d_m] float
+    raw (unstandardised) features, zeros where missing.
+``speaker_ids`` [U]
+    conversation-local speaker number (relation types same / other speaker).
+``utterance_conversation`` [U], ``utterance_index`` [U] (1-based), ``conversation_utterances``
+    [C, N_max] (flat utterance number or -1): the layout of the context graph.
+``candidate_pairs`` [P, 3] (conversation, i, j; 1-based), ``candidate_utterances`` [P, 2]
+    (flat numbers of ``i`` and ``j``): every ``j`` in ``[i - K_past, i + K_future]``.
+``emotion_labels`` [U] (-100 when unlabelled / unknown), present when any utterance has one.
+``cause_labels`` [P] float, ``cause_mask`` [P] bool, ``has_cause_labels`` [C] bool
+    present when any conversation has cause labels; ``cause_mask`` = conversation has cause
+    labels and ``i`` is a gold emotion utterance (non-neutral label, or the emotion side of a
+    gold pair when emotions are not annotated).
+``conversations``
+    the input list, for :meth:`UniMEECModel.decode`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerBase
+
+from unimeec.data.schema import Conversation
+from unimeec.errors import CheckpointError, ConfigError, FeatureError
+from unimeec.models.configuration import UniMEECConfig
+from unimeec.models.prompt import CausalPromptBuilder, PromptSequence, prepare_tokenizer
+
+logger = logging.getLogger(__name__)
+
+PROCESSOR_CONFIG_NAME = "processor_config.json"
+
+
+class FeatureLookup(Protocol):
+    """Anything that gives one utterance's raw feature vector (``None`` = missing)."""
+
+    dim: int
+
+    def get(self, conversation_id: str, utterance_index: int) -> np.ndarray | None: ...
+
+
+def backbone_position_limit(config: UniMEECConfig) -> int:
+    """Longest input the backbone's position embeddings allow (RoBERTa-style models reserve
+    ``padding_idx + 1`` positions)."""
+    record = config.backbone_config
+    if record is None:
+        try:
+            record = AutoConfig.from_pretrained(config.backbone).to_dict()
+        except OSError:
+            return config.max_sequence_length
+    limit = record.get("max_position_embeddings")
+    if not isinstance(limit, int) or limit <= 0:
+        return config.max_sequence_length
+    if record.get("model_type") in ("roberta", "xlm-roberta", "camembert", "longformer"):
+        limit -= int(record.get("pad_token_id") or 1) + 1
+    return limit
+
+
+class UniMEECProcessor:
+    """Owns the tokenizer (with the added special tokens) and builds model batches."""
+
+    def __init__(self, config: UniMEECConfig, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.config = config
+        self.tokenizer = tokenizer
+        prepare_tokenizer(tokenizer, config)
+        self.max_length = min(config.max_sequence_length, backbone_position_limit(config))
+        self.builder = CausalPromptBuilder(tokenizer, config, self.max_length)
+        self.label_index = {label: k for k, label in enumerate(config.emotion_labels)}
+        self._warned_labels: set[str] = set()
+
+    # ------------------------------------------------------------------ construction / io
+    @classmethod
+    def from_config(cls, config: UniMEECConfig) -> UniMEECProcessor:
+        """Load the backbone's tokenizer named by ``config.backbone``."""
+        return cls(config, AutoTokenizer.from_pretrained(config.backbone))
+
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write the tokenizer and ``processor_config.json`` (never touches ``config.json``)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save_pretrained(directory)
+        (directory / PROCESSOR_CONFIG_NAME).write_text(self.config.to_json_string())
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> UniMEECProcessor:
+        """Load from a directory written by ``save_pretrained`` (or a model checkpoint)."""
+        directory = Path(directory)
+        path = directory / PROCESSOR_CONFIG_NAME
+        if not path.is_file():
+            path = directory / "config.json"
+        if not path.is_file():
+            raise CheckpointError(f"{directory}: no {PROCESSOR_CONFIG_NAME} or config.json")
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+        record.pop("model_type", None)
+        config = UniMEECConfig(**record)
+        tok_dir = directory if (directory / "tokenizer_config.json").is_file() else config.backbone
+        return cls(config, AutoTokenizer.from_pretrained(tok_dir))
+
+    # ------------------------------------------------------------------ batch building
+    def __call__(self, conversations: Sequence[Conversation],
+                 features: Mapping[str, FeatureLookup] | None = None) -> dict[str, Any]:
+        conversations = list(conversations)
+        if not conversations:
+            raise ValueError("cannot build a batch of zero conversations")
+        cfg = self.config
+        modalities = cfg.ordered_modalities
+        features = dict(features or {})
+        for name in features:
+            if name not in modalities or name == "text":
+                raise FeatureError(f"features given for modality {name!r}, but the model's "
+                                   f"modalities are {modalities}")
+        offsets = np.cumsum([0] + [len(c) for c in conversations])
+        n_utt = int(offsets[-1])
+        texts = [" " + u.text for c in conversations for u in c.utterances]
+        token_ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+        # features and presence
+        present = np.zeros((len(modalities), n_utt), dtype=bool)
+        present[0] = True
+        feature_arrays: dict[str, np.ndarray] = {}
+        for m_idx, name in enumerate(modalities[1:], start=1):
+            dim = cfg.feature_dims[name]
+            array = np.zeros((n_utt, dim), dtype=np.float32)
+            lookup = features.get(name)
+            if lookup is not None:
+                if int(lookup.dim) != dim:
+                    raise FeatureError(f"{name} features have dimension {lookup.dim}, the model "
+                                       f"expects {dim} (config.feature_dims)")
+                for c_pos, conv in enumerate(conversations):
+                    for utt in conv.utterances:
+                        value = lookup.get(conv.id, utt.index)
+                        if value is None:
+                            continue
+                        vec = np.asarray(value, dtype=np.float32).reshape(-1)
+                        if vec.shape[0] != dim or not np.isfinite(vec).all():
+                            raise FeatureError(
+                                f"conversation {conv.id}, utterance {utt.index}: {name} feature "
+                                f"must be {dim} finite values, got shape {np.shape(value)}")
+                        u = int(offsets[c_pos]) + utt.index - 1
+                        array[u] = vec
+                        present[m_idx, u] = True
+            feature_arrays[name] = array
+
+        # prompt sequences of every pass
+        sequences: list[PromptSequence] = []
+        seq_conv: list[int] = []
+        seq_modality: list[int] = []
+        for c_pos, conv in enumerate(conversations):
+            start = int(offsets[c_pos])
+            speakers = [u.speaker for u in conv.utterances]
+            ids = token_ids[start:start + len(conv)]
+            lines = (self.builder.context_lines(speakers, ids)
+                     if cfg.scope == "utterance" else [])
+            for m_idx in range(len(modalities)):
+                mask = present[m_idx, start:start + len(conv)]
+                if not mask.any():
+                    continue
+                soft = m_idx > 0
+                if cfg.scope == "utterance":
+                    new = [self.builder.utterance_sequence(i + 1, speakers, ids, lines, soft)
+                           for i in np.flatnonzero(mask)]
+                else:
+                    new = self.builder.conversation_sequences(speakers, ids, soft)
+                sequences += new
+                seq_conv += [c_pos] * len(new)
+                seq_modality += [m_idx] * len(new)
+
+        lengths = [len(s.input_ids) for s in sequences]
+        width = max(lengths)
+        if cfg.pad_to_multiple_of:
+            width = -(-width // cfg.pad_to_multiple_of) * cfg.pad_to_multiple_of
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = np.full((len(sequences), width), pad, dtype=np.int64)
+        attention = np.zeros((len(sequences), width), dtype=np.int64)
+        n_mod = len(modalities)
+        x_pos = np.zeros((n_mod, n_utt, 3), dtype=np.int64)
+        x_pos[..., 2] = 1
+        e_pos = np.zeros((n_mod, n_utt, 2), dtype=np.int64)
+        c_pos_arr = np.zeros((n_mod, n_utt, 2), dtype=np.int64)
+        soft_rows: list[tuple[int, int, int, int]] = []
+        for row, seq in enumerate(sequences):
+            input_ids[row, :lengths[row]] = seq.input_ids
+            attention[row, :lengths[row]] = 1
+            base = int(offsets[seq_conv[row]]) - 1
+            m_idx = seq_modality[row]
+            if seq.targets:
+                t = np.array([(s.utterance, s.x_start, s.x_end, s.mask_e, s.mask_c)
+                              for s in seq.targets], dtype=np.int64)
+                u = base + t[:, 0]
+                x_pos[m_idx, u] = np.stack([np.full(len(t), row), t[:, 1], t[:, 2]], axis=1)
+                e_pos[m_idx, u] = np.stack([np.full(len(t), row), t[:, 3]], axis=1)
+                c_pos_arr[m_idx, u] = np.stack([np.full(len(t), row), t[:, 4]], axis=1)
+            soft_rows += [(row, col, m_idx * n_utt + base + utt, rank)
+                          for col, utt, rank in seq.soft]
+        soft = np.array(soft_rows, dtype=np.int64).reshape(-1, 4)
+
+        batch: dict[str, Any] = {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy(attention),
+            "x_positions": torch.from_numpy(x_pos),
+            "mask_e_positions": torch.from_numpy(e_pos),
+            "mask_c_positions": torch.from_numpy(c_pos_arr),
+            "modality_mask": torch.from_numpy(present),
+            "soft_positions": torch.from_numpy(soft[:, :2].copy()),
+            "soft_owner": torch.from_numpy(soft[:, 2].copy()),
+            "soft_rank": torch.from_numpy(soft[:, 3].copy()),
+        }
+        for name, array in feature_arrays.items():
+            batch[f"features_{name}"] = torch.from_numpy(array)
+        batch.update(self._graph(conversations, offsets))
+        batch.update(self._labels(conversations, offsets, batch["candidate_pairs"]))
+        batch["conversations"] = conversations
+        return batch
+
+    def _graph(self, conversations: list[Conversation], offsets: np.ndarray) -> dict[str, Any]:
+        """Speakers, the padded conversation layout and the cause candidates."""
+        cfg = self.config
+        n_max = max(len(c) for c in conversations)
+        layout = np.full((len(conversations), n_max), -1, dtype=np.int64)
+        speakers: list[int] = []
+        conv_of: list[int] = []
+        index: list[int] = []
+        pairs: list[np.ndarray] = []
+        for c_pos, conv in enumerate(conversations):
+            n = len(conv)
+            layout[c_pos, :n] = np.arange(offsets[c_pos], offsets[c_pos] + n)
+            names: dict[str, int] = {}
+            speakers += [names.setdefault(u.speaker, len(names)) for u in conv.utterances]
+            conv_of += [c_pos] * n
+            index += range(1, n + 1)
+            i = np.arange(1, n + 1)[:, None]
+            j = i + np.arange(-cfg.cause_past, cfg.cause_future + 1)[None, :]
+            ii, jj = np.broadcast_arrays(i, j)
+            keep = (jj >= 1) & (jj <= n)
+            pairs.append(np.stack([np.full(keep.sum(), c_pos), ii[keep], jj[keep]], axis=1))
+        cand = np.concatenate(pairs).astype(np.int64)
+        flat = offsets[cand[:, 0]][:, None] + cand[:, 1:] - 1
+        return {
+            "speaker_ids": torch.tensor(speakers, dtype=torch.long),
+            "utterance_conversation": torch.tensor(conv_of, dtype=torch.long),
+            "utterance_index": torch.tensor(index, dtype=torch.long),
+            "conversation_utterances": torch.from_numpy(layout),
+            "candidate_pairs": torch.from_numpy(cand),
+            "candidate_utterances": torch.from_numpy(flat.astype(np.int64)),
+        }
+
+    def _labels(self, conversations: list[Conversation], offsets: np.ndarray,
+                candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        labels = []
+        for conv in conversations:
+            for utt in conv.utterances:
+                k = self.label_index.get(utt.emotion, -100) if utt.emotion is not None else -100
+                if utt.emotion is not None and k == -100 and utt.emotion not in self._warned_labels:
+                    self._warned_labels.add(utt.emotion)
+                    logger.warning("emotion %r (conversation %s) is not one of the model's labels "
+                                   "%s; it is ignored by the loss", utt.emotion, conv.id,
+                                   self.config.emotion_labels)
+                labels.append(k)
+        if any(k != -100 for k in labels):
+            out["emotion_labels"] = torch.tensor(labels, dtype=torch.long)
+        has_cause = [c.has_cause_labels for c in conversations]
+        if any(has_cause):
+            cand = candidates.numpy()
+            gold_pairs: set[tuple[int, int, int]] = set()
+            emotion_utts: set[tuple[int, int]] = set()
+            for c_pos, conv in enumerate(conversations):
+                if not conv.has_cause_labels:
+                    continue
+                gold_pairs |= {(c_pos, p.emotion_utterance, p.cause_utterance) for p in conv.pairs}
+                if conv.has_emotion_labels:
+                    emotion_utts |= {(c_pos, i) for i in conv.emotion_utterances}
+                else:
+                    emotion_utts |= {(c_pos, p.emotion_utterance) for p in conv.pairs}
+            target = np.array([(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand],
+                              dtype=np.float32)
+            mask = np.array([(int(a), int(b)) in emotion_utts for a, b, _ in cand], dtype=bool)
+            out["cause_labels"] = torch.from_numpy(target)
+            out["cause_mask"] = torch.from_numpy(mask)
+            out["has_cause_labels"] = torch.tensor(has_cause, dtype=torch.bool)
+        return out
+
+    # ------------------------------------------------------------------ helpers
+    def sequence_length(self, conversation: Conversation) -> int:
+        """Approximate text-pass token count of a conversation (for length-bucketed batching)."""
+        ids = self.tokenizer([" " + u.text for u in conversation.utterances],
+                             add_special_tokens=False)["input_ids"]
+        n_text = sum(len(t) for t in ids)
+        if self.config.scope == "utterance":
+            window = self.config.prompt_past + self.config.prompt_future + 2
+            return n_text * window
+        return n_text + 20 * len(conversation)
+
+    def check_labels(self, conversations: Sequence[Conversation]) -> None:
+        """Raise when a conversation uses emotion labels the model does not know."""
+        for conv in conversations:
+            for utt in conv.utterances:
+                if utt.emotion is not None and utt.emotion not in self.label_index:
+                    raise ConfigError(f"conversation {conv.id}, utterance {utt.index}: emotion "
+                                      f"{utt.emotion!r} is not one of the model's labels "
+                                      f"{self.config.emotion_labels}")
+
