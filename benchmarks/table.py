@@ -1,0 +1,155 @@
+"""Render ``benchmarks/results/*.json`` as the Markdown tables of ``benchmarks/README.md``.
+
+The README's numbers are never typed by hand: this rewrites the part of the README between
+``<!-- results:start -->`` and ``<!-- results:end -->`` from the JSON rows (or prints it with
+``--print``). Metrics that are fractions are shown as percentages with one decimal.
+
+    python benchmarks/table.py            # update benchmarks/README.md
+    python benchmarks/table.py --print    # show the tables only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import bench_common as bc
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+QUALITY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("merc_weighted_f1", "emotion w-F1"), ("merc_accuracy", "emotion acc"),
+    ("mecpe_pair_precision", "pair P"), ("mecpe_pair_recall", "pair R"),
+    ("mecpe_pair_f1", "pair F1"), ("mecpe_cat_weighted_f1", "Cat w-F1"),
+)
+SPEED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("train_utterances_per_s", "train utt/s", "{:.1f}"),
+    ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
+    ("peak_cuda_mib", "peak GPU MiB", "{:.0f}"),
+    ("overhead_ratio", "overhead ratio", "{:.2f}"),
+    ("latency_p50_ms", "latency p50 ms", "{:.1f}"),
+    ("latency_p95_ms", "latency p95 ms", "{:.1f}"),
+    ("throughput_b1_conversations_per_s", "conv/s b1", "{:.1f}"),
+    ("throughput_b32_conversations_per_s", "conv/s b32", "{:.1f}"),
+)
+
+
+def load_rows(directory: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for row in data if isinstance(data, list) else [data]:
+            if isinstance(row, dict) and {"name", "split", "metrics"} <= set(row):
+                row["_file"] = path.name  # other JSON (e.g. a GPU run's summary) is skipped
+                rows.append(row)
+    return rows
+
+
+def machine_label(machine: str) -> str:
+    """A short label: the GPU, or the CPU core count plus "shared" when it was."""
+    gpu = re.search(r"GPU ([^;]+)", machine)
+    if gpu:
+        return gpu.group(1).replace("NVIDIA ", "")
+    cores = re.search(r"(\d+) cores", machine)
+    label = f"{cores.group(1)}-core CPU" if cores else "CPU"
+    return label + (" (shared)" if "shared" in machine else "")
+
+
+def _pct(row: dict[str, Any], key: str) -> str:
+    value = row["metrics"].get(key)
+    if value is None:
+        return ""
+    std = row.get("metrics_std", {}).get(key)
+    text = f"{100 * value:.1f}"
+    return text + (f" ± {100 * std:.1f}" if std and len(row.get("seeds", [])) > 1 else "")
+
+
+def _run_columns(row: dict[str, Any]) -> list[str]:
+    seeds = ",".join(str(s) for s in row.get("seeds", [])) or "n/a"
+    return [machine_label(row["machine"]), row["date"][:16].replace("T", " "), seeds,
+            f"`{row['command']}`"]
+
+
+def quality_table(rows: Iterable[dict[str, Any]]) -> str:
+    head = ["system", "dataset", *(label for _, label in QUALITY_COLUMNS), "machine",
+            "date (UTC)", "seeds", "command"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row["name"], row["dataset"], *(_pct(row, k) for k, _ in QUALITY_COLUMNS),
+                 *_run_columns(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def speed_table(rows: Iterable[dict[str, Any]]) -> str:
+    head = ["measurement", *(label for _, label, _ in SPEED_COLUMNS), "machine", "date (UTC)",
+            "seeds", "command"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row["name"]]
+        for key, _, fmt in SPEED_COLUMNS:
+            value = row["metrics"].get(key)
+            cells.append(fmt.format(value) if value is not None else "")
+        lines.append("| " + " | ".join(cells + _run_columns(row)) + " |")
+    return "\n".join(lines)
+
+
+DATASET_ORDER = {"ecf1": 0, "meld": 1, "reccon": 2}
+
+
+def _quality_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Dataset, then UniMEEC rows before baselines, then file (GPU and CPU runs apart)."""
+    return (DATASET_ORDER.get(row["dataset"], 9), row["dataset"], "baseline" in row["name"],
+            row["_file"], not row["name"].endswith("-full"), row["name"])
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    is_speed = [r for r in rows if r["split"] != "test" or "latency_p50_ms" in r["metrics"]]
+    speed = [r for r in is_speed if r["name"] != "unimeec-cost-vs-length"]
+    evaluated = [r for r in rows if r not in is_speed]
+    ablations = sorted((r for r in evaluated if r["_file"].startswith("ablations")),
+                       key=_quality_key)
+    quality = sorted((r for r in evaluated if not r["_file"].startswith("ablations")),
+                     key=_quality_key)
+    parts = []
+    if quality:
+        parts += ["### Quality (test split, dev-selected; percentages)", "",
+                  quality_table(quality), ""]
+    if ablations:
+        parts += ["### Ablations (ECF 1.0 test, dev-selected; percentages)", "",
+                  quality_table(ablations), ""]
+    if speed:
+        parts += ["### Speed and memory (text only, ECF 1.0 conversations)", "",
+                  speed_table(speed), ""]
+    plots = sorted({r["plot"] for r in rows if r.get("plot")})
+    for plot in plots:
+        name = Path(plot).name
+        parts += [f"![cost vs conversation length](results/{name})", ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=bc.RESULTS_DIR)
+    parser.add_argument("--readme", type=Path, default=bc.REPO / "benchmarks" / "README.md")
+    parser.add_argument("--print", action="store_true", help="print instead of updating")
+    args = parser.parse_args(argv)
+    text = render(load_rows(args.results))
+    if args.print:
+        print(text)
+        return 0
+    readme = args.readme.read_text(encoding="utf-8")
+    if START not in readme or END not in readme:
+        raise SystemExit(f"{args.readme}: markers {START} / {END} not found")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    args.readme.write_text(f"{head}{START}\n{text}{END}{tail}", encoding="utf-8")
+    print(f"updated {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

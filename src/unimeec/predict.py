@@ -1,0 +1,302 @@
+"""``Predictor``: a conversation in, emotions and emotion-cause pairs out.
+
+Why: peer projects ship no way to run a trained model on a new conversation. Here one call
+loads a saved model with its processor, and another predicts::
+
+    from unimeec.predict import Predictor
+
+    predictor = Predictor.from_pretrained("runs/ecf1-joint/model")
+    result = predictor.predict([("Monica", "You got the job?"), ("Rachel", "I got it!")])
+    result.utterances[1].emotion            # "joy"
+    result.utterances[1].emotion_scores     # {"neutral": 0.05, "joy": 0.81, ...}
+    [(p.emotion_utterance, p.cause_utterance, p.score) for p in result.pairs]
+
+Inputs: our :class:`~unimeec.data.schema.Conversation` objects, our JSONL dicts, SemEval-2024
+JSON dicts, or plain lists of ``(speaker, text)``; one of them or a list of them (the
+output has the same shape). Audio/visual features are optional: the modalities the
+checkpoint was trained with but that are not given are treated as missing, with a warning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from safetensors import SafetensorError
+
+from unimeec.data.schema import Conversation, Utterance
+from unimeec.errors import CheckpointError, DataFormatError, FeatureError
+
+log = logging.getLogger(__name__)
+
+#: Inputs longer than this many conversations show a progress bar (unless told otherwise).
+PROGRESS_MIN_CONVERSATIONS = 64
+#: Major.minor of the unimeec version written into every checkpoint we save.
+VERSION_KEY = "unimeec_version"
+
+
+# ---------------------------------------------------------------------- checkpoints
+def _compatible(saved: str, current: str) -> bool:
+    """Same major version (same major.minor while in 0.x, where minors may break)."""
+    s, c = saved.split("."), current.split(".")
+    return s[:2] == c[:2] if c[0] == "0" else s[0] == c[0]
+
+
+#: What loading a damaged checkpoint raises from inside torch / safetensors / transformers.
+_LOAD_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, IndexError,
+    SafetensorError)
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def load_model_and_processor(model_dir: str | Path) -> tuple[Any, Any]:
+    """Load a saved ``UniMEECModel`` and ``UniMEECProcessor``; CheckpointError names the file."""
+    from unimeec import __version__
+    from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
+    from unimeec.training.run import resolve_model_dir
+
+    model_dir = resolve_model_dir(model_dir)
+    config_path = model_dir / "config.json"
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{config_path}: corrupt checkpoint config ({err})") from None
+    if not isinstance(raw, dict) or raw.get("model_type") != UniMEECConfig.model_type:
+        found = raw.get("model_type") if isinstance(raw, dict) else type(raw).__name__
+        raise CheckpointError(f"{config_path}: model_type {found!r} is not a UniMEEC checkpoint "
+                              f"(expected {UniMEECConfig.model_type!r})")
+    saved_version = raw.get(VERSION_KEY)
+    if saved_version is not None and not _compatible(str(saved_version), __version__):
+        raise CheckpointError(f"{config_path}: saved by unimeec {saved_version}, which is not "
+                              f"compatible with this unimeec {__version__}; retrain or install "
+                              f"unimeec {saved_version}")
+    weights = [model_dir / name for name in ("model.safetensors", "pytorch_model.bin")]
+    weight_file = next((w for w in weights if w.is_file()), None)
+    if weight_file is None:
+        raise CheckpointError(f"{weights[0]}: model weights not found")
+    try:
+        model = UniMEECModel.from_pretrained(model_dir)
+    except _LOAD_ERRORS as err:
+        raise CheckpointError(f"{weight_file}: cannot load the model ({_reason(err)})") from None
+    try:
+        processor = UniMEECProcessor.from_pretrained(model_dir)
+    except _LOAD_ERRORS as err:
+        raise CheckpointError(f"{model_dir}: cannot load the processor/tokenizer "
+                              f"({_reason(err)})") from None
+    model.eval()
+    return model, processor
+
+
+def mark_version(model: Any) -> None:
+    """Record our version in the model config, checked again by :func:`load_model_and_processor`."""
+    from unimeec import __version__
+
+    setattr(model.config, VERSION_KEY, __version__)
+
+
+# ---------------------------------------------------------------------- input parsing
+def _is_turn(item: Any) -> bool:
+    return isinstance(item, (list, tuple)) and len(item) == 2 \
+        and all(isinstance(part, str) for part in item)
+
+
+def _is_turn_list(item: Any) -> bool:
+    return isinstance(item, (list, tuple)) and len(item) > 0 and all(_is_turn(t) for t in item)
+
+
+def _from_turns(turns: Sequence[Sequence[str]], position: int) -> Conversation:
+    return Conversation(id=f"conversation-{position}", utterances=[
+        Utterance(index=k, speaker=speaker, text=text) for k, (speaker, text) in
+        enumerate(turns, start=1)])
+
+
+def _from_semeval(records: list[Mapping[str, Any]]) -> list[Conversation]:
+    """SemEval JSON dicts go through the data area's SemEval reader (one validated parser)."""
+    from unimeec.data import read_conversations
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "input.json"
+        path.write_text(json.dumps(list(records), ensure_ascii=False), encoding="utf-8")
+        try:
+            return read_conversations(path, format="semeval", split=None)
+        except DataFormatError as err:
+            raise DataFormatError(err.reason, conversation=err.conversation,
+                                  field=err.field) from None
+
+
+def parse_conversations(inputs: Any) -> tuple[list[Conversation], bool]:
+    """Normalise any supported input to conversations; also whether it was a single one."""
+    if isinstance(inputs, (Conversation, Mapping)) or _is_turn_list(inputs):
+        return parse_conversations([inputs])[0], True
+    if not isinstance(inputs, Iterable) or isinstance(inputs, (str, bytes)):
+        raise DataFormatError(f"cannot predict on a {type(inputs).__name__}; give a Conversation, "
+                              "a JSONL or SemEval dict, a list of (speaker, text), or a list of them")
+    out: list[Conversation] = []
+    semeval: list[tuple[int, Mapping[str, Any]]] = []
+    for position, item in enumerate(inputs, start=1):
+        if isinstance(item, Conversation):
+            item.validate()
+            out.append(item)
+        elif isinstance(item, Mapping) and "utterances" in item:
+            out.append(Conversation.from_dict(item))
+        elif isinstance(item, Mapping) and "conversation" in item:
+            semeval.append((len(out), item))
+            out.append(None)  # type: ignore[arg-type]  # filled below, order kept
+        elif isinstance(item, Mapping):
+            raise DataFormatError("unknown conversation record: expected our JSONL format "
+                                  "('utterances') or SemEval JSON ('conversation')",
+                                  conversation=str(item.get("id", f"#{position}")),
+                                  field=", ".join(sorted(map(str, item))) or "(empty record)")
+        elif isinstance(item, (list, tuple)) and len(item) == 0:
+            raise DataFormatError("conversation has no utterances",
+                                  conversation=f"#{position}", field="utterances")
+        elif _is_turn_list(item):
+            out.append(_from_turns(item, position))
+        else:
+            raise DataFormatError(f"input #{position} is a {type(item).__name__}; expected a "
+                                  "Conversation, a dict, or a list of (speaker, text) pairs",
+                                  conversation=f"#{position}")
+    if semeval:
+        parsed = _from_semeval([record for _, record in semeval])
+        for (slot, _), conversation in zip(semeval, parsed):
+            out[slot] = conversation
+    return out, False
+
+
+# ---------------------------------------------------------------------- the predictor
+class Predictor:
+    """A saved UniMEEC model ready to predict (eval mode, batched, on ``device``)."""
+
+    def __init__(self, model: Any, processor: Any, *, device: str | None = None,
+                 batch_size: int = 16) -> None:
+        import torch
+
+        self.model = model.eval()
+        self.processor = processor
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model.to(self.device)
+        self.batch_size = batch_size
+        self._warned: set[str] = set()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, *, device: str | None = None,
+                        batch_size: int = 16) -> Predictor:
+        """Load from a model directory or a run directory (its ``model/``)."""
+        model, processor = load_model_and_processor(path)
+        return cls(model, processor, device=device, batch_size=batch_size)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.model.config.emotion_labels)
+
+    @property
+    def modalities(self) -> list[str]:
+        """Modalities the checkpoint was trained with (``text`` always first)."""
+        return list(self.model.config.modalities)
+
+    def _features(self, features: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        from unimeec.data.feature_store import FeatureStore
+
+        given: dict[str, Any] = {}
+        for modality, source in (features or {}).items():
+            if modality not in self.modalities:
+                log.warning("ignoring %s features: the checkpoint was trained with %s only",
+                            modality, ", ".join(self.modalities))
+                continue
+            lookup = FeatureStore.open(source) if isinstance(source, (str, Path)) else source
+            expected = self.model.config.feature_dims.get(modality)
+            if expected is not None and int(lookup.dim) != int(expected):
+                raise FeatureError(f"{modality} features have dimension {lookup.dim}; the "
+                                   f"checkpoint expects {expected}")
+            given[modality] = lookup
+        for modality in self.modalities:
+            if modality != "text" and modality not in given and modality not in self._warned:
+                self._warned.add(modality)
+                message = (f"the checkpoint was trained with {modality} features but none were "
+                           f"given; predicting with {modality} treated as missing")
+                warnings.warn(message, UserWarning, stacklevel=3)
+                log.warning(message)
+        return given or None
+
+    def _in_label_space(self, conversation: Conversation) -> Conversation:
+        """Inputs labelled with another label set lose their labels (else predictions would
+        fail validation against the input's labels); the rest pass through unchanged."""
+        labels = tuple(self.labels)
+        if conversation.labels is None or tuple(conversation.labels) == labels:
+            return conversation
+        utterances = [dataclasses.replace(u, emotion=None, emotion_scores=None)
+                      for u in conversation.utterances]
+        return Conversation(id=conversation.id, utterances=utterances, pairs=[],
+                            dataset=conversation.dataset, split=conversation.split,
+                            has_cause_labels=False, labels=labels, meta=dict(conversation.meta))
+
+    def predict(self, inputs: Any, *, features: Mapping[str, Any] | None = None,
+                batch_size: int | None = None, threshold: float | None = None,
+                progress: bool | None = None) -> Conversation | list[Conversation]:
+        """Predict emotions (with probabilities) and cause pairs (with scores).
+
+        ``features``: ``{"audio": FeatureStore | path, ...}`` keyed by conversation id and
+        1-based utterance index. ``threshold`` overrides the tuned cause threshold.
+        Returns a Conversation for a single input, else a list in input order.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        from unimeec.training.datamodule import move_batch
+
+        conversations, single = parse_conversations(inputs)
+        conversations = [self._in_label_space(c) for c in conversations]
+        lookups = self._features(features)
+        size = batch_size or self.batch_size
+        order = sorted(range(len(conversations)), key=lambda i: len(conversations[i]))
+        batches = [order[k:k + size] for k in range(0, len(order), size)]
+        show = progress if progress is not None else len(conversations) >= PROGRESS_MIN_CONVERSATIONS
+        results: list[Conversation | None] = [None] * len(conversations)
+        with torch.inference_mode():
+            for indices in tqdm(batches, desc="predicting", unit="batch", disable=not show):
+                chunk = [conversations[i] for i in indices]
+                batch = self.processor(chunk, features=lookups)
+                batch = move_batch(batch, self.device)
+                out = self.model(**batch)
+                for i, prediction in zip(indices, self.model.decode(out, batch, threshold=threshold)):
+                    results[i] = prediction
+        final = [r for r in results if r is not None]
+        return final[0] if single else final
+
+
+def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | Path | None,
+                 *, output_format: str = "jsonl", features: Mapping[str, Any] | None = None,
+                 batch_size: int = 16, threshold: float | None = None) -> list[Conversation]:
+    """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout)."""
+    import sys
+
+    from unimeec.data import read_conversations, write_conversations
+
+    conversations = read_conversations(input_path)
+    predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size).predict(
+        conversations, features=features, threshold=threshold)
+    assert isinstance(predictions, list)
+    fmt = {"jsonl": "jsonl", "semeval": "semeval-subtask2"}.get(output_format)
+    if fmt is None:
+        raise DataFormatError(f"unknown output format {output_format!r}; use jsonl or semeval",
+                              field="format")
+    if output is not None:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        write_conversations(predictions, output, format=fmt)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "predictions"
+            write_conversations(predictions, path, format=fmt)
+            sys.stdout.write(path.read_text(encoding="utf-8"))
+            sys.stdout.flush()
+    return predictions

@@ -1,0 +1,230 @@
+"""The training configuration: one YAML file per experiment plus ``key=value`` overrides.
+
+Why a schema: a typo in a YAML key must stop the run before hours are spent training the
+wrong thing. Every section is a pydantic model that forbids unknown keys and checks types;
+errors come back as one-line :class:`~unimeec.errors.ConfigError` messages naming the file
+and the dotted key. The ``model`` section is passed to ``UniMEECConfig`` and is checked
+against that class's constructor when the run starts (see :func:`model_config_kwargs`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from unimeec.errors import ConfigError
+
+#: Which task each dataset trains by default ("auto"): joint where both labels exist.
+DEFAULT_TASKS: dict[str, str] = {
+    "ecf1": "joint",
+    "ecf2": "joint",
+    "semeval2024": "joint",
+    "convecpe": "joint",
+    "reccon": "cause",
+    "meld": "emotion",
+    "iemocap": "emotion",
+    "emorynlp": "emotion",
+    "dailydialog": "emotion",
+}
+
+
+class _Section(BaseModel):
+    """A config section: unknown keys and wrong types are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    """Which conversations to read and how to batch them."""
+
+    dataset: str = "ecf1"
+    data_dir: str | None = None
+    train_splits: list[str] = Field(default_factory=lambda: ["train"], min_length=1)
+    dev_split: str | None = "dev"
+    test_split: str | None = "test"
+    limit: int | None = Field(default=None, ge=1)
+    features: dict[Literal["audio", "visual"], str] = Field(default_factory=dict)
+    missing_features: Literal["missing", "error"] = "missing"
+    batch_size: int = Field(default=8, ge=1)
+    eval_batch_size: int = Field(default=16, ge=1)
+    num_workers: int = Field(default=0, ge=0)
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        if value not in DEFAULT_TASKS:
+            raise ValueError(f"unknown dataset {value!r}; expected one of "
+                             f"{', '.join(sorted(DEFAULT_TASKS))}")
+        return value
+
+
+class OptimConfig(_Section):
+    """AdamW with a small learning rate for the pre-trained backbone, a larger one for new layers."""
+
+    lr_backbone: float = Field(default=3e-5, gt=0)
+    lr_head: float = Field(default=1e-3, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(default=1e-8, gt=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, le=1)
+    schedule: Literal["linear", "constant"] = "linear"
+
+
+class TrainerConfig(_Section):
+    """Arguments of ``lightning.Trainer`` we expose, plus early stopping."""
+
+    max_epochs: int = Field(default=2, ge=1)
+    max_steps: int = -1
+    accelerator: str = "auto"
+    devices: int | str | list[int] = "auto"
+    num_nodes: int = Field(default=1, ge=1)
+    strategy: str = "auto"
+    precision: str = "auto"
+    gradient_clip_val: float | None = 1.0
+    accumulate_grad_batches: int = Field(default=1, ge=1)
+    early_stopping_patience: int = Field(default=2, ge=0)
+    monitor: str = "auto"
+    val_check_interval: float | int = 1.0
+    limit_train_batches: float | int = 1.0
+    log_every_n_steps: int = Field(default=10, ge=1)
+    deterministic: bool = False
+    enable_progress_bar: bool = True
+
+
+class DecodingConfig(_Section):
+    """How the cause threshold tau is chosen: grid search on the dev split only."""
+
+    tune_threshold: bool = True
+    threshold_grid: list[float] = Field(
+        default_factory=lambda: [round(0.05 * k, 2) for k in range(1, 20)], min_length=1)
+
+    @field_validator("threshold_grid")
+    @classmethod
+    def _probabilities(cls, value: list[float]) -> list[float]:
+        bad = [t for t in value if not 0.0 < t < 1.0]
+        if bad:
+            raise ValueError(f"thresholds must lie in (0, 1), got {bad}")
+        return sorted(set(value))
+
+
+class PredictConfig(_Section):
+    """An extra input predicted after training (e.g. the SemEval evaluation file)."""
+
+    input: str | None = None
+    format: Literal["jsonl", "semeval"] = "jsonl"
+
+
+class TrainConfig(_Section):
+    """A whole experiment. ``model`` holds ``UniMEECConfig`` keyword arguments."""
+
+    seed: int = 42
+    task: Literal["auto", "joint", "emotion", "cause"] = "auto"
+    output_dir: str = "runs"
+    run_name: str | None = None
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: dict[str, Any] = Field(default_factory=dict)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    trainer: TrainerConfig = Field(default_factory=TrainerConfig)
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    predict: PredictConfig = Field(default_factory=PredictConfig)
+
+    @property
+    def resolved_task(self) -> str:
+        """The task, with ``auto`` replaced by the dataset's default."""
+        return DEFAULT_TASKS[self.data.dataset] if self.task == "auto" else self.task
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"optim.lr_head=1e-3"`` -> (["optim", "lr_head"], 0.001); values are read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} is not of the form key=value (e.g. trainer.max_epochs=3)")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({err.problem})") from None
+    return [part for part in key.strip().split(".")], value
+
+
+def _apply_override(tree: dict[str, Any], path: list[str], value: Any, text: str) -> None:
+    node = tree
+    for depth, part in enumerate(path[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {text!r}: {'.'.join(path[:depth + 1])} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif "input" in first and not isinstance(first["input"], (dict, list)):
+        msg = f"{msg} (got {first['input']!r})"
+    more = f" (and {len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
+    return f"{source}: {loc}: {msg}{more}"
+
+
+def config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = (),
+                     source: str = "config") -> TrainConfig:
+    """Validate a config tree after applying dotted ``key=value`` overrides."""
+    tree = copy.deepcopy(dict(raw))
+    for text in overrides:
+        path, value = parse_override(text)
+        _apply_override(tree, path, value, text)
+    try:
+        return TrainConfig.model_validate(tree)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+
+
+def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Read a YAML experiment file; ConfigError names the file and the offending key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a YAML mapping, got {type(raw).__name__}")
+    return config_from_dict(raw, overrides, source=str(path))
+
+
+def model_config_kwargs(config: TrainConfig, config_class: type) -> dict[str, Any]:
+    """Check ``config.model`` against ``config_class.__init__`` (unknown keys, wrong types)."""
+    import inspect
+
+    params = inspect.signature(config_class.__init__).parameters
+    known = {name: p for name, p in params.items()
+             if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    for key, value in config.model.items():
+        if key not in known:
+            raise ConfigError(f"model.{key}: unknown key; known model keys: {', '.join(sorted(known))}")
+        default = known[key].default
+        if default is inspect.Parameter.empty or default is None or value is None:
+            continue
+        expected: tuple[type, ...] = (type(default),)
+        if isinstance(default, float):
+            expected = (float, int)
+        elif isinstance(default, (list, tuple)):
+            expected = (list, tuple)
+        if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, expected):
+            raise ConfigError(f"model.{key}: expected {type(default).__name__}, got {value!r}")
+    return dict(config.model)

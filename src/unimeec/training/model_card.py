@@ -1,0 +1,89 @@
+"""The model card written into every saved model directory.
+
+Why: a checkpoint without its data, splits, seed and scores cannot be trusted or
+reproduced (the complaint about peer projects). The card is plain Markdown with a YAML
+header, readable on any file browser and by the Hugging Face Hub.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+from unimeec.training.config import TrainConfig
+
+#: Metrics shown in the card's table (when present), in this order.
+CARD_METRICS: tuple[str, ...] = (
+    "merc_accuracy", "merc_weighted_f1", "merc_macro_f1",
+    "mecpe_pair_precision", "mecpe_pair_recall", "mecpe_pair_f1",
+    "mecpe_emotion_f1", "mecpe_cause_f1", "mecpe_cat_weighted_f1", "mecpe_cat_weighted_f1_4",
+)
+
+
+def metrics_table(columns: Mapping[str, Mapping[str, float]]) -> str:
+    """A Markdown table, one row per metric, one column per split; values in percent."""
+    names = [m for m in CARD_METRICS if any(m in values for values in columns.values())]
+    if not names:
+        return "(no metrics)"
+    header = "| metric | " + " | ".join(columns) + " |"
+    rule = "| --- | " + " | ".join("---:" for _ in columns) + " |"
+    rows = []
+    for name in names:
+        cells = [f"{100 * values[name]:.2f}" if name in values else "" for values in columns.values()]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join([header, rule, *rows])
+
+
+def render_model_card(config: TrainConfig, *, split_sizes: Mapping[str, int],
+                      metrics: Mapping[str, Mapping[str, float]], command: Sequence[str] | None,
+                      threshold: float | None, version: str, backbone: str,
+                      monitor: str) -> str:
+    """The README.md of a saved model directory."""
+    data = config.data
+    header = {
+        "library_name": "unimeec",
+        "tags": ["emotion-recognition", "emotion-cause-pair-extraction", "unimeec"],
+        "datasets": [data.dataset],
+        "unimeec_version": version,
+    }
+    split_lines = "\n".join(f"- {role}: {n} conversations" for role, n in split_sizes.items())
+    features = ", ".join(f"{m} from `{p}`" for m, p in data.features.items()) or "none (text only)"
+    command_text = " ".join(command) if command else "(Python API)"
+    tau = f"{threshold:g}" if threshold is not None else "not used"
+    return f"""---
+{yaml.safe_dump(header, sort_keys=False).strip()}
+---
+
+# UniMEEC model: {data.dataset}, task `{config.resolved_task}`
+
+Trained with unimeec {version}. Load it with
+`unimeec.predict.Predictor.from_pretrained("<this directory>")` or
+`unimeec predict --checkpoint <this directory> INPUT`.
+
+## Data
+- dataset: `{data.dataset}`; training splits: {", ".join(data.train_splits)}; model selection
+  and threshold tuning on: {data.dev_split or "nothing (last epoch kept)"};
+  test split: {data.test_split or "none"}
+- conversations per split limited to: {data.limit if data.limit is not None else "no limit"}
+{split_lines}
+- audio/visual features: {features}
+
+## Training
+- seed: {config.seed}
+- backbone: `{backbone}`
+- epochs: at most {config.trainer.max_epochs}; best epoch and early stopping (patience
+  {config.trainer.early_stopping_patience}) on dev `{monitor}`
+- cause threshold tau: {tau}
+- command: `{command_text}`
+
+## Scores (percent; MERC = emotion recognition, MECPE = emotion-cause pairs)
+{metrics_table(metrics)}
+"""
+
+
+def write_model_card(model_dir: str | Path, text: str) -> Path:
+    path = Path(model_dir) / "README.md"
+    path.write_text(text, encoding="utf-8")
+    return path

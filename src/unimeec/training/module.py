@@ -1,0 +1,165 @@
+"""The ``LightningModule`` around ``UniMEECModel``: losses, metrics, optimiser, threshold tuning.
+
+Why this shape (after lightning-hydra-template): one ``ConversationMetrics`` object per
+stage, so dev and test never share state; metrics are torchmetrics objects that sync across
+DDP ranks and count a conversation duplicated by the sampler's padding once. The cause
+threshold tau is tuned in a dedicated dev pass: one metric object per candidate tau is
+updated with the same forward outputs, so the grid costs one forward pass, not one per tau.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from unimeec.data.schema import Conversation
+from unimeec.training.config import OptimConfig
+from unimeec.training.optim import build_optimizer, build_scheduler
+
+log = logging.getLogger(__name__)
+
+#: The prefix of logged dev metrics; ``val/mecpe_pair_f1`` etc.
+DEV_PREFIX = "val/"
+TEST_PREFIX = "test/"
+TUNE_PREFIX = "tune/pair_f1@"
+#: Metrics shown on the progress bar (the rest go to the loggers only).
+PROGRESS_METRICS = ("merc_weighted_f1", "mecpe_pair_f1")
+
+
+class UniMEECLightningModule(L.LightningModule):
+    """Train, validate and test a :class:`~unimeec.models.UniMEECModel`.
+
+    ``threshold_grid``: candidate cause thresholds; when :attr:`tuning` is set, a
+    validation pass also scores every candidate (logged as ``tune/pair_f1@<tau>``).
+    ``predictions_path``: when set, :meth:`on_test_epoch_end` writes the test predictions
+    (JSONL, one conversation per line, each once, in the split's order) from rank 0.
+    """
+
+    def __init__(self, model: nn.Module, optim: OptimConfig | None = None,
+                 threshold_grid: list[float] | None = None) -> None:
+        super().__init__()
+        from unimeec.evaluation import ConversationMetrics
+
+        self.model = model
+        self.optim = optim or OptimConfig()
+        self.threshold_grid = list(threshold_grid or [])
+        # the label set fixes the count layout, identical in every DDP process
+        labels = list(model.config.emotion_labels)
+        self.val_metrics = ConversationMetrics(labels=labels)
+        self.test_metrics = ConversationMetrics(labels=labels)
+        self.tune_metrics = nn.ModuleList(ConversationMetrics(labels=labels)
+                                          for _ in self.threshold_grid)
+        self.tuning = False
+        self.predictions_path: Path | None = None
+        self.order: list[str] | None = None
+        self._test_predictions: list[Conversation] = []
+        #: The last computed metrics per stage ("val", "test") as exact Python floats
+        #: (Lightning's logged values pass through float32); in-process strategies only.
+        self.last_metrics: dict[str, dict[str, float]] = {}
+
+    # ------------------------------------------------------------------ steps
+    def forward(self, batch: dict[str, Any]) -> Any:
+        return self.model(**batch)
+
+    @staticmethod
+    def _size(batch: dict[str, Any]) -> int:
+        return len(batch["conversations"])
+
+    def _log_losses(self, out: Any, stage: str, batch_size: int) -> None:
+        on_step = stage == "train"
+        if out.loss is not None:
+            self.log(f"{stage}/loss", out.loss.detach(), batch_size=batch_size, on_step=on_step,
+                     on_epoch=True, prog_bar=stage == "train", sync_dist=stage != "train")
+        for name in ("emotion_loss", "cause_loss"):
+            value = getattr(out, name, None)
+            if isinstance(value, torch.Tensor):
+                self.log(f"{stage}/{name}", value.detach(), batch_size=batch_size,
+                         on_step=on_step, on_epoch=True, sync_dist=stage != "train")
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        out = self(batch)
+        if out.loss is None:
+            raise RuntimeError("the training batch carries no labels, so the model gave no loss")
+        self._log_losses(out, "train", self._size(batch))
+        return out.loss
+
+    def _evaluate_step(self, batch: dict[str, Any], stage: str) -> list[Conversation]:
+        out = self(batch)
+        self._log_losses(out, stage, self._size(batch))
+        golds = batch["conversations"]
+        preds = self.model.decode(out, batch)
+        (self.val_metrics if stage == "val" else self.test_metrics).update(preds, golds)
+        if self.tuning and stage == "val":
+            for tau, metric in zip(self.threshold_grid, self.tune_metrics):
+                metric.update(self.model.decode(out, batch, threshold=tau), golds)
+        return preds
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._test_predictions.extend(self._evaluate_step(batch, "test"))
+
+    # ------------------------------------------------------------------ epoch ends
+    def _log_metrics(self, metric: Any, prefix: str) -> None:
+        values = metric.compute()
+        metric.reset()
+        self.last_metrics[prefix.rstrip("/")] = {k: float(v) for k, v in values.items()}
+        for key, value in values.items():
+            # compute() already synced the ranks, so every rank holds the same value and the
+            # mean over ranks (sync_dist) leaves it unchanged
+            self.log(prefix + key, float(value), prog_bar=key in PROGRESS_METRICS,
+                     sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics(self.val_metrics, DEV_PREFIX)
+        if self.tuning:
+            for tau, metric in zip(self.threshold_grid, self.tune_metrics):
+                values = metric.compute()
+                metric.reset()
+                self.last_metrics[f"tune@{tau:g}"] = {k: float(v) for k, v in values.items()}
+                self.log(f"{TUNE_PREFIX}{tau:g}", float(values.get("mecpe_pair_f1", 0.0)),
+                         sync_dist=True)
+
+    def on_test_epoch_start(self) -> None:
+        self._test_predictions = []
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics(self.test_metrics, TEST_PREFIX)
+        predictions = self._test_predictions
+        if self.trainer.world_size > 1 and torch.distributed.is_available() \
+                and torch.distributed.is_initialized():
+            gathered: list[Any] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(gathered, [c.to_dict() for c in predictions])
+            predictions = [Conversation.from_dict(d) for part in gathered for d in part]
+        unique = {c.id: c for c in predictions}
+        order = self.order or sorted(unique)
+        self._test_predictions = [unique[cid] for cid in order if cid in unique]
+        if self.predictions_path is not None and self.trainer.is_global_zero:
+            write_jsonl(self._test_predictions, self.predictions_path)
+
+    @property
+    def test_predictions(self) -> list[Conversation]:
+        """Predictions of the last test run (in-process strategies only)."""
+        return list(self._test_predictions)
+
+    # ------------------------------------------------------------------ optimiser
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = build_optimizer(self.model, self.optim)
+        scheduler = build_scheduler(optimizer, self.optim,
+                                    int(self.trainer.estimated_stepping_batches))
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def write_jsonl(conversations: list[Conversation], path: str | Path) -> None:
+    """Our JSONL format, one conversation per line (the data area's writer)."""
+    from unimeec.data import write_conversations
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_conversations(conversations, path, format="jsonl")

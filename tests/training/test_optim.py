@@ -1,0 +1,55 @@
+"""Two learning rates (backbone / new layers), no decay on biases and norms, warmup + decay."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from unimeec.training.config import OptimConfig
+from unimeec.training.optim import build_optimizer, build_scheduler
+
+
+class _Toy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4))
+        self.head = nn.Linear(4, 2)
+        self.frozen = nn.Linear(2, 2)
+        self.frozen.requires_grad_(False)
+
+
+def test_parameter_groups() -> None:
+    model = _Toy()
+    optim = OptimConfig(lr_backbone=1e-5, lr_head=1e-3, weight_decay=0.05)
+    optimizer = build_optimizer(model, optim)
+    groups = {g["name"]: g for g in optimizer.param_groups}
+    assert set(groups) == {"backbone", "backbone_no_decay", "head", "head_no_decay"}
+    assert [p.shape for p in groups["backbone"]["params"]] == [torch.Size([4, 4])]
+    assert len(groups["backbone_no_decay"]["params"]) == 3  # linear bias, norm weight + bias
+    assert groups["backbone"]["lr"] == 1e-5 and groups["backbone"]["weight_decay"] == 0.05
+    assert groups["head"]["lr"] == 1e-3 and groups["head_no_decay"]["weight_decay"] == 0.0
+    n_trainable = sum(1 for p in model.parameters() if p.requires_grad)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == n_trainable == 6
+
+
+def test_warmup_then_linear_decay() -> None:
+    model = _Toy()
+    optim = OptimConfig(lr_backbone=1e-4, lr_head=1e-3, warmup_ratio=0.2)
+    optimizer = build_optimizer(model, optim)
+    scheduler = build_scheduler(optimizer, optim, total_steps=10)  # 2 warmup steps
+    head_lrs = []
+    for _ in range(10):
+        head_lrs.append(next(g["lr"] for g in optimizer.param_groups if g["name"] == "head"))
+        optimizer.step()
+        scheduler.step()
+    expected = [0.0, 0.5e-3, 1e-3] + [1e-3 * (10 - k) / 8 for k in range(3, 10)]
+    assert head_lrs == pytest.approx(expected)
+    constant = OptimConfig(warmup_ratio=0.0, schedule="constant")
+    optimizer = build_optimizer(_Toy(), constant)
+    scheduler = build_scheduler(optimizer, constant, total_steps=5)
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    lrs = {g["name"]: g["lr"] for g in optimizer.param_groups}
+    assert lrs["backbone"] == constant.lr_backbone and lrs["head"] == constant.lr_head

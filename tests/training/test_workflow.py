@@ -1,0 +1,178 @@
+"""The whole workflow through the CLI on 20 real ECF conversations with a tiny random backbone:
+train -> run directory -> test -> predict (CLI and Python API) -> reload reproduces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from unimeec.cli import main
+from unimeec.data import Conversation, load_dataset, read_conversations
+from unimeec.evaluation import evaluate
+from unimeec.predict import Predictor
+
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ecf1_joint.yaml"
+GRID = [0.3, 0.5, 0.7]
+
+
+def _train_args(data_dir: Path, output_dir: Path, backbone: str, *extra: str) -> list[str]:
+    return ["train", "--config", str(CONFIG), "--data-dir", str(data_dir),
+            "--output-dir", str(output_dir), "data.limit=20", "data.batch_size=4",
+            f"model.backbone={backbone}", "trainer.max_epochs=1", "trainer.accelerator=cpu",
+            "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=2", "run_name=smoke",
+            f"decoding.threshold_grid={GRID}", *extra]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
+            tiny_backbone: str) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    assert main(_train_args(shared_data, out, tiny_backbone)) == 0
+    return out / "smoke"
+
+
+@pytest.fixture(scope="module")
+def test_gold(shared_data: Path) -> list[Conversation]:
+    return load_dataset("ecf1", "test", shared_data)[:20]
+
+
+def test_run_directory_layout(run_dir: Path, tiny_backbone: str) -> None:
+    for name in ("config.yaml", "metrics_dev.json", "metrics_test.json",
+                 "predictions_test.jsonl", "checkpoints/best.ckpt", "logs/csv/metrics.csv",
+                 "model/config.json", "model/model.safetensors", "model/README.md",
+                 "model/training_config.yaml", "model/tokenizer_config.json"):
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "logs" / "tensorboard").glob("events.out.tfevents.*"))
+    header = (run_dir / "logs" / "csv" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"train/loss_step", "val/mecpe_pair_f1", "val/merc_weighted_f1",
+            "lr-AdamW/backbone", "lr-AdamW/head"} <= set(header)
+    config = (run_dir / "config.yaml").read_text()
+    assert "limit: 20" in config and "seed: 42" in config
+    card = (run_dir / "model" / "README.md").read_text()
+    assert "seed: 42" in card and "dataset: `ecf1`" in card and "- train: 20 conversations" in card
+    assert "| mecpe_pair_f1 |" in card and "unimeec train --config" in card
+    assert f"backbone: `{tiny_backbone}`" in card and "dev `val/mecpe_pair_f1`" in card
+
+
+def test_threshold_is_tuned_on_dev_and_saved(run_dir: Path) -> None:
+    import yaml
+
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    tau = saved["model"]["cause_threshold"]
+    assert tau in GRID
+    model_config = json.loads((run_dir / "model" / "config.json").read_text())
+    assert model_config["cause_threshold"] == tau
+    assert model_config["unimeec_version"]
+
+
+def test_test_metrics_match_the_offline_scorer(run_dir: Path,
+                                               test_gold: list[Conversation]) -> None:
+    metrics = json.loads((run_dir / "metrics_test.json").read_text())
+    predictions = read_conversations(run_dir / "predictions_test.jsonl")
+    assert [c.id for c in predictions] == [c.id for c in test_gold]
+    offline = evaluate(test_gold, predictions)
+    for key in ("merc_accuracy", "merc_weighted_f1", "mecpe_pair_f1", "mecpe_cat_weighted_f1"):
+        assert metrics[key] == pytest.approx(offline[key], abs=1e-9), key
+
+
+
+def test_dev_metrics_are_those_of_the_saved_model_at_the_tuned_threshold(
+        run_dir: Path, shared_data: Path) -> None:
+    dev_gold = load_dataset("ecf1", "dev", shared_data)[:20]
+    predictions = Predictor.from_pretrained(run_dir).predict(dev_gold, batch_size=16)
+    offline = evaluate(dev_gold, predictions)
+    dev = json.loads((run_dir / "metrics_dev.json").read_text())
+    for key in ("merc_accuracy", "mecpe_pair_f1", "mecpe_cause_f1"):
+        assert dev[key] == pytest.approx(offline[key], abs=1e-9), key
+
+
+def test_cli_test_reproduces_the_run_metrics(run_dir: Path, shared_data: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "metrics.json"
+    assert main(["test", "--checkpoint", str(run_dir), "--data-dir", str(shared_data),
+                 "--output", str(out), "data.limit=20"]) == 0
+    assert "| mecpe_pair_f1 |" in capsys.readouterr().out
+    again = json.loads(out.read_text())
+    saved = json.loads((run_dir / "metrics_test.json").read_text())
+    assert again.keys() == saved.keys()
+    for key, value in saved.items():
+        assert again[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_predict_cli_and_python_api_agree_and_reload_reproduces(
+        run_dir: Path, test_gold: list[Conversation], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    inputs = tmp_path / "input.jsonl"
+    unlabelled = [{"id": c.id, "utterances": [{"speaker": u.speaker, "text": u.text}
+                                              for u in c.utterances]} for c in test_gold[:6]]
+    inputs.write_text("".join(json.dumps(r) + "\n" for r in unlabelled), encoding="utf-8")
+    output = tmp_path / "pred.jsonl"
+    assert main(["predict", "--checkpoint", str(run_dir), str(inputs), "--output",
+                 str(output)]) == 0
+    cli = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["id"] for r in cli] == [c.id for c in test_gold[:6]]
+
+    first = Predictor.from_pretrained(run_dir / "model").predict(unlabelled)
+    second = Predictor.from_pretrained(run_dir).predict(unlabelled)
+    assert [c.to_dict() for c in first] == cli
+    assert [c.to_dict() for c in second] == cli  # reloading reproduces exactly
+    labels = json.loads((run_dir / "model" / "config.json").read_text())["emotion_labels"]
+    for conv in first:
+        for utt in conv.utterances:
+            assert utt.emotion in labels
+            assert set(utt.emotion_scores) == set(labels)
+            assert sum(utt.emotion_scores.values()) == pytest.approx(1.0, abs=1e-5)
+            assert utt.emotion == max(utt.emotion_scores, key=utt.emotion_scores.get)
+        for pair in conv.pairs:
+            assert 0.0 <= pair.score <= 1.0 and pair.emotion == conv.utterance(
+                pair.emotion_utterance).emotion
+
+    # the checkpoint reproduces the predictions written during the run
+    saved = {c.id: c for c in read_conversations(run_dir / "predictions_test.jsonl")}
+    for conv in first:
+        gold_run = saved[conv.id]
+        assert [u.emotion for u in conv.utterances] == [u.emotion for u in gold_run.utterances]
+        assert conv.pair_set() == gold_run.pair_set()
+        for u, v in zip(conv.utterances, gold_run.utterances):
+            for label, p in u.emotion_scores.items():
+                assert p == pytest.approx(v.emotion_scores[label], abs=1e-5)
+
+    # SemEval submission format on stdout
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(run_dir), str(inputs), "--format",
+                 "semeval"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["conversation_ID"] for r in records] == [int(c.id) for c in test_gold[:6]]
+    assert all(isinstance(p, list) and len(p) == 2 for r in records
+               for p in r["emotion-cause_pairs"])
+
+
+def test_predict_bad_input_file_is_one_line(run_dir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "q", "utterances": [{"text": "hi", "mood": 1}]}) + "\n")
+    assert main(["predict", "--checkpoint", str(run_dir), str(bad)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "bad.jsonl" in err and "mood" in err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"id": "e", "utterances": []}) + "\n")
+    assert main(["predict", "--checkpoint", str(run_dir), str(empty)]) == 1
+    assert "no utterances" in capsys.readouterr().err
+
+
+def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
+                                                         test_gold: list[Conversation]) -> None:
+    from unimeec.training.run import evaluate_checkpoint
+
+    # 20 conversations in batches of 7 = 3 batches: rank 1 gets a padded repeat of batch 0
+    common = ["data.eval_batch_size=7", "trainer.accelerator=cpu",
+              "trainer.enable_progress_bar=false"]
+    single, predictions = evaluate_checkpoint(run_dir, conversations=test_gold, overrides=common)
+    assert [c.id for c in predictions] == [c.id for c in test_gold]
+    double, _ = evaluate_checkpoint(run_dir, conversations=test_gold,
+                     overrides=[*common, "trainer.devices=2", "trainer.strategy=ddp_spawn"])
+    assert double.keys() == single.keys()
+    for key, value in single.items():
+        assert double[key] == pytest.approx(value, abs=1e-6), key
