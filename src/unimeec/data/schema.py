@@ -256,7 +256,7 @@ class Conversation:
         if unknown:
             raise DataFormatError(f"unknown field(s) {', '.join(sorted(unknown))}; allowed: "
                                   f"{', '.join(sorted(_CONVERSATION_KEYS))}", conversation=cid,
-                                  field=sorted(unknown)[0])
+                                  field=min(unknown))
         raw_utts = record.get("utterances")
         if not isinstance(raw_utts, list):
             raise DataFormatError("'utterances' must be a list", conversation=cid,
@@ -293,7 +293,7 @@ def _check_keys(raw: Any, allowed: frozenset[str], what: str) -> None:
     unknown = set(raw) - allowed
     if unknown:
         raise DataFormatError(f"unknown field(s) in {what}: {', '.join(sorted(unknown))}",
-                              field=sorted(unknown)[0])
+                              field=min(unknown))
 
 
 def _utterance_to_dict(utt: Utterance) -> dict[str, Any]:
