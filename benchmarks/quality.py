@@ -120,7 +120,8 @@ def run_classifier(dataset: str, splits: dict[str, list[Any]], args: argparse.Na
         started = time.perf_counter()
         fit = fit_context_classifier(splits["train"], splits["dev"], config)
         pred = predict_emotions(fit.model, fit.tokenizer, test, fit.config)
-        per_seed.append(evaluate(test, pred))
+        # The classifier predicts no pairs: its row carries the emotion metrics only.
+        per_seed.append({k: v for k, v in evaluate(test, pred).items() if k.startswith("merc_")})
         if dataset in CAUSE_DATASETS:
             per_seed_rule.append(evaluate(test, apply_cause_rule(pred)))
         fits.append({"seed": seed, "best_epoch": fit.best_epoch,
