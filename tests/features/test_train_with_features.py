@@ -55,7 +55,7 @@ def test_extract_train_and_predict_with_one_modality_missing(
                  "data.batch_size=2", f"model.backbone={tiny_backbone}",
                  "trainer.max_epochs=1", "trainer.accelerator=cpu",
                  "trainer.enable_progress_bar=false", "run_name=audio",
-                 f"data.features={{audio: {store_dir}}}"]) == 0
+                 "--features", f"audio={store_dir}"]) == 0
     run = tmp_path / "runs" / "audio"
     saved = json.loads((run / "model" / "config.json").read_text())
     assert saved["modalities"] == ["text", "audio"] and saved["feature_dims"] == {"audio": 88}

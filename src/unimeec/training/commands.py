@@ -35,10 +35,16 @@ def _train(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.data_dir is not None:
         overrides.append(f"data.data_dir={args.data_dir}")
+    features = _features(args.features)
+    if features:  # the same flag as `test` / `predict`; a YAML flow map keeps paths literal
+        overrides.append("data.features={" + ", ".join(
+            f"{modality}: {json.dumps(path)}" for modality, path in features.items()) + "}")
     config = load_config(args.config, overrides)
     command = ["unimeec", "train", "--config", str(args.config), *args.overrides]
     if args.data_dir is not None:
         command += ["--data-dir", str(args.data_dir)]
+    for item in args.features or []:
+        command += ["--features", item]
     if args.output_dir is not None:
         command += ["--output-dir", str(args.output_dir)]
     result = train(config, output_dir=args.output_dir, command=command)
@@ -99,6 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="dotted overrides, e.g. trainer.max_epochs=1 data.limit=20")
     p.add_argument("--data-dir", help="dataset root (default: data.data_dir or $UNIMEEC_DATA)")
     p.add_argument("--output-dir", help="where run directories go (default: output_dir)")
+    p.add_argument("--features", action="append", metavar="MODALITY=PATH",
+                   help="feature store, e.g. audio=stores/ecf_audio (repeatable; "
+                   "same as data.features)")
     p.set_defaults(handler=_train)
 
     p = subparsers.add_parser(
