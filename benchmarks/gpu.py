@@ -1,13 +1,21 @@
 """Driver of ``benchmarks/gpu.sh``: the quality, ablation and speed benchmarks on one GPU.
 
-Runs each benchmark as its own process with a time limit taken from one overall budget, in
-priority order (ECF 1.0 and MELD quality, speed, ablations, RECCON-DD), in bf16, with the
-backbone and data carried in ``.gpu_carry/`` (see ``make_gpu_carry.py``). Every step writes
-its JSON rows as they finish, so a step cut by its limit still leaves its finished rows.
-``summary.json`` lists each step's command, exit status and duration.
+Two steps, each its own process with a time limit taken from one overall budget, in bf16,
+with the backbone and data carried in ``.gpu_carry/`` (see ``make_gpu_carry.py``):
 
-    python benchmarks/gpu.py --carry .gpu_carry --out OUT --budget-s 450
-    python benchmarks/gpu.py --smoke --device cpu --out /tmp/gpu-smoke   # CI / CPU check
+1. ``sweep`` (``sweep.py``): dev-selected tuning on ECF 1.0, the chosen configuration with
+   several seeds on ECF 1.0, MELD and RECCON-DD, the baselines and the ablations, as
+   parallel jobs on the one GPU; it stops starting jobs when its share of the budget ends;
+2. ``speed`` (``speed.py``): alone on the GPU (timings must not share it), with the time
+   reserved for it.
+
+Every step writes its JSON rows as they finish, so a step cut by its limit still leaves
+its finished rows. ``summary.json`` lists each step's command, exit status and duration.
+At most 8 files come back from the GPU machine, so the sweep keeps its per-job files in a
+temporary directory and returns them as one archive.
+
+    python benchmarks/gpu.py --carry .gpu_carry --out OUT --budget-s 530
+    python benchmarks/gpu.py --smoke --device cpu --precision 32 --out /tmp/gpu-smoke
 """
 
 from __future__ import annotations
@@ -17,28 +25,29 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+#: Seconds the sweep leaves itself to stop its last jobs, merge and archive.
+SWEEP_GRACE_S = 30.0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--carry", type=Path, default=REPO / ".gpu_carry")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--budget-s", type=float, default=450.0,
+    parser.add_argument("--budget-s", type=float, default=530.0,
                         help="wall-clock budget of all steps together")
+    parser.add_argument("--speed-reserve-s", type=float, default=120.0,
+                        help="part of the budget kept for the speed step")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--precision", default="bf16", choices=["32", "bf16"])
-    parser.add_argument("--epochs", type=int, default=5, help="quality runs")
-    parser.add_argument("--ablation-epochs", type=int, default=3)
-    parser.add_argument("--seeds", nargs="+", default=["0"])
-    parser.add_argument("--limit", type=int, default=None,
-                        help="first N conversations per split (a quick check of the script)")
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help="cap on optimiser steps per training run (a quick check)")
+    parser.add_argument("--epochs", type=int, default=5, help="every training run")
+    parser.add_argument("--seeds", nargs="+", default=["0", "1", "2"])
+    parser.add_argument("--workers", type=int, default=8, help="sweep jobs at once on the GPU")
     parser.add_argument("--smoke", action="store_true",
                         help="pass --smoke to every step (tiny model, a few steps)")
     parser.add_argument("--only", nargs="+", default=None, help="run only these steps")
@@ -46,41 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
-    """(name, argv, share of the budget it may use at most) in priority order."""
-    common = ["--device", args.device, "--precision", args.precision,
-              "--data-dir", str(args.carry / "data")]
+    """(name, argv, share of the budget it may use at most) in order."""
+    common = ["--device", args.device, "--precision", args.precision]
     if args.smoke:
-        common.append("--smoke")
-    else:
-        common += ["--backbone", str(args.carry / "minilm")]
-    budget = []
-    if args.limit:
-        budget += ["--limit", str(args.limit)]
-    if args.max_steps:
-        budget += ["--max-steps", str(args.max_steps)]
-    if not args.smoke:
-        # the experiment files' effective batch (4 x 2 accumulated) in one GPU step
-        budget += ["--unimeec-override", "data.batch_size=8", "trainer.accumulate_grad_batches=1",
-                   "data.eval_batch_size=32"]
-    quality = ["--seeds", *args.seeds, "--epochs", str(args.epochs), *common, *budget]
+        common.append("--smoke")  # the data directory beside the repository, tiny model
     out = args.out
+    sweep_share = max(0.1, 1.0 - args.speed_reserve_s / args.budget_s)
+    sweep_budget = max(30.0, sweep_share * args.budget_s - SWEEP_GRACE_S)
+    work = Path(tempfile.gettempdir()) / "unimeec-sweep-jobs"
+    speed = ["speed.py", "--in-process", "--scopes", "conversation",
+             "--latency-conversations", "100", "--throughput-batches", "4",
+             "--train-steps", "20", "--lengths", "2", "8", "16", "32", "--repeats", "2",
+             *common, "--out", str(out / "speed-gpu.json")]
+    if not args.smoke:
+        speed += ["--data-dir", str(args.carry / "data"), "--backbone", str(args.carry / "minilm")]
     return [
-        ("quality-ecf1", ["quality.py", "--datasets", "ecf1", "--systems", "unimeec", "rule",
-                          "classifier", *quality, "--out", str(out / "quality-gpu-ecf1.json")],
-         0.35),
-        ("quality-meld", ["quality.py", "--datasets", "meld", "--systems", "unimeec",
-                          "classifier", *quality, "--out", str(out / "quality-gpu-meld.json")],
-         0.27),
-        ("speed", ["speed.py", "--in-process", "--latency-conversations", "100",
-                   "--throughput-batches", "8", "--train-steps", "20",
-                   *common, "--out", str(out / "speed-gpu.json")], 0.15),
-        ("ablations-ecf1", ["ablations.py", "--variants", "full", "no-thc", "emotion-only",
-                            "cause-only", "utterance-scope", "random-head", "--seeds", *args.seeds,
-                            "--epochs", str(args.ablation_epochs), *common, *budget,
-                            "--out", str(out / "ablations-gpu.json")], 1.0),
-        ("quality-reccon", ["quality.py", "--datasets", "reccon", "--systems", "unimeec",
-                            "rule", "classifier", *quality,
-                            "--out", str(out / "quality-gpu-reccon.json")], 1.0),
+        ("sweep", ["sweep.py", "--carry", str(args.carry), "--out", str(out / "sweep"),
+                   "--work", str(work), "--budget-s", f"{sweep_budget:.0f}",
+                   "--workers", str(args.workers), "--epochs", str(args.epochs),
+                   "--seeds", *args.seeds, *common], sweep_share),
+        ("speed", speed, 1.0),
     ]
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU benchmark in one command (bf16, about 8 minutes): UniMEEC vs the baselines on
-# ECF 1.0 and MELD, speed figures, then ablations and RECCON-DD while the budget lasts.
+# The GPU benchmark in one command (bf16, about 9 minutes): dev-selected tuning, seeds,
+# baselines and ablations as parallel jobs on the GPU (sweep.py), then the speed figures.
 # Needs .gpu_carry/ (python benchmarks/make_gpu_carry.py) because the GPU machine has no
 # network and no ../shared. Results: JSON files under $OUT (default benchmarks/results/gpu-run).
 #   bash benchmarks/gpu.sh                 # on the GPU machine
@@ -23,7 +23,7 @@ fi
 # when transformers 5.17 builds a default config while saving); that package is not on the
 # GPU machine, so .gpu_carry/shim provides its one function, pointing at the carried export.
 export PYTHONPATH="$PYTHONPATH:$CARRY/shim"
-export UNIMEEC_BENCH_PARENT_COMMAND="BUDGET_S=${BUDGET_S:-450} bash benchmarks/gpu.sh${*:+ $*}"
-"$PY" benchmarks/gpu.py --carry "$CARRY" --out "$OUT" --budget-s "${BUDGET_S:-450}" "$@" \
+export UNIMEEC_BENCH_PARENT_COMMAND="BUDGET_S=${BUDGET_S:-530} bash benchmarks/gpu.sh${*:+ $*}"
+"$PY" benchmarks/gpu.py --carry "$CARRY" --out "$OUT" --budget-s "${BUDGET_S:-530}" "$@" \
   2>&1 | grep --line-buffered -v -E "Loading weights|Writing model shards|litlogger|rank_zero|^\s*$" \
   | tee "$OUT/gpu.log"

@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--unimeec-override", nargs="*", default=[], metavar="KEY=VALUE",
                         help="extra overrides of the UniMEEC training config")
+    parser.add_argument("--unimeec-name", default="unimeec",
+                        help="row name of the UniMEEC rows (e.g. a tuning variant's)")
     parser.add_argument("--machine-note", default=None,
                         help="e.g. 'CPU shared with other jobs' (goes into the machine field)")
     parser.add_argument("--out", type=Path, default=bc.RESULTS_DIR / "quality.json")
@@ -185,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif system == "classifier":
                     run_classifier(dataset, splits, args, rec)
                 elif system == "unimeec":
-                    run_unimeec(dataset, splits, args, rec, overrides=args.unimeec_override)
+                    run_unimeec(dataset, splits, args, rec, name=args.unimeec_name,
+                                overrides=args.unimeec_override)
     print(f"wrote {len(rec.rows)} rows to {args.out}")
     return 0
 

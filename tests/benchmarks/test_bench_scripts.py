@@ -124,18 +124,25 @@ def test_gpu_driver_records_environment_and_each_step(bench_dir, tmp_path, monke
     assert first["seconds"] < 50
 
 
-def test_gpu_steps_cover_quality_speed_and_ablations_on_the_carry(bench_dir):
+def test_gpu_steps_sweep_then_speed_on_the_carry(bench_dir):
     import gpu
 
-    args = gpu.build_parser().parse_args(["--out", "/o", "--carry", "C"])
-    steps = {name: argv for name, argv, _ in gpu.steps(args)}
-    assert list(steps) == ["quality-ecf1", "quality-meld", "speed", "ablations-ecf1",
-                           "quality-reccon"]
-    for argv in steps.values():
-        assert argv[argv.index("--backbone") + 1] == "C/minilm"
-        assert argv[argv.index("--data-dir") + 1] == "C/data"
+    args = gpu.build_parser().parse_args(["--out", "/o", "--carry", "C", "--budget-s", "500",
+                                          "--speed-reserve-s", "100"])
+    steps = {name: (argv, share) for name, argv, share in gpu.steps(args)}
+    assert list(steps) == ["sweep", "speed"]
+    sweep, share = steps["sweep"]
+    assert share == pytest.approx(0.8)
+    # the sweep stops starting jobs early enough to stop, merge and archive within its share
+    assert float(sweep[sweep.index("--budget-s") + 1]) == 400 - gpu.SWEEP_GRACE_S
+    assert sweep[sweep.index("--carry") + 1] == "C" and sweep[sweep.index("--seeds") + 1:][:3] \
+        == ["0", "1", "2"]
+    speed, share = steps["speed"]
+    assert share == 1.0
+    assert speed[speed.index("--backbone") + 1] == "C/minilm"
+    assert speed[speed.index("--data-dir") + 1] == "C/data"
+    for argv, _ in steps.values():
         assert argv[argv.index("--precision") + 1] == "bf16"
-    assert steps["quality-ecf1"][steps["quality-ecf1"].index("--systems") + 1] == "unimeec"
 
 
 def test_gpu_carry_shim_points_the_minilm_package_at_the_carried_export(bench_dir, tmp_path):

@@ -90,6 +90,8 @@ def test_mecpe_pairs_and_extraction_by_hand(mecpe_case: Case) -> None:
     assert m["mecpe_pair_precision"] == approx(0.5)
     assert m["mecpe_pair_recall"] == approx(3 / 7)
     assert m["mecpe_pair_f1"] == approx(6 / 13)
+    # the joint selection score: mean of emotion weighted F1 and pair F1
+    assert m["joint_f1"] == approx((m["merc_weighted_f1"] + 6 / 13) / 2)
     # emotion utterances (non-neutral): gold c1 {1,3,4,6} c3 {1} = 5;
     # pred c1 {1,3,5,6} c2 {2} = 5; correct c1 {1,3,6} = 3 -> 0.6 everywhere
     assert (m["mecpe_emotion_precision"], m["mecpe_emotion_recall"], m["mecpe_emotion_f1"]) \

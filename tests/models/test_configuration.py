@@ -17,6 +17,7 @@ def test_defaults_are_the_documented_ones(minilm_path):
     assert config.emotion_labels[0] == "neutral" and len(config.emotion_labels) == 7
     assert (config.scope, config.tasks, config.use_thc, config.label_word_init) == (
         "conversation", "joint", True, True)
+    assert config.emotion_readout == "mask"
     assert (config.cause_past, config.cause_future) == (7, 3)
     assert config.ordered_modalities == ["text"]
     assert config.effective_chunk_overlap == config.prompt_past + config.prompt_future
@@ -27,6 +28,7 @@ def test_defaults_are_the_documented_ones(minilm_path):
 @pytest.mark.parametrize("kwargs, field", [
     ({"scope": "dialogue"}, "scope"),
     ({"tasks": "both"}, "tasks"),
+    ({"emotion_readout": "slot"}, "emotion_readout"),
     ({"modalities": ["audio"]}, "modalities"),
     ({"modalities": ["text", "smell"]}, "modalities"),
     ({"modalities": ["text", "audio"]}, "feature_dims"),

@@ -245,3 +245,36 @@ def test_set_feature_statistics_checks_its_input(build):
         model.set_feature_statistics("visual", np.zeros(5), np.ones(5))
     model.set_feature_statistics("audio", np.zeros(6), np.zeros(6))
     assert model.soft_prompts["audio"].feature_std.min().item() == pytest.approx(1e-6)
+
+
+def test_mask_plus_slot_readout_adds_the_target_tokens_state(build):
+    """``emotion_readout="mask+slot"`` feeds ``e'_i + x'_i`` to the head; ``"mask"`` only ``e'_i``."""
+    convs = [make_conversation("r", 5)]
+    mask_model, processor = build(emotion_readout="mask")
+    slot_model, _ = build(emotion_readout="mask+slot")
+    slot_model.load_state_dict(mask_model.state_dict())
+    batch = processor(convs)
+    captured: dict[str, torch.Tensor] = {}
+    hook = mask_model.context.register_forward_hook(
+        lambda module, inputs, output: captured.update(x=output[0], e=output[2]))
+    with torch.no_grad():
+        plain = mask_model(**batch).emotion_logits
+        slot = slot_model(**batch).emotion_logits
+    hook.remove()
+    index = batch["utterance_conversation"] * captured["x"].shape[1] + batch["utterance_index"] - 1
+    x = captured["x"].reshape(-1, captured["x"].shape[-1])[index]
+    e = captured["e"].reshape(-1, captured["e"].shape[-1])[index]
+    head = mask_model.emotion_head
+    torch.testing.assert_close(plain, head(e))
+    torch.testing.assert_close(slot, head(e + x))
+    assert not torch.allclose(plain, slot)
+
+
+def test_compile_context_keeps_parameter_names(build, tmp_path):
+    """Compiling in place must not rename weights (checkpoints stay loadable either way)."""
+    model, _ = build()
+    names = list(model.state_dict())
+    model.compile_context()
+    assert list(model.state_dict()) == names
+    model.save_pretrained(tmp_path)
+    assert list(UniMEECModel.from_pretrained(tmp_path).state_dict()) == names

@@ -118,3 +118,17 @@ def test_resolved_config_round_trips_through_yaml(tmp_path: Path) -> None:
     path.write_text(config.to_yaml(), encoding="utf-8")
     assert load_config(path) == config
     assert TrainConfig().resolved_task == "joint"
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ([], "val/joint_f1"),
+    (["task=emotion"], "val/merc_weighted_f1"),
+    (["task=cause"], "val/mecpe_pair_f1"),
+    (["trainer.monitor=mecpe_pair_f1"], "val/mecpe_pair_f1"),
+    (["trainer.monitor=val/merc_accuracy"], "val/merc_accuracy"),
+])
+def test_monitor_per_task(overrides: list[str], expected: str) -> None:
+    """Joint runs keep the epoch best at both tasks; single-task runs their task's F1."""
+    from unimeec.training.run import monitor_metric
+
+    assert monitor_metric(load_config(CONFIGS / "ecf1_joint.yaml", overrides)) == expected

@@ -46,14 +46,14 @@ def test_run_directory_layout(run_dir: Path, tiny_backbone: str) -> None:
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "logs" / "tensorboard").glob("events.out.tfevents.*"))
     header = (run_dir / "logs" / "csv" / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert {"train/loss_step", "val/mecpe_pair_f1", "val/merc_weighted_f1",
+    assert {"train/loss_step", "val/mecpe_pair_f1", "val/merc_weighted_f1", "val/joint_f1",
             "lr-AdamW/backbone", "lr-AdamW/head"} <= set(header)
     config = (run_dir / "config.yaml").read_text()
     assert "limit: 20" in config and "seed: 42" in config
     card = (run_dir / "model" / "README.md").read_text()
     assert "seed: 42" in card and "dataset: `ecf1`" in card and "- train: 20 conversations" in card
     assert "| mecpe_pair_f1 |" in card and "unimeec train --config" in card
-    assert f"backbone: `{tiny_backbone}`" in card and "dev `val/mecpe_pair_f1`" in card
+    assert f"backbone: `{tiny_backbone}`" in card and "dev `val/joint_f1`" in card
 
 
 def test_threshold_is_tuned_on_dev_and_saved(run_dir: Path) -> None:

@@ -14,6 +14,10 @@ import numpy as np
 from unimeec.evaluation.counts import CountLayout
 
 
+#: Mean of emotion weighted F1 and pair F1 (reported when both tasks are scored).
+JOINT_SCORE = "joint_f1"
+
+
 def safe_divide(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
     """Elementwise ``numerator / denominator`` with 0 where the denominator is 0."""
     num = np.asarray(numerator, dtype=np.float64)
@@ -137,4 +141,7 @@ def metrics_from_counts(counts: np.ndarray, layout: CountLayout) -> dict[str, fl
         out.update(mecpe_metrics(counts, layout))
         if layout.scalar(counts, "gold_pairs_with_span") > 0:
             out.update(span_metrics(counts, layout))
+    if "merc_weighted_f1" in out and "mecpe_pair_f1" in out:
+        # one number for "good at both tasks": the default model selection of joint runs
+        out[JOINT_SCORE] = (out["merc_weighted_f1"] + out["mecpe_pair_f1"]) / 2
     return out

@@ -48,6 +48,8 @@ DEFAULT_CONVERSATION_TEMPLATE = '{speaker}: "{x}" Its emotion is {mask_e}, and i
 DEFAULT_CONTEXT_TEMPLATE = "{speaker}: {text}"
 
 _TEMPLATE_SLOTS = ("{x}", "{mask_e}", "{mask_c}")
+#: Values of ``emotion_readout``.
+EMOTION_READOUTS: tuple[str, ...] = ("mask", "mask+slot")
 
 
 #: Hub name of the default backbone, used only where its offline package is not installed.
@@ -85,6 +87,10 @@ class UniMEECConfig(PretrainedConfig):
         prompt_past, prompt_future: utterance-scope context window (``W_past``, ``W_future``).
         thc_utterance_window (``w_x``), thc_cause_past / thc_cause_future (``w_c_past`` /
             ``w_c_future``), thc_cause_window (``w_c``), thc_emotion_window (``w_e``).
+        emotion_readout: what the emotion head reads. ``"mask"`` (METHOD.md section 5): the
+            ``[MASK_e]`` state ``e'_i`` alone. ``"mask+slot"`` (our extension): ``e'_i + x'_i``,
+            adding the mean of the target's own tokens, the reading a mean-pooling sentence
+            encoder such as all-MiniLM-L6-v2 was trained to give; the benchmarks compare both.
         cause_past, cause_future: cause candidates ``j`` in ``[i - K_past, i + K_future]``.
         n_soft_tokens: soft tokens per audio/visual slot (``k``).
         thc_layers / thc_heads: ``L`` layers of attention per THC level, and their heads.
@@ -120,6 +126,7 @@ class UniMEECConfig(PretrainedConfig):
         tasks: str = "joint",
         label_word_init: bool = True,
         use_mlm_head: bool = False,
+        emotion_readout: str = "mask",
         template: str = DEFAULT_TEMPLATE,
         conversation_template: str = DEFAULT_CONVERSATION_TEMPLATE,
         context_template: str = DEFAULT_CONTEXT_TEMPLATE,
@@ -168,6 +175,7 @@ class UniMEECConfig(PretrainedConfig):
         self.tasks = tasks
         self.label_word_init = label_word_init
         self.use_mlm_head = use_mlm_head
+        self.emotion_readout = emotion_readout
         self.template = template
         self.conversation_template = conversation_template
         self.context_template = context_template
@@ -252,7 +260,8 @@ class UniMEECConfig(PretrainedConfig):
             if m != "text" and self.feature_dims.get(m, 0) <= 0:
                 fail("feature_dims", f"modality {m!r} needs a positive feature dimension, got "
                      f"{self.feature_dims!r}")
-        choices = {"scope": ("conversation", "utterance"), "tasks": ("joint", "emotion", "cause")}
+        choices = {"scope": ("conversation", "utterance"), "tasks": ("joint", "emotion", "cause"),
+                   "emotion_readout": EMOTION_READOUTS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 fail(name, f"must be one of {allowed}, got {getattr(self, name)!r}")

@@ -9,7 +9,8 @@ candidates of the batch; see :mod:`unimeec.models.processor` for the batch keys)
 2. Per pass and utterance: ``X`` state = mean over the slot tokens, ``[MASK_e]`` and
    ``[MASK_c]`` states -> ``[M, U, H]`` each; ``ModalityFusion`` -> ``x_i, e_i, c_i``.
 3. ``HierarchicalContext`` (THC) -> ``x'_i, c'_i, e'_i`` (identity when ``use_thc`` is off).
-4. ``EmotionHead(e'_i)`` -> ``[U, n_labels]``; ``CauseHead(c'_i, x'_j, i - j)`` -> ``[P]``.
+4. ``EmotionHead(e'_i)`` (or ``e'_i + x'_i`` with ``emotion_readout="mask+slot"``) ->
+   ``[U, n_labels]``; ``CauseHead(c'_i, x'_j, i - j)`` -> ``[P]``.
 5. Loss ``CE + lambda * BCE``: CE over labelled utterances only, BCE over candidates of gold
    emotion utterances of conversations with cause labels only; ``tasks`` switches either off.
 
@@ -191,6 +192,20 @@ class UniMEECModel(PreTrainedModel):
             raise FeatureError(f"{modality} statistics contain non-finite values")
         self.soft_prompts[modality].set_statistics(mean_t, std_t)
 
+    def compile_context(self, **options: Any) -> None:
+        """Compile THC and the heads in place with ``torch.compile`` (opt-in).
+
+        Why: after the backbone, a step runs a few hundred small kernels over a few hundred
+        nodes, so on a GPU it is bound by kernel launches; compiling fuses them. In place
+        (``nn.Module.compile``), so parameter names, ``state_dict`` and ``save_pretrained``
+        are unchanged. Shapes vary with every batch, hence ``dynamic=True`` by default.
+        The backbone is left alone: its own kernels are already large.
+        """
+        options.setdefault("dynamic", True)
+        for module in (self.context, self.emotion_head, self.cause_head):
+            if module is not None:
+                module.compile(**options)
+
     # ------------------------------------------------------------------ forward
     def forward(
         self,
@@ -237,6 +252,8 @@ class UniMEECModel(PreTrainedModel):
             states = self._thc(states, speaker_ids, utterance_conversation, utterance_index,
                                conversation_utterances)
         x, e, c = states.unbind(0)
+        if self.config.emotion_readout == "mask+slot":
+            e = e + x
         if self.mlm_emotion_head is not None:
             emotion_logits = self.mlm_emotion_head(e)
         else:

@@ -89,6 +89,7 @@ class TrainerConfig(_Section):
     accumulate_grad_batches: int = Field(default=1, ge=1)
     early_stopping_patience: int = Field(default=2, ge=0)
     monitor: str = "auto"
+    compile: bool = False
     val_check_interval: float | int = 1.0
     limit_train_batches: float | int = 1.0
     log_every_n_steps: int = Field(default=10, ge=1)

@@ -32,6 +32,7 @@ import torch
 from unimeec.data.labels import LABEL_SETS, NEUTRAL_LABELS
 from unimeec.data.schema import Conversation
 from unimeec.errors import CheckpointError, ConfigError
+from unimeec.evaluation.formulas import JOINT_SCORE
 from unimeec.training.config import TrainConfig, model_config_kwargs
 from unimeec.training.datamodule import UniMEECDataModule
 from unimeec.training.model_card import metrics_table, render_model_card, write_model_card
@@ -59,12 +60,17 @@ class RunResult:
 
 
 def monitor_metric(config: TrainConfig) -> str:
-    """The dev metric to maximise: pair F1 when causes are learned, else weighted F1."""
+    """The dev metric to maximise (``trainer.monitor: auto``), one per task.
+
+    Joint runs select on ``joint_f1`` (the mean of emotion weighted F1 and pair F1), so the
+    kept epoch is good at both tasks (selecting on pair F1 alone can keep an epoch whose
+    emotions are worse); emotion-only runs on weighted F1; cause-only runs on pair F1.
+    """
     if config.trainer.monitor != "auto":
         name = config.trainer.monitor
         return name if name.startswith(DEV_PREFIX) else DEV_PREFIX + name
-    return DEV_PREFIX + ("merc_weighted_f1" if config.resolved_task == "emotion"
-                         else "mecpe_pair_f1")
+    return DEV_PREFIX + {"emotion": "merc_weighted_f1",
+                         "cause": "mecpe_pair_f1"}.get(config.resolved_task, JOINT_SCORE)
 
 
 _LOSSES = frozenset({"loss", "emotion_loss", "cause_loss"})
@@ -159,6 +165,8 @@ def train(config: TrainConfig, *, output_dir: str | Path | None = None,
     check_hardware(config.trainer)  # before minutes of data loading and model building
     datamodule.load()
     model, processor = build_model(config, datamodule)
+    if config.trainer.compile:
+        model.compile_context()
     datamodule.attach_processor(processor)
     has_dev = bool(datamodule.split("dev"))
     has_test = bool(datamodule.split("test"))

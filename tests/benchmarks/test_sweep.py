@@ -1,0 +1,72 @@
+"""The parallel sweep: dev-only selection, seed merging, and a small end-to-end smoke run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+
+def _tuning_row(variant: str, emotion: float, pair: float, test_pair: float) -> dict:
+    return {"name": f"unimeec-tune-{variant}", "dataset": "ecf1", "split": "test",
+            "metrics": {"mecpe_pair_f1": test_pair}, "seeds": [0], "command": "c",
+            "machine": "m", "date": "d",
+            "training": [{"dev_metrics": {"merc_weighted_f1": emotion, "mecpe_pair_f1": pair}}]}
+
+
+def test_selection_reads_dev_only(bench_dir, tmp_path):
+    import sweep
+
+    # "lr-head-3e-4" has the best test pair F1 but the worse dev mean: it must not win
+    for variant, row in {"default": _tuning_row("default", 0.50, 0.50, 0.40),
+                         "lr-head-3e-4": _tuning_row("lr-head-3e-4", 0.40, 0.55, 0.90),
+                         "batch-4": _tuning_row("batch-4", 0.56, 0.48, 0.30)}.items():
+        (tmp_path / f"tune-{variant}.json").write_text(json.dumps([row]))
+    chosen = sweep.select(tmp_path, ["default", "lr-head-3e-4", "batch-4", "thc-feed-forward"])
+    assert chosen["chosen"] == "batch-4" and chosen["overrides"] == ["data.batch_size=4"]
+    scores = {v["variant"]: v["dev_joint_f1"] for v in chosen["variants"]}
+    assert scores == {"default": pytest.approx(0.5), "lr-head-3e-4": pytest.approx(0.475),
+                      "batch-4": pytest.approx(0.52)}  # the missing variant is not scored
+
+
+def test_merge_combines_seeds_of_separate_jobs(bench_dir):
+    import sweep
+
+    def row(seed: int, f1: float) -> dict:
+        return {"name": "unimeec", "dataset": "meld", "split": "test",
+                "metrics": {"merc_weighted_f1": f1}, "seeds": [seed], "command": f"job{seed}",
+                "machine": "m", "date": "d", "all_metrics": {"merc_weighted_f1": f1, "x": f1},
+                "training": [{"seed": seed}]}
+
+    other = {**row(0, 0.3), "dataset": "ecf1"}
+    merged = {r["dataset"]: r for r in sweep.merge_rows([row(2, 0.6), row(0, 0.5), other], "S")}
+    meld = merged["meld"]
+    assert meld["seeds"] == [0, 2] and meld["metrics"] == {"merc_weighted_f1": pytest.approx(0.55)}
+    assert meld["metrics_std"]["merc_weighted_f1"] == pytest.approx(math.sqrt(0.005))
+    assert [t["seed"] for t in meld["training"]] == [0, 2]
+    assert meld["command"].startswith("S (jobs: job0 ; job2")
+    assert merged["ecf1"]["seeds"] == [0] and merged["ecf1"]["command"] == "S (job: job0)"
+
+
+def test_sweep_smoke_runs_every_kind_of_job(bench_dir, shared_data, tmp_path):
+    import sweep
+
+    out = tmp_path / "sweep"
+    assert sweep.main(["--smoke", "--device", "cpu", "--precision", "32", "--workers", "2",
+                       "--seeds", "0", "--tuning", "default", "readout-mask-slot",
+                       "--ablations", "no-thc", "--data-dir", str(shared_data),
+                       "--out", str(out), "--budget-s", "600"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert {j["name"]: j.get("exit") for j in summary["jobs"]} == {
+        "tune-default": 0, "tune-readout-mask-slot": 0, "meld-seed0": 0,
+        "classifier-ecf1-seed0": 0, "classifier-meld-seed0": 0, "ablation-no-thc": 0,
+        "reccon-seed0": 0}
+    selection = json.loads((out / "selection.json").read_text())
+    assert selection["chosen"] in ("default", "readout-mask-slot")
+    rows = {(r["name"], r["dataset"]) for r in json.loads((out / "results.json").read_text())}
+    assert {("unimeec", "ecf1"), ("unimeec", "meld"), ("unimeec", "reccon"),
+            ("unimeec-full", "ecf1"), ("unimeec-no-thc", "ecf1"),
+            ("baseline-context-classifier", "meld"),
+            ("baseline-rule-on-classifier-emotions", "ecf1")} <= rows
+    assert (out / "jobs.tar.gz").stat().st_size > 0
