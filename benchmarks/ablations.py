@@ -13,6 +13,7 @@ cause-only             ``task=cause``                              joint > singl
 utterance-scope        ``model.scope=utterance``                   scope (cost/quality)
 conversation-scope     ``model.scope=conversation``                scope (cost/quality)
 random-head            ``model.label_word_init=false``             verbalizer init helps
+mask-readout           ``model.emotion_readout=mask``              METHOD.md's readout
 =====================  ==========================================  ======================
 
 The modality ablations (text+audio, text+visual, all three) need audio/visual feature
@@ -42,9 +43,10 @@ VARIANTS: dict[str, list[str]] = {
     "utterance-scope": ["model.scope=utterance"],
     "conversation-scope": ["model.scope=conversation"],
     "random-head": ["model.label_word_init=false"],
+    "mask-readout": ["model.emotion_readout=mask"],
 }
 DEFAULT_VARIANTS = ("full", "no-thc", "emotion-only", "cause-only", "utterance-scope",
-                    "random-head")
+                    "random-head", "mask-readout")
 
 
 def main(argv: list[str] | None = None) -> int:

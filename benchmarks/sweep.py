@@ -51,13 +51,13 @@ TUNING: dict[str, list[str]] = {
     "lr-backbone-5e-5": ["optim.lr_backbone=5e-5"],
     "lr-backbone-2e-4": ["optim.lr_backbone=2e-4"],
     "lr-head-3e-4": ["optim.lr_head=3e-4"],
-    "readout-mask-slot": ["model.emotion_readout=mask+slot"],
     "thc-feed-forward": ["model.thc_feed_forward=true"],
     "cause-weight-0.5": ["model.cause_loss_weight=0.5"],
     "batch-4": ["data.batch_size=4"],
 }
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
-ABLATIONS = ("utterance-scope", "no-thc", "emotion-only", "cause-only", "random-head")
+ABLATIONS = ("utterance-scope", "no-thc", "mask-readout", "emotion-only", "cause-only",
+             "random-head")
 TUNE_PREFIX = "unimeec-tune-"
 #: The selection score: both tasks count equally.
 SELECTION_METRICS = ("merc_weighted_f1", "mecpe_pair_f1")

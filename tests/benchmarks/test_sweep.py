@@ -54,16 +54,16 @@ def test_sweep_smoke_runs_every_kind_of_job(bench_dir, shared_data, tmp_path):
 
     out = tmp_path / "sweep"
     assert sweep.main(["--smoke", "--device", "cpu", "--precision", "32", "--workers", "2",
-                       "--seeds", "0", "--tuning", "default", "readout-mask-slot",
+                       "--seeds", "0", "--tuning", "default", "lr-head-3e-4",
                        "--ablations", "no-thc", "--data-dir", str(shared_data),
                        "--out", str(out), "--budget-s", "600"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert {j["name"]: j.get("exit") for j in summary["jobs"]} == {
-        "tune-default": 0, "tune-readout-mask-slot": 0, "meld-seed0": 0,
+        "tune-default": 0, "tune-lr-head-3e-4": 0, "meld-seed0": 0,
         "classifier-ecf1-seed0": 0, "classifier-meld-seed0": 0, "ablation-no-thc": 0,
         "reccon-seed0": 0}
     selection = json.loads((out / "selection.json").read_text())
-    assert selection["chosen"] in ("default", "readout-mask-slot")
+    assert selection["chosen"] in ("default", "lr-head-3e-4")
     rows = {(r["name"], r["dataset"]) for r in json.loads((out / "results.json").read_text())}
     assert {("unimeec", "ecf1"), ("unimeec", "meld"), ("unimeec", "reccon"),
             ("unimeec-full", "ecf1"), ("unimeec-no-thc", "ecf1"),
