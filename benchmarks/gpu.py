@@ -63,7 +63,8 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
     sweep_share = max(0.1, 1.0 - args.speed_reserve_s / args.budget_s)
     sweep_budget = max(30.0, sweep_share * args.budget_s - SWEEP_GRACE_S)
     work = Path(tempfile.gettempdir()) / "unimeec-sweep-jobs"
-    speed = ["speed.py", "--in-process", "--scopes", "conversation",
+    speed = ["speed.py", "--in-process", "--scopes", "conversation", "--compile", "both",
+             "--overhead-batches", "8", "16", "32", "--train-batch", "8",
              "--latency-conversations", "100", "--throughput-batches", "4",
              "--train-steps", "20", "--lengths", "2", "8", "16", "32", "--repeats", "2",
              *common, "--out", str(out / "speed-gpu.json")]
@@ -73,6 +74,8 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
         ("sweep", ["sweep.py", "--carry", str(args.carry), "--out", str(out / "sweep"),
                    "--work", str(work), "--budget-s", f"{sweep_budget:.0f}",
                    "--workers", str(args.workers), "--epochs", str(args.epochs),
+                   # a 5-epoch job takes minutes beside 7 others: start none that cannot end
+                   "--min-start-s", "45" if args.smoke else "100",
                    "--seeds", *args.seeds, *common], sweep_share),
         ("speed", speed, 1.0),
     ]

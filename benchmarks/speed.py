@@ -5,15 +5,20 @@ Measures, on real ECF 1.0 conversations:
 - training throughput (utterances/s; forward + backward + AdamW step) and peak RSS (and
   peak CUDA memory on a GPU), each scope in a fresh process so peaks do not mix;
 - the overhead ratio: a UniMEEC training step (forward, loss, backward) divided by the bare
-  backbone's forward + backward on exactly the same token tensors (target: below 1.2);
+  backbone's forward + backward on exactly the same token tensors (target: below 1.2), at
+  ``--train-batch`` or, one row each, at every ``--overhead-batches`` size;
 - prediction latency per conversation (p50/p95, batch 1: processor + forward + decode) and
   throughput at batch sizes 1 and 32;
 - cost against conversation length (training step and prediction per conversation, for
   lengths built from consecutive real ECF utterances), saved as a PNG plot.
 
-The model is untrained (speed does not depend on the weights).
+The model is untrained (speed does not depend on the weights). ``--compile on|both`` runs
+the training and overhead measurements with THC and the heads compiled
+(``UniMEECModel.compile_context``; rows named ``...-compiled``, compilation timed apart as
+``compile_warmup_s``); ``both`` times eager and compiled in one process on the same batches.
 
     python benchmarks/speed.py --threads 2 --out benchmarks/results/speed-cpu.json
+    python benchmarks/speed.py --scopes conversation --compile both --overhead-batches 8 16 32
     python benchmarks/speed.py --smoke        # CI: tiny random backbone, few steps
 """
 
@@ -35,6 +40,9 @@ import bench_common as bc
 
 log = logging.getLogger("benchmarks.speed")
 SCOPES = ("conversation", "utterance")
+COMPILE_MODES = {"off": (False,), "on": (True,), "both": (False, True)}
+#: Metric of compiled rows: graphs built during the timed part (0 = compilation kept out).
+RECOMPILES = "graphs_compiled_while_timed"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="32", choices=["32", "bf16"])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--train-batch", type=int, default=8, help="conversations per step")
-    parser.add_argument("--train-steps", type=int, default=10, help="timed training steps")
+    parser.add_argument("--train-steps", type=int, default=10,
+                        help="timed training steps (and timed steps per overhead batch size)")
+    parser.add_argument("--overhead-batches", nargs="+", type=int, default=None, metavar="N",
+                        help="conversations per step at which to measure the overhead ratio, "
+                        "one row each (default: --train-batch only, in the training row)")
+    parser.add_argument("--compile", default="off", choices=list(COMPILE_MODES),
+                        help="compile THC and the heads for the training and overhead "
+                        "measurements (prediction stays eager); both: eager and compiled "
+                        "in one process on the same batches")
     parser.add_argument("--latency-conversations", type=int, default=100,
                         help="ECF test conversations timed one by one")
     parser.add_argument("--throughput-batches", type=int, default=4,
@@ -135,18 +151,75 @@ def load(args: argparse.Namespace, split: str) -> list[Any]:
 
 
 # ---------------------------------------------------------------------- measurements
-def measure_training(args: argparse.Namespace, scope: str) -> dict[str, float]:
-    """Throughput, peak memory and overhead ratio of one scope (run in a fresh process)."""
+def _batches(convs: list[Any], size: int, count: int) -> list[list[Any]]:
+    """``count`` consecutive batches of ``size`` conversations (wrapping round the split)."""
+    return [[convs[(k * size + i) % len(convs)] for i in range(size)] for k in range(count)]
+
+
+def _compiled_graphs() -> int:
+    """Graphs ``torch.compile`` built so far in this process: a rise while timing = recompile."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
+
+
+def measure_training(args: argparse.Namespace,
+                     scope: str) -> list[tuple[str, dict[str, Any], dict[str, float]]]:
+    """Throughput, peak memory and overhead ratio of one scope (run in a fresh process).
+
+    Returns ``(row suffix, settings, metrics)`` per row: ``training`` and, with
+    ``--overhead-batches``, ``overhead-bN`` (``-compiled`` appended where compiled). With
+    ``--compile both`` the eager model stays alive for the shared overhead timing, so the
+    compiled row's peaks also cover the eager model's weights.
+    """
     import torch
 
     bc.set_cpu_threads(args.threads)
-    _reset_cuda_peak(args.device)
     train = load(args, "train")
-    model, processor = build_model(args, scope, train[0].labels)
+    batches = _batches(train, args.train_batch, args.train_steps + 1)
+    models: dict[bool, Any] = {}
+    rows: list[tuple[str, dict[str, Any], dict[str, float]]] = []
+    for compiled in COMPILE_MODES[args.compile]:
+        _reset_cuda_peak(args.device)
+        model, processor = build_model(args, scope, train[0].labels)
+        if compiled:
+            model.compile_context()
+        models[compiled] = model
+        metrics = measure_throughput(args, model, processor, batches, compiled)
+        metrics["peak_rss_mib"] = peak_rss_mib()
+        if args.device.startswith("cuda"):
+            metrics["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+        rows.append(("training" + ("-compiled" if compiled else ""), {"compile": compiled},
+                     metrics))
+    if args.overhead_batches is None:  # the default: overhead at --train-batch, in the training row
+        overhead = measure_overhead(args, models, processor, batches)
+        for _, settings, metrics in rows:
+            compiled = settings["compile"]
+            recompiles = metrics.pop(RECOMPILES, 0) + overhead[compiled].pop(RECOMPILES, 0)
+            metrics.update(overhead[compiled])
+            if compiled:
+                metrics[RECOMPILES] = recompiles
+        return rows
+    for size in args.overhead_batches:
+        overhead = measure_overhead(args, models, processor,
+                                    _batches(train, size, args.train_steps + 1))
+        rows += [(f"overhead-b{size}" + ("-compiled" if compiled else ""),
+                  {"compile": compiled, "overhead_batch_conversations": size},
+                  overhead[compiled]) for compiled in models]
+    return rows
+
+
+def measure_throughput(args: argparse.Namespace, model: Any, processor: Any,
+                       batches: list[list[Any]], compiled: bool) -> dict[str, float]:
+    """Training steps (processor, forward, backward, AdamW) per second; batches[0] warms up.
+
+    For a compiled model the warm-up step includes compilation: its time is reported as
+    ``compile_warmup_s`` and kept out of the throughput.
+    """
+    import torch
+
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    b = args.train_batch
-    batches = [train[k * b:(k + 1) * b] for k in range(args.train_steps + 1)]
 
     def step(convs: list[Any]) -> int:
         batch = _to_device(processor(convs), args.device)
@@ -157,55 +230,87 @@ def measure_training(args: argparse.Namespace, scope: str) -> dict[str, float]:
         optimizer.zero_grad(set_to_none=True)
         return sum(len(c) for c in convs)
 
-    step(batches[0])  # warm-up (allocations, lazy init)
+    started = time.perf_counter()
+    step(batches[0])  # warm-up (allocations, lazy init, compilation)
     _sync(args.device)
+    warmup_s = time.perf_counter() - started
+    graphs = _compiled_graphs() if compiled else 0
     started = time.perf_counter()
     utterances = sum(step(convs) for convs in batches[1:])
     _sync(args.device)
     seconds = time.perf_counter() - started
     result = {"train_utterances_per_s": utterances / seconds,
-              "train_step_ms": 1000 * seconds / args.train_steps}
-    result.update(measure_overhead(args, model, processor, batches[1:]))
-    result["peak_rss_mib"] = peak_rss_mib()
-    if args.device.startswith("cuda"):
-        result["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+              "train_step_ms": 1000 * seconds / (len(batches) - 1)}
+    if compiled:
+        result["compile_warmup_s"] = warmup_s
+        result[RECOMPILES] = _compiled_graphs() - graphs
     return result
 
 
-def measure_overhead(args: argparse.Namespace, model: Any, processor: Any,
-                     batches: list[list[Any]]) -> dict[str, float]:
-    """UniMEEC forward+loss+backward vs the bare backbone's forward+backward, same tokens."""
-    backbone = backbone_of(model)
+def measure_overhead(args: argparse.Namespace, models: dict[bool, Any], processor: Any,
+                     batches: list[list[Any]]) -> dict[bool, dict[str, float]]:
+    """Each model's forward+loss+backward vs the bare backbone's forward+backward, same tokens.
+
+    Keyed by "compiled". batches[0] is an untimed warm-up of every variant (a compiled
+    model may build graphs for a new batch size); the bare backbone is timed once and
+    shared, so eager and compiled ratios have the same denominator.
+    """
+    first = next(iter(models.values()))
+    backbone = backbone_of(first)
     prepared = [_to_device(processor(convs), args.device) for convs in batches]
 
-    def unimeec(batch: dict[str, Any]) -> None:
-        with _autocast(args):
-            out = model(**batch)
-        out.loss.backward()
+    def unimeec(model: Any) -> Any:
+        def run(batch: dict[str, Any]) -> None:
+            with _autocast(args):
+                out = model(**batch)
+            out.loss.backward()
+        return run
 
     def bare(batch: dict[str, Any]) -> None:
         with _autocast(args):
             states = backbone(**token_inputs(batch)).last_hidden_state
         states.float().mean().backward()
 
-    timings: dict[str, list[float]] = {"unimeec": [], "bare": []}
-    for k, batch in enumerate(prepared):
-        # alternate which runs first, so that machine noise and cache effects hit both alike
-        pair = (("unimeec", unimeec), ("bare", bare))
-        for name, fn in (pair if k % 2 == 0 else pair[::-1]):
+    def zero_grads() -> None:
+        for model in models.values():
             model.zero_grad(set_to_none=True)
+
+    variants: list[tuple[Any, Any]] = [(c, unimeec(m)) for c, m in models.items()]
+    variants.append(("bare", bare))
+    for model in models.values():
+        model.train()
+    for _, fn in variants:
+        zero_grads()
+        fn(prepared[0])
+    _sync(args.device)
+    any_compiled = True in models
+    graphs = _compiled_graphs() if any_compiled else 0
+    timings: dict[Any, list[float]] = {key: [] for key, _ in variants}
+    for k, batch in enumerate(prepared[1:]):
+        # rotate the order, so that machine noise and cache effects hit every variant alike
+        shift = k % len(variants)
+        for key, fn in variants[shift:] + variants[:shift]:
+            zero_grads()
             _sync(args.device)
             started = time.perf_counter()
             fn(batch)
             _sync(args.device)
-            timings[name].append(time.perf_counter() - started)
-    model.zero_grad(set_to_none=True)
-    unimeec_s, bare_s = sum(timings["unimeec"]), sum(timings["bare"])
-    tokens = sum(int(b["attention_mask"].sum()) for b in prepared)
-    return {"overhead_ratio": unimeec_s / bare_s,
-            "unimeec_fwd_bwd_ms": 1000 * unimeec_s / len(prepared),
-            "bare_backbone_fwd_bwd_ms": 1000 * bare_s / len(prepared),
-            "tokens_per_step": tokens / len(prepared)}
+            timings[key].append(time.perf_counter() - started)
+    zero_grads()
+    recompiles = _compiled_graphs() - graphs if any_compiled else 0
+    timed = prepared[1:]
+    bare_s = sum(timings["bare"])
+    tokens = sum(int(b["attention_mask"].sum()) for b in timed)
+    results: dict[bool, dict[str, float]] = {}
+    for compiled in models:
+        unimeec_s = sum(timings[compiled])
+        results[compiled] = {"overhead_ratio": unimeec_s / bare_s,
+                             "unimeec_fwd_bwd_ms": 1000 * unimeec_s / len(timed),
+                             "bare_backbone_fwd_bwd_ms": 1000 * bare_s / len(timed),
+                             "tokens_per_step": tokens / len(timed)}
+        if compiled:
+            results[compiled][RECOMPILES] = recompiles
+    return results
 
 
 def measure_prediction(args: argparse.Namespace, scope: str) -> dict[str, float]:
@@ -368,7 +473,10 @@ def replot(results: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.overhead_batches is not None and min(args.overhead_batches) < 1:
+        parser.error("--overhead-batches sizes must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.replot is not None:
         print(f"wrote {replot(args.replot)}")
@@ -378,21 +486,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.smoke:
             args.backbone = args.backbone or bc.make_tiny_backbone(Path(tmp) / "tiny")
             args.train_steps, args.train_batch = 2, 2
+            # a tiny model gains nothing from threads; on shared cores their spin-waits cost
+            args.threads = args.threads or 1
             args.latency_conversations, args.throughput_batches = 3, 1
             args.lengths, args.repeats = [2, 6], 1
         machine = bc.machine_description(args.machine_note)
         settings = {"device": args.device, "precision": args.precision, "threads": args.threads,
                     "backbone": args.backbone or "offline all-MiniLM-L6-v2",
                     "train_batch_conversations": args.train_batch,
-                    "train_steps": args.train_steps, "modalities": ["text"]}
+                    "train_steps": args.train_steps, "modalities": ["text"], "compile": False}
         rows: list[dict[str, Any]] = []
         curves: dict[str, list[dict[str, float]]] = {}
         plot_path = args.plot or args.out.with_suffix(".png")
         for scope in args.scopes:
-            log.info("scope %s: training", scope)
-            training = _isolated(measure_training, args, scope)
-            rows.append(bc.result_record(f"unimeec-{scope}-scope-training", "ecf1", "train",
-                                         training, [0], command, machine, settings=settings))
+            log.info("scope %s: training (compile: %s)", scope, args.compile)
+            for suffix, extra, metrics in _isolated(measure_training, args, scope):
+                rows.append(bc.result_record(f"unimeec-{scope}-scope-{suffix}", "ecf1", "train",
+                                             metrics, [0], command, machine,
+                                             settings={**settings, **extra}))
             bc.write_results(rows, args.out)
             log.info("scope %s: prediction", scope)
             prediction = _isolated(measure_prediction, args, scope)

@@ -2,7 +2,9 @@
 
 The README's numbers are never typed by hand: this rewrites the part of the README between
 ``<!-- results:start -->`` and ``<!-- results:end -->`` from the JSON rows (or prints it with
-``--print``). Metrics that are fractions are shown as percentages with one decimal.
+``--print``). Metrics that are fractions are shown as percentages with one decimal. Speed
+rows say in their name what varies (``-overhead-b16``: 16 conversations per step;
+``-compiled``: THC and heads compiled); a speed column no row fills is left out.
 
     python benchmarks/table.py            # update benchmarks/README.md
     python benchmarks/table.py --print    # show the tables only
@@ -30,6 +32,7 @@ SPEED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
     ("peak_cuda_mib", "peak GPU MiB", "{:.0f}"),
     ("overhead_ratio", "overhead ratio", "{:.2f}"),
+    ("compile_warmup_s", "compile + warm-up s", "{:.1f}"),
     ("latency_p50_ms", "latency p50 ms", "{:.1f}"),
     ("latency_p95_ms", "latency p95 ms", "{:.1f}"),
     ("throughput_b1_conversations_per_s", "conv/s b1", "{:.1f}"),
@@ -85,12 +88,14 @@ def quality_table(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def speed_table(rows: Iterable[dict[str, Any]]) -> str:
-    head = ["measurement", *(label for _, label, _ in SPEED_COLUMNS), "machine", "date (UTC)",
+    rows = list(rows)
+    columns = [c for c in SPEED_COLUMNS if any(c[0] in r["metrics"] for r in rows)]
+    head = ["measurement", *(label for _, label, _ in columns), "machine", "date (UTC)",
             "seeds", "command"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [row["name"]]
-        for key, _, fmt in SPEED_COLUMNS:
+        for key, _, fmt in columns:
             value = row["metrics"].get(key)
             cells.append(fmt.format(value) if value is not None else "")
         lines.append("| " + " | ".join(cells + _run_columns(row)) + " |")
