@@ -3,11 +3,11 @@
 Two steps, each its own process with a time limit taken from one overall budget, in bf16,
 with the backbone and data carried in ``.gpu_carry/`` (see ``make_gpu_carry.py``):
 
-1. ``sweep`` (``sweep.py``): dev-selected tuning on ECF 1.0, the chosen configuration with
+1. ``speed`` (``speed.py``): alone on the GPU (timings must not share it), within the time
+   reserved for it (``--speed-reserve-s``);
+2. ``sweep`` (``sweep.py``): dev-selected tuning on ECF 1.0, the chosen configuration with
    several seeds on ECF 1.0, MELD and RECCON-DD, the baselines and the ablations, as
-   parallel jobs on the one GPU; it stops starting jobs when its share of the budget ends;
-2. ``speed`` (``speed.py``): alone on the GPU (timings must not share it), with the time
-   reserved for it.
+   parallel jobs on the one GPU; it stops starting jobs when the rest of the budget ends.
 
 Every step writes its JSON rows as they finish, so a step cut by its limit still leaves
 its finished rows. ``summary.json`` lists each step's command, exit status and duration.
@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=5, help="every training run")
     parser.add_argument("--seeds", nargs="+", default=["0", "1", "2"])
     parser.add_argument("--workers", type=int, default=8, help="sweep jobs at once on the GPU")
+    parser.add_argument("--tuning", nargs="+", default=None,
+                        help="sweep: tuning variants (default: the sweep's first round)")
+    parser.add_argument("--base", nargs="+", default=None, metavar="KEY=VALUE",
+                        help="sweep: overrides under every UniMEEC job")
+    parser.add_argument("--ablations", nargs="*", default=None, help="sweep: ablations")
+    parser.add_argument("--no-baselines", action="store_true", help="sweep: no classifier jobs")
     parser.add_argument("--smoke", action="store_true",
                         help="pass --smoke to every step (tiny model, a few steps)")
     parser.add_argument("--only", nargs="+", default=None, help="run only these steps")
@@ -70,15 +76,23 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
              *common, "--out", str(out / "speed-gpu.json")]
     if not args.smoke:
         speed += ["--data-dir", str(args.carry / "data"), "--backbone", str(args.carry / "minilm")]
-    return [
-        ("sweep", ["sweep.py", "--carry", str(args.carry), "--out", str(out / "sweep"),
-                   "--work", str(work), "--budget-s", f"{sweep_budget:.0f}",
-                   "--workers", str(args.workers), "--epochs", str(args.epochs),
-                   # a 5-epoch job takes minutes beside 7 others: start none that cannot end
-                   "--min-start-s", "45" if args.smoke else "100",
-                   "--seeds", *args.seeds, *common], sweep_share),
-        ("speed", speed, 1.0),
-    ]
+    sweep = ["sweep.py", "--carry", str(args.carry), "--out", str(out / "sweep"),
+             "--work", str(work), "--budget-s", f"{sweep_budget:.0f}",
+             "--workers", str(args.workers), "--epochs", str(args.epochs),
+             # a 5-epoch job takes minutes beside 7 others: start none that cannot end
+             "--min-start-s", "45" if args.smoke else "100",
+             "--seeds", *args.seeds, *common]
+    if args.tuning:
+        sweep += ["--tuning", *args.tuning]
+    if args.base:
+        sweep += ["--base", *args.base]
+    if args.ablations is not None:
+        sweep += ["--ablations", *args.ablations]
+    if args.no_baselines:
+        sweep.append("--no-baselines")
+    # speed first: its timings need the GPU to itself, and a failure there costs the sweep
+    # nothing (the sweep's share is fixed in advance)
+    return [("speed", speed, args.speed_reserve_s / args.budget_s), ("sweep", sweep, 1.0)]
 
 
 def step_limit(left: float, share: float, budget: float) -> float | None:

@@ -54,7 +54,15 @@ TUNING: dict[str, list[str]] = {
     "thc-feed-forward": ["model.thc_feed_forward=true"],
     "cause-weight-0.5": ["model.cause_loss_weight=0.5"],
     "batch-4": ["data.batch_size=4"],
+    "lr-head-1e-4": ["optim.lr_head=1e-4"],
+    "epochs-8": ["trainer.max_epochs=8"],
+    "thc-layers-2": ["model.thc_layers=2"],
+    "dropout-0.2": ["model.dropout=0.2"],
+    "utterance-scope": ["model.scope=utterance"],
 }
+#: The variants of a first round (``--tuning`` picks others for a second one).
+FIRST_ROUND = ("default", "lr-backbone-5e-5", "lr-backbone-2e-4", "lr-head-3e-4",
+               "thc-feed-forward", "cause-weight-0.5", "batch-4")
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
 ABLATIONS = ("utterance-scope", "no-thc", "mask-readout", "emotion-only", "cause-only",
              "random-head")
@@ -99,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="bf16", choices=["32", "bf16"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--tuning", nargs="+", default=list(TUNING), choices=sorted(TUNING))
+    parser.add_argument("--tuning", nargs="+", default=list(FIRST_ROUND), choices=sorted(TUNING))
+    parser.add_argument("--base", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="overrides under every UniMEEC job (e.g. an earlier round's choice); "
+                        "tuning variants change this base")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="skip the classifier jobs (e.g. in a second tuning round)")
     parser.add_argument("--ablations", nargs="*", default=list(ABLATIONS),
                         choices=sorted(ABLATIONS))
     parser.add_argument("--smoke", action="store_true",
@@ -120,7 +133,7 @@ def common_arguments(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     # the GPU's batch: 8 conversations per step, evaluation 32 at a time
     overrides = [] if args.smoke else ["data.batch_size=8", "trainer.accumulate_grad_batches=1",
                                        "data.eval_batch_size=32"]
-    return common, overrides
+    return common, overrides + list(args.base)
 
 
 def plan(args: argparse.Namespace) -> list[Job]:
@@ -146,8 +159,9 @@ def plan(args: argparse.Namespace) -> list[Job]:
              for s in more]
     jobs.append(Job(f"meld-seed{first}", "quality.py", unimeec("meld", first, "unimeec", []),
                     2, True))
+    baselines = () if args.no_baselines else ("ecf1", "meld")
     jobs += [Job(f"classifier-{d}-seed{first}", "quality.py", classifier(d, first), 3)
-             for d in ("ecf1", "meld")]
+             for d in baselines]
     jobs += [Job(f"ablation-{v}", "ablations.py",
                  ["--variants", v, "--seeds", str(first), *common, "--unimeec-override",
                   *overrides], 4) for v in args.ablations if v != "utterance-scope"]
@@ -156,7 +170,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
     jobs.append(Job(f"reccon-seed{first}", "quality.py",
                     unimeec("reccon", first, "unimeec", []), 5, True))
     jobs += [Job(f"classifier-{d}-seed{s}", "quality.py", classifier(d, s), 6)
-             for s in more for d in ("ecf1", "meld")]
+             for s in more for d in baselines]
     jobs += [Job(f"reccon-seed{s}", "quality.py", unimeec("reccon", s, "unimeec", []), 6, True)
              for s in more]
     return sorted(jobs, key=lambda j: j.priority)  # stable: the order above within a priority
@@ -175,7 +189,7 @@ def selection_score(dev: dict[str, float]) -> float | None:
     return None if any(v is None for v in values) else sum(values) / len(values)  # type: ignore[arg-type,misc]
 
 
-def select(work: Path, tuning: list[str]) -> dict[str, Any]:
+def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict[str, Any]:
     """The tuning variant with the best dev selection score (test metrics are not read)."""
     table = []
     for variant in tuning:
@@ -188,7 +202,7 @@ def select(work: Path, tuning: list[str]) -> dict[str, Any]:
     scored = [t for t in table if t["dev_joint_f1"] is not None]
     best = max(scored, key=lambda t: t["dev_joint_f1"]) if scored else None
     return {"criterion": "dev joint_f1 = mean(dev merc_weighted_f1, dev mecpe_pair_f1)",
-            "chosen": best["variant"] if best else "default",
+            "base": list(base or []), "chosen": best["variant"] if best else "default",
             "overrides": best["overrides"] if best else [], "variants": table}
 
 
@@ -262,7 +276,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 print(f"[{time.monotonic() - started:6.0f} s] done {job.name}: exit "
                       f"{job.process.returncode} after {job.status['seconds']} s", flush=True)
         if selection is None and not any(j.name in tuning_names for j in pending + running):
-            selection = select(work, args.tuning)
+            selection = select(work, args.tuning, args.base)
             (args.out / "selection.json").write_text(json.dumps(selection, indent=2))
             print(f"[{time.monotonic() - started:6.0f} s] selected {selection['chosen']} "
                   f"{selection['overrides']}", flush=True)
@@ -298,7 +312,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         finished.append(Job(job.name, job.script, job.arguments, job.priority,
                             status={"name": job.name, "skipped": "budget spent"}))
     if selection is None:
-        selection = select(work, args.tuning)
+        selection = select(work, args.tuning, args.base)
         (args.out / "selection.json").write_text(json.dumps(selection, indent=2))
     return {"jobs": [j.status for j in finished], "selection": selection,
             "seconds": round(time.monotonic() - started, 1)}

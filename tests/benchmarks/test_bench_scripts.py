@@ -124,25 +124,33 @@ def test_gpu_driver_records_environment_and_each_step(bench_dir, tmp_path, monke
     assert first["seconds"] < 50
 
 
-def test_gpu_steps_sweep_then_speed_on_the_carry(bench_dir):
+def test_gpu_steps_speed_then_sweep_on_the_carry(bench_dir):
     import gpu
 
     args = gpu.build_parser().parse_args(["--out", "/o", "--carry", "C", "--budget-s", "500",
                                           "--speed-reserve-s", "100"])
     steps = {name: (argv, share) for name, argv, share in gpu.steps(args)}
-    assert list(steps) == ["sweep", "speed"]
+    assert list(steps) == ["speed", "sweep"]
     sweep, share = steps["sweep"]
-    assert share == pytest.approx(0.8)
+    assert share == 1.0
     # the sweep stops starting jobs early enough to stop, merge and archive within its share
     assert float(sweep[sweep.index("--budget-s") + 1]) == 400 - gpu.SWEEP_GRACE_S
     assert sweep[sweep.index("--carry") + 1] == "C" and sweep[sweep.index("--seeds") + 1:][:3] \
         == ["0", "1", "2"]
+    assert "--base" not in sweep and "--no-baselines" not in sweep
     speed, share = steps["speed"]
-    assert share == 1.0
+    assert share == pytest.approx(0.2)
     assert speed[speed.index("--backbone") + 1] == "C/minilm"
     assert speed[speed.index("--data-dir") + 1] == "C/data"
     for argv, _ in steps.values():
         assert argv[argv.index("--precision") + 1] == "bf16"
+    second = gpu.build_parser().parse_args(["--out", "/o", "--tuning", "default", "epochs-8",
+                                            "--base", "optim.lr_head=3e-4", "--ablations",
+                                            "--no-baselines"])
+    sweep = dict((name, argv) for name, argv, _ in gpu.steps(second))["sweep"]
+    assert sweep[sweep.index("--tuning") + 1:sweep.index("--tuning") + 3] == ["default", "epochs-8"]
+    assert sweep[sweep.index("--base") + 1] == "optim.lr_head=3e-4"
+    assert sweep[sweep.index("--ablations") + 1] == "--no-baselines"  # none
 
 
 def test_gpu_carry_shim_points_the_minilm_package_at_the_carried_export(bench_dir, tmp_path):

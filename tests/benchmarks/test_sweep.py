@@ -70,3 +70,20 @@ def test_sweep_smoke_runs_every_kind_of_job(bench_dir, shared_data, tmp_path):
             ("baseline-context-classifier", "meld"),
             ("baseline-rule-on-classifier-emotions", "ecf1")} <= rows
     assert (out / "jobs.tar.gz").stat().st_size > 0
+
+
+def test_second_round_plan_has_the_base_under_every_unimeec_job(bench_dir, tmp_path):
+    import sweep
+
+    args = sweep.build_parser().parse_args(
+        ["--out", str(tmp_path), "--carry", "C", "--tuning", "default", "epochs-8",
+         "--base", "optim.lr_head=3e-4", "--ablations", "--no-baselines", "--seeds", "0", "1"])
+    jobs = {job.name: job for job in sweep.plan(args)}
+    assert set(jobs) == {"tune-default", "tune-epochs-8", "ecf1-seed1", "meld-seed0",
+                         "meld-seed1", "reccon-seed0", "reccon-seed1"}
+    for job in jobs.values():
+        overrides = job.arguments[job.arguments.index("--unimeec-override") + 1:]
+        assert overrides[:4] == ["data.batch_size=8", "trainer.accumulate_grad_batches=1",
+                                 "data.eval_batch_size=32", "optim.lr_head=3e-4"]
+    assert jobs["tune-epochs-8"].arguments[-1] == "trainer.max_epochs=8"  # the variant wins
+    assert not jobs["tune-default"].after_selection and jobs["meld-seed1"].after_selection

@@ -23,6 +23,10 @@ from torch import nn
 from torch.nn import functional as F
 
 N_RELATIONS = 2  # same speaker, other speaker
+#: Keys are padded to a multiple of this: the memory-efficient SDPA kernels (used on GPUs,
+#: also inside ``torch.compile``d code, which does not pad for them) need the attention
+#: bias's row strides to be multiples of 4 elements; 8 also suits bf16 tensor cores.
+KEY_ALIGNMENT = 8
 X_NODE, C_NODE, E_NODE = 0, 1, 2
 
 
@@ -60,6 +64,11 @@ class RelationalAttentionLayer(nn.Module):
                 other_speaker: torch.Tensor) -> torch.Tensor:
         """query [C, N, H], keys [C, K, H], mask [C, N, K] bool, other_speaker [C, N, K] bool."""
         c, n, hidden = query.shape
+        pad = -keys.shape[1] % KEY_ALIGNMENT
+        if pad:  # masked extra keys: the bias rows then meet the fused kernels' alignment
+            keys = F.pad(keys, (0, 0, 0, pad))
+            mask = F.pad(mask, (0, pad))
+            other_speaker = F.pad(other_speaker, (0, pad))
         k = keys.shape[1]
         h, d = self.heads, self.head_dim
         # split / unbind (not slicing): their backward is one cat / stack, not zeros + copies
