@@ -206,27 +206,39 @@ def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict
             "overrides": best["overrides"] if best else [], "variants": table}
 
 
+def _job_command(row_command: str, command: str) -> str:
+    """The job's own command line (rows of a job name ``<sweep command> (step: <job>)``)."""
+    prefix = f"{command} (step: "
+    if row_command.startswith(prefix) and row_command.endswith(")"):
+        return row_command[len(prefix):-1]
+    return row_command
+
+
 def merge_rows(rows: list[dict[str, Any]], command: str) -> list[dict[str, Any]]:
-    """One row per (name, dataset): seeds of separate jobs combined (mean, sample std)."""
+    """One row per (name, dataset): seeds of separate jobs combined (mean, sample std).
+
+    ``command`` (the sweep's) reproduces every row; ``job_commands`` reruns one seed alone.
+    """
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault((row["name"], row["dataset"]), []).append(row)
     merged = []
     for (name, dataset), group in groups.items():
         group.sort(key=lambda r: r["seeds"][0] if r["seeds"] else -1)
+        jobs = [_job_command(r["command"], command) for r in group]
         if len(group) == 1:
-            merged.append({**group[0], "command": f"{command} (job: {group[0]['command']})"})
+            merged.append({**group[0], "command": command, "job_commands": jobs})
             continue
         per_seed_all = [r.get("all_metrics") or r["metrics"] for r in group]
         mean, std = bc.aggregate_seeds(per_seed_all)
         wanted = list(group[0]["metrics"])
         extra = {k: v for k, v in group[0].items() if k not in {
             "name", "dataset", "split", "metrics", "seeds", "command", "machine", "date",
-            "metrics_std", "per_seed", "all_metrics", "training"}}
+            "metrics_std", "per_seed", "all_metrics", "training", "job_commands"}}
         record = bc.result_record(
             name, dataset, group[0]["split"], {k: mean[k] for k in wanted if k in mean},
             [s for r in group for s in r["seeds"]],
-            f"{command} (jobs: {' ; '.join(r['command'] for r in group)})", group[0]["machine"],
+            command, group[0]["machine"], job_commands=jobs,
             metrics_std={k: std[k] for k in wanted if k in std}, all_metrics=mean,
             per_seed=[r["metrics"] for r in group],
             training=[t for r in group for t in r.get("training", [])], **extra)
@@ -326,13 +338,18 @@ def collect(args: argparse.Namespace, selection: dict[str, Any], command: str) -
         rows += read_rows(path)
     chosen = TUNE_PREFIX + selection["chosen"]
     default = TUNE_PREFIX + "default"
+    aliases = [(chosen, "unimeec")] + ([(default, "unimeec-full")] if args.ablations else [])
+    for row in rows:
+        if row["name"].startswith(TUNE_PREFIX):  # the tuning table needs the round's facts
+            row.update(tuning_base=selection.get("base", []),
+                       selected=row["name"] in (chosen, chosen + "-gold-emotions"))
     for row in list(rows):
-        for prefix, alias in ((chosen, "unimeec"), (default, "unimeec-full")):
+        for prefix, alias in aliases:
             if row["name"] in (prefix, prefix + "-gold-emotions"):
                 suffix = row["name"][len(prefix):]
                 if alias == "unimeec-full" and suffix:
                     continue  # the ablation table has no gold-emotion rows
-                rows.append({**row, "name": alias + suffix})
+                rows.append({**row, "name": alias + suffix, "selected": False})
     return merge_rows(rows, command)
 
 

@@ -103,6 +103,37 @@ def speed_table(rows: Iterable[dict[str, Any]]) -> str:
 
 
 DATASET_ORDER = {"ecf1": 0, "meld": 1, "reccon": 2}
+TUNE_PREFIX = "unimeec-tune-"
+#: Rows of the ablation table: the full model and one row per variant of ablations.py.
+ABLATION_NAMES = frozenset({"unimeec-full", "unimeec-no-thc", "unimeec-emotion-only",
+                            "unimeec-cause-only", "unimeec-utterance-scope",
+                            "unimeec-random-head", "unimeec-mask-readout"})
+
+
+def _dev(row: dict[str, Any], key: str) -> str:
+    training = row.get("training") or [{}]
+    value = training[0].get("dev_metrics", {}).get(key)
+    return "" if value is None else f"{100 * value:.1f}"
+
+
+def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
+    """One line per tuning variant: dev numbers (what selection read), then test."""
+    head = ["variant", "on top of", "dev joint", "dev emotion w-F1", "dev pair F1",
+            "test emotion w-F1", "test pair F1", "test Cat w-F1", "machine", "date (UTC)",
+            "seeds", "command"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        emotion, pair = _dev(row, "merc_weighted_f1"), _dev(row, "mecpe_pair_f1")
+        dev = (row.get("training") or [{}])[0].get("dev_metrics", {})
+        joint = (f"{50 * (dev['merc_weighted_f1'] + dev['mecpe_pair_f1']):.1f}"
+                 if emotion and pair else "")
+        variant = row["name"][len(TUNE_PREFIX):]
+        cells = [f"**{variant}** (chosen)" if row.get("selected") else variant,
+                 " ".join(f"`{o}`" for o in row.get("tuning_base", [])) or "the config file",
+                 joint, emotion, pair, _pct(row, "merc_weighted_f1"), _pct(row, "mecpe_pair_f1"),
+                 _pct(row, "mecpe_cat_weighted_f1"), *_run_columns(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _quality_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -115,14 +146,24 @@ def render(rows: list[dict[str, Any]]) -> str:
     is_speed = [r for r in rows if r["split"] != "test" or "latency_p50_ms" in r["metrics"]]
     speed = [r for r in is_speed if r["name"] != "unimeec-cost-vs-length"]
     evaluated = [r for r in rows if r not in is_speed]
-    ablations = sorted((r for r in evaluated if r["_file"].startswith("ablations")),
-                       key=_quality_key)
-    quality = sorted((r for r in evaluated if not r["_file"].startswith("ablations")),
-                     key=_quality_key)
+    tuning = sorted((r for r in evaluated if r["name"].startswith(TUNE_PREFIX)
+                     and not r["name"].endswith("-gold-emotions")),
+                    key=lambda r: (r["_file"], r["name"] != TUNE_PREFIX + "default", r["name"]))
+    evaluated = [r for r in evaluated if not r["name"].startswith(TUNE_PREFIX)]
+
+    def is_ablation(row: dict[str, Any]) -> bool:
+        return row["_file"].startswith("ablations") or (
+            row["_file"].startswith("gpu-sweep") and row["name"] in ABLATION_NAMES)
+
+    ablations = sorted((r for r in evaluated if is_ablation(r)), key=_quality_key)
+    quality = sorted((r for r in evaluated if not is_ablation(r)), key=_quality_key)
     parts = []
     if quality:
         parts += ["### Quality (test split, dev-selected; percentages)", "",
                   quality_table(quality), ""]
+    if tuning:
+        parts += ["### Tuning on ECF 1.0 (seed 0; chosen by dev joint = mean of dev emotion "
+                  "w-F1 and dev pair F1; percentages)", "", tuning_table(tuning), ""]
     if ablations:
         parts += ["### Ablations (ECF 1.0 test, dev-selected; percentages)", "",
                   quality_table(ablations), ""]

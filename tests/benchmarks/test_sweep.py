@@ -35,7 +35,8 @@ def test_merge_combines_seeds_of_separate_jobs(bench_dir):
 
     def row(seed: int, f1: float) -> dict:
         return {"name": "unimeec", "dataset": "meld", "split": "test",
-                "metrics": {"merc_weighted_f1": f1}, "seeds": [seed], "command": f"job{seed}",
+                "metrics": {"merc_weighted_f1": f1}, "seeds": [seed],
+                "command": f"S (step: job{seed})",
                 "machine": "m", "date": "d", "all_metrics": {"merc_weighted_f1": f1, "x": f1},
                 "training": [{"seed": seed}]}
 
@@ -45,8 +46,8 @@ def test_merge_combines_seeds_of_separate_jobs(bench_dir):
     assert meld["seeds"] == [0, 2] and meld["metrics"] == {"merc_weighted_f1": pytest.approx(0.55)}
     assert meld["metrics_std"]["merc_weighted_f1"] == pytest.approx(math.sqrt(0.005))
     assert [t["seed"] for t in meld["training"]] == [0, 2]
-    assert meld["command"].startswith("S (jobs: job0 ; job2")
-    assert merged["ecf1"]["seeds"] == [0] and merged["ecf1"]["command"] == "S (job: job0)"
+    assert meld["command"] == "S" and meld["job_commands"] == ["job0", "job2"]
+    assert merged["ecf1"]["seeds"] == [0] and merged["ecf1"]["command"] == "S"
 
 
 def test_sweep_smoke_runs_every_kind_of_job(bench_dir, shared_data, tmp_path):
@@ -87,3 +88,19 @@ def test_second_round_plan_has_the_base_under_every_unimeec_job(bench_dir, tmp_p
                                  "data.eval_batch_size=32", "optim.lr_head=3e-4"]
     assert jobs["tune-epochs-8"].arguments[-1] == "trainer.max_epochs=8"  # the variant wins
     assert not jobs["tune-default"].after_selection and jobs["meld-seed1"].after_selection
+
+
+def test_table_puts_tuning_rows_in_their_own_table_with_dev_numbers(bench_dir):
+    import table
+
+    chosen = {**_tuning_row("lr-head-3e-4", 0.575, 0.547, 0.509), "selected": True,
+              "tuning_base": [], "_file": "gpu-sweep-round1.json"}
+    other = {**_tuning_row("default", 0.564, 0.536, 0.511), "selected": False,
+             "tuning_base": ["optim.lr_head=3e-4"], "_file": "gpu-sweep-round2.json"}
+    full = {**_tuning_row("x", 0.5, 0.5, 0.5), "name": "unimeec-full",
+            "_file": "gpu-sweep-round1.json"}
+    text = table.render([chosen, other, full])
+    tuning = text.split("### Tuning")[1].split("###")[0]
+    assert "| **lr-head-3e-4** (chosen) | the config file | 56.1 | 57.5 | 54.7 |" in tuning
+    assert "| default | `optim.lr_head=3e-4` | 55.0 | 56.4 | 53.6 |" in tuning
+    assert "unimeec-full" in text.split("### Ablations")[1] and "unimeec-full" not in tuning

@@ -64,8 +64,13 @@ class RelationalAttentionLayer(nn.Module):
                 other_speaker: torch.Tensor) -> torch.Tensor:
         """query [C, N, H], keys [C, K, H], mask [C, N, K] bool, other_speaker [C, N, K] bool."""
         c, n, hidden = query.shape
+        # masked extra keys: the bias rows then meet the fused kernels' alignment
         pad = -keys.shape[1] % KEY_ALIGNMENT
-        if pad:  # masked extra keys: the bias rows then meet the fused kernels' alignment
+        if torch.compiler.is_compiling():
+            # 1 to 8 keys, never 0: a size that may be 0 makes the compiled code guard on it
+            # and recompile when it flips
+            pad = KEY_ALIGNMENT - keys.shape[1] % KEY_ALIGNMENT
+        if pad:
             keys = F.pad(keys, (0, 0, 0, pad))
             mask = F.pad(mask, (0, pad))
             other_speaker = F.pad(other_speaker, (0, pad))
