@@ -14,7 +14,7 @@ its finished rows. ``summary.json`` lists each step's command, exit status and d
 At most 8 files come back from the GPU machine, so the sweep keeps its per-job files in a
 temporary directory and returns them as one archive.
 
-    python benchmarks/gpu.py --carry .gpu_carry --out OUT --budget-s 530
+    python benchmarks/gpu.py --carry .gpu_carry --out OUT --budget-s 560
     python benchmarks/gpu.py --smoke --device cpu --precision 32 --out /tmp/gpu-smoke
 """
 
@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--carry", type=Path, default=REPO / ".gpu_carry")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--budget-s", type=float, default=530.0,
+    parser.add_argument("--budget-s", type=float, default=560.0,
                         help="wall-clock budget of all steps together")
-    parser.add_argument("--speed-reserve-s", type=float, default=120.0,
+    parser.add_argument("--speed-reserve-s", type=float, default=180.0,
                         help="part of the budget kept for the speed step")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--precision", default="bf16", choices=["32", "bf16"])

@@ -23,7 +23,7 @@ fi
 # when transformers 5.17 builds a default config while saving); that package is not on the
 # GPU machine, so .gpu_carry/shim provides its one function, pointing at the carried export.
 export PYTHONPATH="$PYTHONPATH:$CARRY/shim"
-export UNIMEEC_BENCH_PARENT_COMMAND="BUDGET_S=${BUDGET_S:-530} bash benchmarks/gpu.sh${*:+ $*}"
-"$PY" benchmarks/gpu.py --carry "$CARRY" --out "$OUT" --budget-s "${BUDGET_S:-530}" "$@" \
+export UNIMEEC_BENCH_PARENT_COMMAND="BUDGET_S=${BUDGET_S:-560} bash benchmarks/gpu.sh${*:+ $*}"
+"$PY" benchmarks/gpu.py --carry "$CARRY" --out "$OUT" --budget-s "${BUDGET_S:-560}" "$@" \
   2>&1 | grep --line-buffered -v -E "Loading weights|Writing model shards|litlogger|rank_zero|^\s*$" \
   | tee "$OUT/gpu.log"
