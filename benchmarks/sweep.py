@@ -42,6 +42,8 @@ from typing import Any
 
 import bench_common as bc
 
+from unimeec.evaluation.formulas import joint_f1
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
@@ -67,8 +69,6 @@ FIRST_ROUND = ("default", "lr-backbone-5e-5", "lr-backbone-2e-4", "lr-head-3e-4"
 ABLATIONS = ("utterance-scope", "no-thc", "mask-readout", "emotion-only", "cause-only",
              "random-head")
 TUNE_PREFIX = "unimeec-tune-"
-#: The selection score: both tasks count equally.
-SELECTION_METRICS = ("merc_weighted_f1", "mecpe_pair_f1")
 
 
 @dataclass
@@ -184,11 +184,6 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [r for r in data if isinstance(r, dict) and "name" in r]
 
 
-def selection_score(dev: dict[str, float]) -> float | None:
-    values = [dev.get(k) for k in SELECTION_METRICS]
-    return None if any(v is None for v in values) else sum(values) / len(values)  # type: ignore[arg-type,misc]
-
-
 def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict[str, Any]:
     """The tuning variant with the best dev selection score (test metrics are not read)."""
     table = []
@@ -197,7 +192,7 @@ def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict
             if row["name"] == TUNE_PREFIX + variant and row.get("training"):
                 dev = row["training"][0].get("dev_metrics", {})
                 table.append({"variant": variant, "overrides": TUNING[variant],
-                              "dev": dev, "dev_joint_f1": selection_score(dev),
+                              "dev": dev, "dev_joint_f1": joint_f1(dev),
                               "epochs_run_s": row["training"][0].get("seconds")})
     scored = [t for t in table if t["dev_joint_f1"] is not None]
     best = max(scored, key=lambda t: t["dev_joint_f1"]) if scored else None
@@ -321,8 +316,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             break
         time.sleep(1.0)
     for job in pending:
-        finished.append(Job(job.name, job.script, job.arguments, job.priority,
-                            status={"name": job.name, "skipped": "budget spent"}))
+        job.status = {"name": job.name, "skipped": "budget spent"}
+        finished.append(job)
     if selection is None:
         selection = select(work, args.tuning, args.base)
         (args.out / "selection.json").write_text(json.dumps(selection, indent=2))

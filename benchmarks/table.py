@@ -21,6 +21,8 @@ from typing import Any
 
 import bench_common as bc
 
+from unimeec.evaluation.formulas import joint_f1
+
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 QUALITY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("merc_weighted_f1", "emotion w-F1"), ("merc_accuracy", "emotion acc"),
@@ -123,14 +125,12 @@ def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
             "seeds", "command"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        emotion, pair = _dev(row, "merc_weighted_f1"), _dev(row, "mecpe_pair_f1")
-        dev = (row.get("training") or [{}])[0].get("dev_metrics", {})
-        joint = (f"{50 * (dev['merc_weighted_f1'] + dev['mecpe_pair_f1']):.1f}"
-                 if emotion and pair else "")
+        joint = joint_f1((row.get("training") or [{}])[0].get("dev_metrics", {}))
         variant = row["name"][len(TUNE_PREFIX):]
         cells = [f"**{variant}** (chosen)" if row.get("selected") else variant,
                  " ".join(f"`{o}`" for o in row.get("tuning_base", [])) or "the config file",
-                 joint, emotion, pair, _pct(row, "merc_weighted_f1"), _pct(row, "mecpe_pair_f1"),
+                 "" if joint is None else f"{100 * joint:.1f}", _dev(row, "merc_weighted_f1"),
+                 _dev(row, "mecpe_pair_f1"), _pct(row, "merc_weighted_f1"), _pct(row, "mecpe_pair_f1"),
                  _pct(row, "mecpe_cat_weighted_f1"), *_run_columns(row)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -162,8 +162,8 @@ def render(rows: list[dict[str, Any]]) -> str:
         parts += ["### Quality (test split, dev-selected; percentages)", "",
                   quality_table(quality), ""]
     if tuning:
-        parts += ["### Tuning on ECF 1.0 (seed 0; chosen by dev joint = mean of dev emotion "
-                  "w-F1 and dev pair F1; percentages)", "", tuning_table(tuning), ""]
+        parts += [("### Tuning on ECF 1.0 (seed 0; chosen by dev joint = mean of dev emotion "
+                  "w-F1 and dev pair F1; percentages)"), "", tuning_table(tuning), ""]
     if ablations:
         parts += ["### Ablations (ECF 1.0 test, dev-selected; percentages)", "",
                   quality_table(ablations), ""]

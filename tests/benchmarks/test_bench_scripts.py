@@ -147,7 +147,7 @@ def test_gpu_steps_speed_then_sweep_on_the_carry(bench_dir):
     second = gpu.build_parser().parse_args(["--out", "/o", "--tuning", "default", "epochs-8",
                                             "--base", "optim.lr_head=3e-4", "--ablations",
                                             "--no-baselines"])
-    sweep = dict((name, argv) for name, argv, _ in gpu.steps(second))["sweep"]
+    sweep = {name: argv for name, argv, _ in gpu.steps(second)}["sweep"]
     assert sweep[sweep.index("--tuning") + 1:sweep.index("--tuning") + 3] == ["default", "epochs-8"]
     assert sweep[sweep.index("--base") + 1] == "optim.lr_head=3e-4"
     assert sweep[sweep.index("--ablations") + 1] == "--no-baselines"  # none

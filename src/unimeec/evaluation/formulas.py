@@ -9,13 +9,24 @@ SemEval-2024 subtask-1 span metrics when some gold pair carries a span.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from unimeec.evaluation.counts import CountLayout
 
-
 #: Mean of emotion weighted F1 and pair F1 (reported when both tasks are scored).
 JOINT_SCORE = "joint_f1"
+
+
+def joint_f1(metrics: Mapping[str, float]) -> float | None:
+    """Mean of ``merc_weighted_f1`` and ``mecpe_pair_f1``; None unless both are present.
+
+    One number for "good at both tasks": the default model selection of joint runs.
+    """
+    if "merc_weighted_f1" not in metrics or "mecpe_pair_f1" not in metrics:
+        return None
+    return (float(metrics["merc_weighted_f1"]) + float(metrics["mecpe_pair_f1"])) / 2
 
 
 def safe_divide(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
@@ -141,7 +152,7 @@ def metrics_from_counts(counts: np.ndarray, layout: CountLayout) -> dict[str, fl
         out.update(mecpe_metrics(counts, layout))
         if layout.scalar(counts, "gold_pairs_with_span") > 0:
             out.update(span_metrics(counts, layout))
-    if "merc_weighted_f1" in out and "mecpe_pair_f1" in out:
-        # one number for "good at both tasks": the default model selection of joint runs
-        out[JOINT_SCORE] = (out["merc_weighted_f1"] + out["mecpe_pair_f1"]) / 2
+    joint = joint_f1(out)
+    if joint is not None:
+        out[JOINT_SCORE] = joint
     return out

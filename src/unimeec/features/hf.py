@@ -51,10 +51,16 @@ def _load(model: str, processor_cls: str, device: str) -> tuple[Any, Any]:
     return processor, encoder
 
 
-class HFAudioExtractor(AudioExtractor):
-    """Mean-pooled last hidden state of an audio encoder (Wav2Vec2, HuBERT, WavLM...)."""
+class _HFEncoder:
+    """The encoder state both extractors share: loaded lazily, once per process.
 
-    def __init__(self, model: str | Path, device: str = "cpu") -> None:
+    Lazy because extractors are pickled into worker processes: ``__getstate__`` drops the
+    loaded model, and each worker loads its own on first use.
+    """
+
+    processor_class = "AutoProcessor"
+
+    def _init_encoder(self, model: str | Path, device: str) -> None:
         self.model = str(model)
         self.device = device
         self._dim = _hidden_size(self.model)
@@ -64,15 +70,31 @@ class HFAudioExtractor(AudioExtractor):
     def dim(self) -> int:
         return self._dim
 
+    def _encoder(self) -> tuple[Any, Any]:
+        """(processor, encoder), loaded on first use."""
+        if self._loaded is None:
+            self._loaded = _load(self.model, self.processor_class, self.device)
+        return self._loaded
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_loaded": None}
+
+
+class HFAudioExtractor(_HFEncoder, AudioExtractor):
+    """Mean-pooled last hidden state of an audio encoder (Wav2Vec2, HuBERT, WavLM...)."""
+
+    processor_class = "AutoFeatureExtractor"
+
+    def __init__(self, model: str | Path, device: str = "cpu") -> None:
+        self._init_encoder(model, device)
+
     def info(self) -> ExtractorInfo:
         return _info(self.model, "audio", {"sample_rate": self.sample_rate})
 
     def embed_signal(self, signal: np.ndarray) -> np.ndarray:
         import torch
 
-        if self._loaded is None:
-            self._loaded = _load(self.model, "AutoFeatureExtractor", self.device)
-        processor, encoder = self._loaded
+        processor, encoder = self._encoder()
         inputs = processor(signal, sampling_rate=self.sample_rate, return_tensors="pt")
         try:
             with torch.inference_mode():
@@ -81,23 +103,15 @@ class HFAudioExtractor(AudioExtractor):
             raise FeatureError(f"{self.model} failed on {len(signal)} samples: {err}") from err
         return hidden[0].mean(dim=0).float().cpu().numpy()
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_loaded": None}
 
-
-class HFImageExtractor(VisualExtractor):
+class HFImageExtractor(_HFEncoder, VisualExtractor):
     """Mean-pooled last hidden state of an image encoder (ViT, DINOv2...), averaged over frames."""
 
-    def __init__(self, model: str | Path, frames: int = 8, device: str = "cpu") -> None:
-        super().__init__(frames)
-        self.model = str(model)
-        self.device = device
-        self._dim = _hidden_size(self.model)
-        self._loaded: tuple[Any, Any] | None = None
+    processor_class = "AutoImageProcessor"
 
-    @property
-    def dim(self) -> int:
-        return self._dim
+    def __init__(self, model: str | Path, frames: int = 8, device: str = "cpu") -> None:
+        VisualExtractor.__init__(self, frames)
+        self._init_encoder(model, device)
 
     def info(self) -> ExtractorInfo:
         return _info(self.model, "image", {"frames": self.frames})
@@ -105,14 +119,9 @@ class HFImageExtractor(VisualExtractor):
     def embed_frames(self, frames: list[np.ndarray]) -> np.ndarray | str:
         import torch
 
-        if self._loaded is None:
-            self._loaded = _load(self.model, "AutoImageProcessor", self.device)
-        processor, encoder = self._loaded
+        processor, encoder = self._encoder()
         rgb = [np.ascontiguousarray(f[:, :, ::-1]) for f in frames]
         inputs = processor(images=rgb, return_tensors="pt")
         with torch.inference_mode():
             hidden = encoder(pixel_values=inputs["pixel_values"].to(self.device)).last_hidden_state
         return hidden.mean(dim=(0, 1)).float().cpu().numpy()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_loaded": None}
