@@ -53,8 +53,8 @@ def predict_with_gold_emotions(model_dir: Path, conversations: list[Any],
     """Cause pairs decoded for the *gold* emotion utterances (the setting of the rule's 64.5)."""
     import torch
 
+    from unimeec.checkpoint import move_batch
     from unimeec.predict import Predictor
-    from unimeec.training.datamodule import move_batch
 
     predictor = Predictor.from_pretrained(model_dir, device=args.device)
     model, processor = predictor.model, predictor.processor

@@ -22,86 +22,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError
+import torch
+from tqdm.auto import tqdm
 
+from unimeec.checkpoint import load_model_and_processor, move_batch
+from unimeec.data.feature_store import open_features
+from unimeec.data.io import read_conversations, write_conversations
 from unimeec.data.schema import Conversation, Utterance
-from unimeec.errors import CheckpointError, DataFormatError, FeatureError
+from unimeec.errors import DataFormatError, FeatureError
 
 log = logging.getLogger(__name__)
 
 #: Inputs longer than this many conversations show a progress bar (unless told otherwise).
 PROGRESS_MIN_CONVERSATIONS = 64
-#: Major.minor of the unimeec version written into every checkpoint we save.
-VERSION_KEY = "unimeec_version"
-
-
-# ---------------------------------------------------------------------- checkpoints
-def _compatible(saved: str, current: str) -> bool:
-    """Same major version (same major.minor while in 0.x, where minors may break)."""
-    s, c = saved.split("."), current.split(".")
-    return s[:2] == c[:2] if c[0] == "0" else s[0] == c[0]
-
-
-#: What loading a damaged checkpoint raises from inside torch / safetensors / transformers.
-_LOAD_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, IndexError,
-    SafetensorError)
-
-
-def _reason(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def load_model_and_processor(model_dir: str | Path) -> tuple[Any, Any]:
-    """Load a saved ``UniMEECModel`` and ``UniMEECProcessor``; CheckpointError names the file."""
-    from unimeec import __version__
-    from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
-    from unimeec.training.run import resolve_model_dir
-
-    model_dir = resolve_model_dir(model_dir)
-    config_path = model_dir / "config.json"
-    try:
-        raw = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{config_path}: corrupt checkpoint config ({err})") from None
-    if not isinstance(raw, dict) or raw.get("model_type") != UniMEECConfig.model_type:
-        found = raw.get("model_type") if isinstance(raw, dict) else type(raw).__name__
-        raise CheckpointError(f"{config_path}: model_type {found!r} is not a UniMEEC checkpoint "
-                              f"(expected {UniMEECConfig.model_type!r})")
-    saved_version = raw.get(VERSION_KEY)
-    if saved_version is not None and not _compatible(str(saved_version), __version__):
-        raise CheckpointError(f"{config_path}: saved by unimeec {saved_version}, which is not "
-                              f"compatible with this unimeec {__version__}; retrain or install "
-                              f"unimeec {saved_version}")
-    weights = [model_dir / name for name in ("model.safetensors", "pytorch_model.bin")]
-    weight_file = next((w for w in weights if w.is_file()), None)
-    if weight_file is None:
-        raise CheckpointError(f"{weights[0]}: model weights not found")
-    try:
-        model = UniMEECModel.from_pretrained(model_dir)
-    except _LOAD_ERRORS as err:
-        raise CheckpointError(f"{weight_file}: cannot load the model ({_reason(err)})") from None
-    try:
-        processor = UniMEECProcessor.from_pretrained(model_dir)
-    except _LOAD_ERRORS as err:
-        raise CheckpointError(f"{model_dir}: cannot load the processor/tokenizer "
-                              f"({_reason(err)})") from None
-    model.eval()
-    return model, processor
-
-
-def mark_version(model: Any) -> None:
-    """Record our version in the model config, checked again by :func:`load_model_and_processor`."""
-    from unimeec import __version__
-
-    setattr(model.config, VERSION_KEY, __version__)
 
 
 # ---------------------------------------------------------------------- input parsing
@@ -122,8 +62,6 @@ def _from_turns(turns: Sequence[Sequence[str]], position: int) -> Conversation:
 
 def _from_semeval(records: list[Mapping[str, Any]]) -> list[Conversation]:
     """SemEval JSON dicts go through the data area's SemEval reader (one validated parser)."""
-    from unimeec.data import read_conversations
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "input.json"
         path.write_text(json.dumps(list(records), ensure_ascii=False), encoding="utf-8")
@@ -179,8 +117,6 @@ class Predictor:
 
     def __init__(self, model: Any, processor: Any, *, device: str | None = None,
                  batch_size: int = 16) -> None:
-        import torch
-
         self.model = model.eval()
         self.processor = processor
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -205,15 +141,14 @@ class Predictor:
         return list(self.model.config.modalities)
 
     def _features(self, features: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        from unimeec.data.feature_store import FeatureStore
-
         given: dict[str, Any] = {}
         for modality, source in (features or {}).items():
             if modality not in self.modalities:
                 log.warning("ignoring %s features: the checkpoint was trained with %s only",
                             modality, ", ".join(self.modalities))
                 continue
-            lookup = FeatureStore.open(source) if isinstance(source, (str, Path)) else source
+            lookup = (open_features(source, modality=modality)
+                      if isinstance(source, (str, Path)) else source)
             expected = self.model.config.feature_dims.get(modality)
             if expected is not None and int(lookup.dim) != int(expected):
                 raise FeatureError(f"{modality} features have dimension {lookup.dim}; the "
@@ -249,11 +184,6 @@ class Predictor:
         1-based utterance index. ``threshold`` overrides the tuned cause threshold.
         Returns a Conversation for a single input, else a list in input order.
         """
-        import torch
-        from tqdm.auto import tqdm
-
-        from unimeec.training.datamodule import move_batch
-
         conversations, single = parse_conversations(inputs)
         conversations = [self._in_label_space(c) for c in conversations]
         lookups = self._features(features)
@@ -278,10 +208,6 @@ def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | P
                  *, output_format: str = "jsonl", features: Mapping[str, Any] | None = None,
                  batch_size: int = 16, threshold: float | None = None) -> list[Conversation]:
     """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout)."""
-    import sys
-
-    from unimeec.data import read_conversations, write_conversations
-
     conversations = read_conversations(input_path)
     predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size).predict(
         conversations, features=features, threshold=threshold)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
+from unimeec.checkpoint import (
+    MANIFEST_FILE,
+    load_model_and_processor,
+    save_checkpoint,
+    write_manifest,
+)
 from unimeec.cli import main
 from unimeec.errors import CheckpointError
-from unimeec.predict import load_model_and_processor
 
 CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "ecf1_joint.yaml")
 
@@ -50,21 +57,85 @@ def test_gpu_requested_without_gpu(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory: pytest.TempPathFactory, tiny_backbone: str) -> Path:
     from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
-    from unimeec.predict import mark_version
 
     model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone))
-    mark_version(model)
     directory = tmp_path_factory.mktemp("model")
-    model.save_pretrained(directory)
-    UniMEECProcessor.from_config(model.config).save_pretrained(directory)
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), directory,
+                    files={"README.md": "# a model card\n"})
     return directory
 
 
 @pytest.fixture
-def damaged(saved_model: Path, tmp_path: Path) -> Path:
+def sealed(saved_model: Path, tmp_path: Path) -> Path:
+    """A copy of the saved model, manifest included."""
     copy = tmp_path / "model"
     shutil.copytree(saved_model, copy)
     return copy
+
+
+@pytest.fixture
+def damaged(sealed: Path) -> Path:
+    """A copy without its manifest (as saved before manifests existed), so the loader's own
+    checks of each file are reached."""
+    (sealed / MANIFEST_FILE).unlink()
+    return sealed
+
+
+def test_the_manifest_lists_every_file(saved_model: Path) -> None:
+    manifest = json.loads((saved_model / MANIFEST_FILE).read_text())
+    files = sorted(p.name for p in saved_model.iterdir() if p.name != MANIFEST_FILE)
+    assert sorted(manifest["files"]) == files
+    assert {"config.json", "model.safetensors", "tokenizer.json", "processor_config.json",
+            "README.md"} <= set(files)
+    digest = hashlib.sha256((saved_model / "README.md").read_bytes()).hexdigest()
+    assert manifest["files"]["README.md"] == digest
+
+
+def test_a_missing_tokenizer_is_named(sealed: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (sealed / "tokenizer.json").unlink()
+    with pytest.raises(CheckpointError) as err:
+        load_model_and_processor(sealed)
+    assert str(err.value) == (f"{sealed / 'tokenizer.json'}: missing from the checkpoint "
+                              f"(listed in {MANIFEST_FILE})")
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text(json.dumps({"id": "1", "utterances": [{"speaker": "A", "text": "hi"}]}))
+    err_line = _error(capsys, ["predict", "--checkpoint", str(sealed), str(inputs)])
+    assert err_line == f"unimeec predict: error: {err.value}"
+
+
+def test_one_changed_byte_is_named(sealed: Path) -> None:
+    weights = sealed / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0x01  # a flipped bit in the last weight: safetensors alone would not notice
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"model\.safetensors: changed since the checkpoint "
+                                              r"was saved \(SHA-256 [0-9a-f]{12}\.\.\., "):
+        load_model_and_processor(sealed)
+    card = sealed / "README.md"
+    card.write_text("# an edited card\n")
+    write_manifest(sealed)  # sealing again accepts the (deliberate) edits
+    model, _ = load_model_and_processor(sealed)
+    assert model.config.model_type == "unimeec"
+
+
+def test_a_damaged_manifest_is_an_error(sealed: Path) -> None:
+    (sealed / MANIFEST_FILE).write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match=rf"{MANIFEST_FILE}: not a unimeec-checkpoint-"):
+        load_model_and_processor(sealed)
+    (sealed / MANIFEST_FILE).write_text(json.dumps({
+        "format": "unimeec-checkpoint-manifest", "files": {"../outside": "0" * 64}}))
+    with pytest.raises(CheckpointError, match=r"lists '../outside', which is outside the model"):
+        load_model_and_processor(sealed)
+
+
+def test_an_old_checkpoint_loads_with_a_warning(damaged: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="unimeec.checkpoint"):
+        model, _ = load_model_and_processor(damaged)
+    assert model.config.model_type == "unimeec"
+    assert caplog.messages == [(f"{damaged}: no {MANIFEST_FILE} (saved by an older unimeec); "
+                               "the checkpoint's files cannot be verified")]
 
 
 def test_a_good_checkpoint_loads(saved_model: Path) -> None:

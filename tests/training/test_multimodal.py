@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from unimeec.checkpoint import save_checkpoint
 from unimeec.data import Conversation
 from unimeec.data.feature_store import ExtractorInfo, FeatureStoreWriter
 from unimeec.errors import FeatureError
-from unimeec.predict import Predictor, mark_version
+from unimeec.predict import Predictor
 from unimeec.training.config import config_from_dict
 from unimeec.training.datamodule import UniMEECDataModule
 from unimeec.training.run import build_model
@@ -86,7 +87,7 @@ def test_missing_utterance_policy(audio_store: Path,
         lookup.get(*ABSENT)
     bad = UniMEECDataModule(config_from_dict({"data": {"features": {"visual": str(audio_store)}}})
                             .data, conversations=ecf_splits)
-    with pytest.raises(FeatureError, match=r"store holds audio features, configured as visual"):
+    with pytest.raises(FeatureError, match=r"holds audio features, expected visual"):
         bad.load()
 
 
@@ -94,9 +95,7 @@ def test_predictor_warns_about_a_missing_modality_and_is_batch_independent(
         multimodal: tuple, audio_store: Path, ecf_splits: dict[str, list[Conversation]],
         tmp_path: Path) -> None:
     _, model, processor = multimodal
-    mark_version(model)
-    model.save_pretrained(tmp_path)
-    processor.save_pretrained(tmp_path)
+    save_checkpoint(model, processor, tmp_path)
     predictor = Predictor.from_pretrained(tmp_path, batch_size=8)
     conversations = ecf_splits["test"][:6]
     with pytest.warns(UserWarning, match="trained with audio features but none were given"):

@@ -54,6 +54,9 @@ def test_run_directory_layout(run_dir: Path, tiny_backbone: str) -> None:
     assert "seed: 42" in card and "dataset: `ecf1`" in card and "- train: 20 conversations" in card
     assert "| mecpe_pair_f1 |" in card and "unimeec train --config" in card
     assert f"backbone: `{tiny_backbone}`" in card and "dev `val/joint_f1`" in card
+    sealed = json.loads((run_dir / "model" / "checkpoint_manifest.json").read_text())["files"]
+    assert sorted(sealed) == sorted(p.name for p in (run_dir / "model").iterdir()
+                                    if p.name != "checkpoint_manifest.json")
 
 
 def test_threshold_is_tuned_on_dev_and_saved(run_dir: Path) -> None:

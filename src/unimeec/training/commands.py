@@ -30,7 +30,8 @@ def _features(items: list[str] | None) -> dict[str, str] | None:
 
 def _train(args: argparse.Namespace) -> int:
     from unimeec.training.config import load_config
-    from unimeec.training.run import format_metrics, train
+    from unimeec.training.model_card import metrics_table
+    from unimeec.training.run import train
 
     overrides = list(args.overrides)
     if args.data_dir is not None:
@@ -52,7 +53,7 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     columns = {name: values for name, values in (("dev", result.dev_metrics),
                                                  ("test", result.test_metrics)) if values}
-    print(format_metrics(columns) if columns else "(no dev or test split: no metrics)")
+    print(metrics_table(columns) if columns else "(no dev or test split: no metrics)")
     tau = f", cause threshold {result.threshold:g} (tuned on dev)" \
         if result.threshold is not None else ""
     took = f"{result.seconds / 60:.1f} min" if result.seconds >= 60 else f"{result.seconds:.0f} s"
@@ -61,16 +62,17 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from unimeec.training.run import evaluate_checkpoint, format_metrics
+    from lightning.pytorch.utilities import rank_zero_only
+
+    from unimeec.training.model_card import metrics_table
+    from unimeec.training.run import evaluate_checkpoint
 
     metrics, predictions = evaluate_checkpoint(
         args.checkpoint, split=args.split, dataset=args.dataset, data_dir=args.data_dir,
         features=_features(args.features), overrides=args.overrides)
-    from lightning.pytorch.utilities import rank_zero_only
-
     if getattr(rank_zero_only, "rank", 0) != 0:  # extra DDP processes stay quiet
         return 0
-    print(format_metrics({args.split: metrics}))
+    print(metrics_table({args.split: metrics}))
     if args.output is not None:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",

@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from unimeec.checkpoint import move_batch
+from unimeec.data.datasets import load_dataset
+from unimeec.data.feature_store import FeatureLookup, open_features
 from unimeec.data.schema import Conversation
 from unimeec.errors import ConfigError, FeatureError
 from unimeec.training.config import DataConfig
@@ -27,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 class CheckedFeatures:
-    """A feature store that applies the run's policy to utterances it does not hold.
+    """A feature source (store or official ECF table) with the run's policy for absent keys.
 
     An utterance the store records as missing (e.g. no face found) is always a missing
     modality. An utterance the store has never heard of is, with ``policy="missing"``, a
@@ -36,7 +39,8 @@ class CheckedFeatures:
     utterance, because it usually means the store was built for other data.
     """
 
-    def __init__(self, store: Any, modality: str, path: str | Path, policy: str) -> None:
+    def __init__(self, store: FeatureLookup, modality: str, path: str | Path,
+                 policy: str) -> None:
         self.store = store
         self.modality = modality
         self.path = str(path)
@@ -54,8 +58,7 @@ class CheckedFeatures:
 
     def statistics(self, keys: Sequence[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Mean/std over those of ``keys`` that have a vector in the store."""
-        with_vector = set(self.store.keys()) - set(self.store.missing_keys())
-        present = [key for key in keys if key in with_vector]
+        present = [key for key in keys if self.store.get(*key) is not None]
         if not present:
             raise FeatureError(f"{self.path}: none of the {len(keys)} training utterances has "
                                f"{self.modality} features; cannot standardise")
@@ -66,26 +69,18 @@ class CheckedFeatures:
 
 
 def open_feature_stores(paths: Mapping[str, str], policy: str) -> dict[str, CheckedFeatures]:
-    """Open ``{modality: path}`` feature stores, checking the store's modality matches."""
-    from unimeec.data.feature_store import FeatureStore
+    """Open ``{modality: path}`` feature sources (see :func:`open_features`).
 
+    A path is a feature store directory or an official ECF ``.npy`` table (its row mapping
+    ``video_id_mapping.npy`` beside it); a store must hold the modality it is configured as.
+    """
     out: dict[str, CheckedFeatures] = {}
     for modality, path in paths.items():
         if not Path(path).exists():
             raise FeatureError(f"{path}: {modality} feature store not found")
-        store = FeatureStore.open(path)
-        store_modality = getattr(store, "modality", None)
-        if store_modality and store_modality != modality:
-            raise FeatureError(f"{path}: store holds {store_modality} features, configured as "
-                               f"{modality}")
+        store = open_features(path, modality=modality)
         out[modality] = CheckedFeatures(store, modality, path, policy)
     return out
-
-
-def move_batch(batch: dict[str, Any], device: torch.device | str) -> dict[str, Any]:
-    """A processor batch with its tensors on ``device``; ``conversations`` stay as they are."""
-    return {key: value.to(device) if isinstance(value, torch.Tensor) else value
-            for key, value in batch.items()}
 
 
 class _Collate:
@@ -145,8 +140,6 @@ class UniMEECDataModule(L.LightningDataModule):
         if self._given is not None:
             conversations = list(self._given.get(split, []))
         else:
-            from unimeec.data import load_dataset
-
             conversations = load_dataset(self.data.dataset, split, data_dir=self.data.data_dir)
         if self.data.limit is not None:
             conversations = conversations[: self.data.limit]
@@ -198,7 +191,3 @@ class UniMEECDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.split("test"), self.data.eval_batch_size, shuffle=False)
-
-    def loader_for(self, conversations: list[Conversation]) -> DataLoader:
-        """An evaluation loader over arbitrary conversations (e.g. another split)."""
-        return self._loader(conversations, self.data.eval_batch_size, shuffle=False)

@@ -8,11 +8,13 @@ header, readable on any file browser and by the Hugging Face Hub.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import yaml
 
 from unimeec.training.config import TrainConfig
+
+#: The model card's file name in a model directory (what the Hugging Face Hub shows).
+MODEL_CARD_FILE = "README.md"
 
 #: Metrics shown in the card's table (when present), in this order.
 CARD_METRICS: tuple[str, ...] = (
@@ -81,9 +83,3 @@ Trained with unimeec {version}. Load it with
 ## Scores (percent; MERC = emotion recognition, MECPE = emotion-cause pairs)
 {metrics_table(metrics)}
 """
-
-
-def write_model_card(model_dir: str | Path, text: str) -> Path:
-    path = Path(model_dir) / "README.md"
-    path.write_text(text, encoding="utf-8")
-    return path

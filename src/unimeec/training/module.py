@@ -10,6 +10,7 @@ updated with the same forward outputs, so the grid costs one forward pass, not o
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ import lightning as L
 import torch
 from torch import nn
 
+from unimeec.data.io import write_conversations
 from unimeec.data.schema import Conversation
+from unimeec.evaluation.metric import ConversationMetrics
 from unimeec.training.config import OptimConfig
 from unimeec.training.optim import build_optimizer, build_scheduler
 
@@ -26,7 +29,15 @@ log = logging.getLogger(__name__)
 #: The prefix of logged dev metrics; ``val/mecpe_pair_f1`` etc.
 DEV_PREFIX = "val/"
 TEST_PREFIX = "test/"
-TUNE_PREFIX = "tune/pair_f1@"
+#: Candidate thresholds are scored on this dev metric, logged as ``tune/<metric>@<tau>``.
+TUNE_METRIC = "mecpe_pair_f1"
+
+
+def tune_key(tau: float) -> str:
+    """The one name of a candidate threshold's score: ``tune/mecpe_pair_f1@0.35``."""
+    return f"tune/{TUNE_METRIC}@{tau:g}"
+
+
 #: Metrics shown on the progress bar (the rest go to the loggers only).
 PROGRESS_METRICS = ("merc_weighted_f1", "mecpe_pair_f1")
 
@@ -34,17 +45,21 @@ PROGRESS_METRICS = ("merc_weighted_f1", "mecpe_pair_f1")
 class UniMEECLightningModule(L.LightningModule):
     """Train, validate and test a :class:`~unimeec.models.UniMEECModel`.
 
-    ``threshold_grid``: candidate cause thresholds; when :attr:`tuning` is set, a
-    validation pass also scores every candidate (logged as ``tune/pair_f1@<tau>``).
+    Everything a pass needs is given here, never set from outside:
+    ``threshold_grid``: candidate cause thresholds; when given, every validation pass also
+    scores each candidate (logged as :func:`tune_key` ``(tau)``; exact values from
+    :meth:`threshold_metrics`). Build a separate module over the same model for the tuning
+    pass, so training epochs do not pay for the grid.
+    ``test_order``: conversation ids in the order test predictions are kept (default: sorted).
     ``predictions_path``: when set, :meth:`on_test_epoch_end` writes the test predictions
-    (JSONL, one conversation per line, each once, in the split's order) from rank 0.
+    (JSONL, one conversation per line, each once, in ``test_order``) from rank 0.
     """
 
     def __init__(self, model: nn.Module, optim: OptimConfig | None = None,
-                 threshold_grid: list[float] | None = None) -> None:
+                 threshold_grid: Sequence[float] | None = None, *,
+                 test_order: Sequence[str] | None = None,
+                 predictions_path: str | Path | None = None) -> None:
         super().__init__()
-        from unimeec.evaluation import ConversationMetrics
-
         self.model = model
         self.optim = optim or OptimConfig()
         self.threshold_grid = list(threshold_grid or [])
@@ -54,13 +69,22 @@ class UniMEECLightningModule(L.LightningModule):
         self.test_metrics = ConversationMetrics(labels=labels)
         self.tune_metrics = nn.ModuleList(ConversationMetrics(labels=labels)
                                           for _ in self.threshold_grid)
-        self.tuning = False
-        self.predictions_path: Path | None = None
-        self.order: list[str] | None = None
+        self.predictions_path = Path(predictions_path) if predictions_path is not None else None
+        self.test_order = list(test_order) if test_order is not None else None
         self._test_predictions: list[Conversation] = []
-        #: The last computed metrics per stage ("val", "test") as exact Python floats
-        #: (Lightning's logged values pass through float32); in-process strategies only.
-        self.last_metrics: dict[str, dict[str, float]] = {}
+        # exact Python floats of the last pass per stage (Lightning's logged values pass
+        # through float32); in-process strategies only, cleared when a pass starts
+        self._stage_metrics: dict[str, dict[str, float]] = {}
+        self._threshold_metrics: dict[float, dict[str, float]] = {}
+
+    def stage_metrics(self, stage: str) -> dict[str, float] | None:
+        """Exact metrics of the last ``"val"`` / ``"test"`` pass in this process, else None."""
+        found = self._stage_metrics.get(stage)
+        return dict(found) if found is not None else None
+
+    def threshold_metrics(self) -> dict[float, dict[str, float]]:
+        """Exact metrics per candidate tau of the last validation pass (in this process)."""
+        return {tau: dict(values) for tau, values in self._threshold_metrics.items()}
 
     # ------------------------------------------------------------------ steps
     def forward(self, batch: dict[str, Any]) -> Any:
@@ -94,7 +118,7 @@ class UniMEECLightningModule(L.LightningModule):
         golds = batch["conversations"]
         preds = self.model.decode(out, batch)
         (self.val_metrics if stage == "val" else self.test_metrics).update(preds, golds)
-        if self.tuning and stage == "val":
+        if stage == "val":
             for tau, metric in zip(self.threshold_grid, self.tune_metrics):
                 metric.update(self.model.decode(out, batch, threshold=tau), golds)
         return preds
@@ -109,24 +133,27 @@ class UniMEECLightningModule(L.LightningModule):
     def _log_metrics(self, metric: Any, prefix: str) -> None:
         values = metric.compute()
         metric.reset()
-        self.last_metrics[prefix.rstrip("/")] = {k: float(v) for k, v in values.items()}
+        self._stage_metrics[prefix.rstrip("/")] = {k: float(v) for k, v in values.items()}
         for key, value in values.items():
             # compute() already synced the ranks, so every rank holds the same value and the
             # mean over ranks (sync_dist) leaves it unchanged
             self.log(prefix + key, float(value), prog_bar=key in PROGRESS_METRICS,
                      sync_dist=True)
 
+    def on_validation_epoch_start(self) -> None:
+        self._stage_metrics.pop("val", None)
+        self._threshold_metrics = {}
+
     def on_validation_epoch_end(self) -> None:
         self._log_metrics(self.val_metrics, DEV_PREFIX)
-        if self.tuning:
-            for tau, metric in zip(self.threshold_grid, self.tune_metrics):
-                values = metric.compute()
-                metric.reset()
-                self.last_metrics[f"tune@{tau:g}"] = {k: float(v) for k, v in values.items()}
-                self.log(f"{TUNE_PREFIX}{tau:g}", float(values.get("mecpe_pair_f1", 0.0)),
-                         sync_dist=True)
+        for tau, metric in zip(self.threshold_grid, self.tune_metrics):
+            values = metric.compute()
+            metric.reset()
+            self._threshold_metrics[tau] = {k: float(v) for k, v in values.items()}
+            self.log(tune_key(tau), float(values.get(TUNE_METRIC, 0.0)), sync_dist=True)
 
     def on_test_epoch_start(self) -> None:
+        self._stage_metrics.pop("test", None)
         self._test_predictions = []
 
     def on_test_epoch_end(self) -> None:
@@ -138,7 +165,7 @@ class UniMEECLightningModule(L.LightningModule):
             torch.distributed.all_gather_object(gathered, [c.to_dict() for c in predictions])
             predictions = [Conversation.from_dict(d) for part in gathered for d in part]
         unique = {c.id: c for c in predictions}
-        order = self.order or sorted(unique)
+        order = self.test_order or sorted(unique)
         self._test_predictions = [unique[cid] for cid in order if cid in unique]
         if self.predictions_path is not None and self.trainer.is_global_zero:
             write_jsonl(self._test_predictions, self.predictions_path)
@@ -159,7 +186,5 @@ class UniMEECLightningModule(L.LightningModule):
 
 def write_jsonl(conversations: list[Conversation], path: str | Path) -> None:
     """Our JSONL format, one conversation per line (the data area's writer)."""
-    from unimeec.data import write_conversations
-
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_conversations(conversations, path, format="jsonl")

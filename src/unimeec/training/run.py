@@ -29,14 +29,24 @@ from typing import Any
 import lightning as L
 import torch
 
+from unimeec import __version__
+from unimeec.checkpoint import load_model_and_processor, resolve_model_dir, save_checkpoint
 from unimeec.data.labels import LABEL_SETS, NEUTRAL_LABELS
 from unimeec.data.schema import Conversation
-from unimeec.errors import CheckpointError, ConfigError
+from unimeec.errors import ConfigError
 from unimeec.evaluation.formulas import JOINT_SCORE
-from unimeec.training.config import TrainConfig, model_config_kwargs
+from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
+from unimeec.predict import predict_file
+from unimeec.training.config import TrainConfig, config_from_dict, load_config, model_config_kwargs
 from unimeec.training.datamodule import UniMEECDataModule
-from unimeec.training.model_card import metrics_table, render_model_card, write_model_card
-from unimeec.training.module import DEV_PREFIX, TEST_PREFIX, TUNE_PREFIX, UniMEECLightningModule
+from unimeec.training.model_card import MODEL_CARD_FILE, render_model_card
+from unimeec.training.module import (
+    DEV_PREFIX,
+    TEST_PREFIX,
+    TUNE_METRIC,
+    UniMEECLightningModule,
+    tune_key,
+)
 from unimeec.training.trainer import BEST_CHECKPOINT, build_trainer, check_hardware
 
 log = logging.getLogger(__name__)
@@ -82,17 +92,22 @@ def _strip(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
             if k.startswith(prefix) and k[len(prefix):] not in _LOSSES}
 
 
-def _stage_metrics(module: UniMEECLightningModule, logged: Mapping[str, Any],
-                   prefix: str) -> dict[str, float]:
-    """Exact metrics from the module when it ran in this process, else Lightning's logged ones."""
-    exact = module.last_metrics.pop(prefix.rstrip("/"), None)
-    return exact if exact is not None else _strip(logged, prefix)
+def run_stage(module: UniMEECLightningModule, evaluator: L.Trainer,
+              datamodule: UniMEECDataModule, stage: str) -> dict[str, float]:
+    """One ``"val"`` or ``"test"`` pass; its metrics without prefix.
+
+    Exact values come from the module when the pass ran in this process, else (``ddp_spawn``)
+    from what Lightning logged.
+    """
+    run = evaluator.validate if stage == "val" else evaluator.test
+    logged = run(module, datamodule=datamodule, verbose=False)[0]
+    exact = module.stage_metrics(stage)
+    return exact if exact is not None else _strip(logged, DEV_PREFIX if stage == "val"
+                                                  else TEST_PREFIX)
 
 
 def build_model(config: TrainConfig, datamodule: UniMEECDataModule) -> tuple[Any, Any]:
     """A fresh UniMEECModel + processor for the configured dataset, task and features."""
-    from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
-
     labels = LABEL_SETS[config.data.dataset]
     neutral = next(label for label in labels if label in NEUTRAL_LABELS) \
         if any(label in NEUTRAL_LABELS for label in labels) else labels[0]
@@ -114,30 +129,28 @@ def build_model(config: TrainConfig, datamodule: UniMEECDataModule) -> tuple[Any
     return model, processor
 
 
-def _pick_threshold(results: Mapping[str, float], grid: Sequence[float]) -> float:
+def pick_threshold(scores: Mapping[float, float], grid: Sequence[float]) -> float:
     """Highest dev pair F1; ties go to the threshold closest to 0.5 (the least extreme)."""
-    scored = [(results.get(f"{TUNE_PREFIX}{tau:g}", 0.0), -abs(tau - 0.5), tau) for tau in grid]
-    return max(scored)[2]
+    return max((scores.get(tau, 0.0), -abs(tau - 0.5), tau) for tau in grid)[2]
 
 
-def _tune_threshold(module: UniMEECLightningModule, evaluator: L.Trainer,
-                    datamodule: UniMEECDataModule, grid: Sequence[float]
-                    ) -> tuple[float, dict[str, float]]:
-    """One dev pass scoring every tau of ``grid``; sets the best in the model config.
+def tune_threshold(model: Any, config: TrainConfig, evaluator: L.Trainer,
+                   datamodule: UniMEECDataModule) -> tuple[float, dict[str, float]]:
+    """One dev pass scoring every tau of the grid; sets the best in the model config.
 
     Returns tau and the dev metrics at tau (empty when the pass ran in other processes, e.g.
     ``ddp_spawn``, in which case the caller runs a plain dev pass).
     """
-    module.last_metrics.clear()
-    module.tuning = True
-    results = evaluator.validate(module, datamodule=datamodule, verbose=False)[0]
-    module.tuning = False
-    exact = {f"{TUNE_PREFIX}{tau:g}": module.last_metrics[f"tune@{tau:g}"].get("mecpe_pair_f1", 0.0)
-             for tau in grid if f"tune@{tau:g}" in module.last_metrics}
-    threshold = _pick_threshold(exact or results, grid)
-    module.model.config.cause_threshold = threshold
+    grid = config.decoding.threshold_grid
+    tuner = UniMEECLightningModule(model, config.optim, threshold_grid=grid)
+    logged = evaluator.validate(tuner, datamodule=datamodule, verbose=False)[0]
+    exact = tuner.threshold_metrics()
+    scores = ({tau: values.get(TUNE_METRIC, 0.0) for tau, values in exact.items()} if exact
+              else {tau: float(logged[tune_key(tau)]) for tau in grid if tune_key(tau) in logged})
+    threshold = pick_threshold(scores, grid)
+    model.config.cause_threshold = threshold
     log.info("cause threshold tuned on dev: tau=%g", threshold)
-    return threshold, module.last_metrics.get(f"tune@{threshold:g}", {})
+    return threshold, exact.get(threshold, {})
 
 
 def _write_json(data: Mapping[str, Any], path: Path) -> None:
@@ -151,117 +164,127 @@ def _run_dir(config: TrainConfig, output_dir: str | Path | None) -> Path:
     return root / name
 
 
-def train(config: TrainConfig, *, output_dir: str | Path | None = None,
-          conversations: Mapping[str, list[Conversation]] | None = None,
-          command: Sequence[str] | None = None) -> RunResult:
-    """Train, select on dev, tune tau on dev, test, and write the run directory."""
-    from unimeec import __version__
-    from unimeec.models import UniMEECConfig
-
-    start = time.perf_counter()
+# ---------------------------------------------------------------------- the steps of train
+def prepare_data(config: TrainConfig,
+                 conversations: Mapping[str, list[Conversation]] | None) -> UniMEECDataModule:
+    """Fail fast on config and hardware, then read the splits and open the features."""
     model_config_kwargs(config, UniMEECConfig)  # unknown model keys fail before data is read
     L.seed_everything(config.seed, workers=True, verbose=False)
     datamodule = UniMEECDataModule(config.data, seed=config.seed, conversations=conversations)
     check_hardware(config.trainer)  # before minutes of data loading and model building
     datamodule.load()
-    model, processor = build_model(config, datamodule)
-    if config.trainer.compile:
-        model.compile_context()
-    datamodule.attach_processor(processor)
-    has_dev = bool(datamodule.split("dev"))
-    has_test = bool(datamodule.split("test"))
-    tune = (has_dev and config.decoding.tune_threshold and config.resolved_task != "emotion")
-    module = UniMEECLightningModule(model, config.optim,
-                                    config.decoding.threshold_grid if tune else None)
-    run_dir = _run_dir(config, output_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    monitor = monitor_metric(config)
+    return datamodule
+
+
+def _trainer_config(config: TrainConfig, datamodule: UniMEECDataModule) -> Any:
     trainer_config = config.trainer
     if datamodule.features and trainer_config.strategy in ("ddp", "ddp_spawn"):
         # a batch may lack a modality entirely, leaving its soft-prompt weights without grads
         trainer_config = trainer_config.model_copy(
             update={"strategy": f"{trainer_config.strategy}_find_unused_parameters_true"})
-    trainer = build_trainer(trainer_config, run_dir, monitor=monitor, validate=has_dev)
+    return trainer_config
+
+
+def fit(module: UniMEECLightningModule, trainer: L.Trainer, datamodule: UniMEECDataModule,
+        run_dir: Path, monitor: str) -> None:
+    """Train; then keep the weights of the best dev epoch (when there is a dev split)."""
     module.train()  # Lightning keeps the modes it is given; from_pretrained parts start in eval
     trainer.fit(module, datamodule=datamodule)
-
     best = run_dir / "checkpoints" / f"{BEST_CHECKPOINT}.ckpt"
-    if has_dev and best.is_file():
-        state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+    if datamodule.split("dev") and best.is_file():
+        state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
         log.info("selected %s (best %s on dev)", best, monitor)
 
-    evaluator = build_trainer(trainer_config, run_dir, monitor=None, validate=True, fit=False)
-    threshold, dev_metrics = (_tune_threshold(module, evaluator, datamodule,
-                                              config.decoding.threshold_grid)
+
+def evaluate_run(module: UniMEECLightningModule, config: TrainConfig, evaluator: L.Trainer,
+                 datamodule: UniMEECDataModule, tune: bool
+                 ) -> tuple[float | None, dict[str, float], dict[str, float]]:
+    """Tune tau on dev (when asked), then dev and test metrics: ``(tau, dev, test)``."""
+    threshold, dev_metrics = (tune_threshold(module.model, config, evaluator, datamodule)
                               if tune else (None, {}))
-    if has_dev and not dev_metrics:
-        module.last_metrics.clear()
-        dev_metrics = _stage_metrics(
-            module, evaluator.validate(module, datamodule=datamodule, verbose=False)[0],
-            DEV_PREFIX)
-    test_metrics: dict[str, float] = {}
-    if has_test:
-        module.predictions_path = run_dir / "predictions_test.jsonl"
-        module.order = [c.id for c in datamodule.split("test")]
-        module.last_metrics.clear()
-        test_metrics = _stage_metrics(
-            module, evaluator.test(module, datamodule=datamodule, verbose=False)[0], TEST_PREFIX)
+    if datamodule.split("dev") and not dev_metrics:
+        dev_metrics = run_stage(module, evaluator, datamodule, "val")
+    test_metrics = (run_stage(module, evaluator, datamodule, "test")
+                    if datamodule.split("test") else {})
+    return threshold, dev_metrics, test_metrics
 
+
+def save_run(result: RunResult, config: TrainConfig, module: UniMEECLightningModule,
+             processor: Any, datamodule: UniMEECDataModule, *, monitor: str,
+             command: Sequence[str] | None) -> None:
+    """Write the run directory: resolved config, metrics, and the sealed model directory."""
     resolved = config.model_copy(deep=True)
-    if threshold is not None:
-        resolved.model = {**resolved.model, "cause_threshold": threshold}
-    model_dir = run_dir / "model"
-    if trainer.is_global_zero:
-        (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
-        if has_dev:
-            _write_json(dev_metrics, run_dir / "metrics_dev.json")
-        if has_test:
-            _write_json(test_metrics, run_dir / "metrics_test.json")
-        from unimeec.predict import mark_version
+    if result.threshold is not None:
+        resolved.model = {**resolved.model, "cause_threshold": result.threshold}
+    run_dir = result.run_dir
+    (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
+    if result.dev_metrics:
+        _write_json(result.dev_metrics, run_dir / "metrics_dev.json")
+    if result.test_metrics:
+        _write_json(result.test_metrics, run_dir / "metrics_test.json")
+    sizes = {role: len(datamodule.split(role)) for role in ("train", "dev", "test")
+             if datamodule.split(role)}
+    columns = {name: values for name, values in (("dev", result.dev_metrics),
+                                                 ("test", result.test_metrics)) if values}
+    has_dev = bool(datamodule.split("dev"))
+    card = render_model_card(
+        resolved, split_sizes=sizes, metrics=columns, command=command,
+        threshold=result.threshold, version=__version__,
+        backbone=str(module.model.config.backbone),
+        monitor=monitor if has_dev else "none (no dev split)")
+    save_checkpoint(module.model, processor, result.model_dir,
+                    files={TRAINING_CONFIG_FILE: resolved.to_yaml(), MODEL_CARD_FILE: card})
 
-        mark_version(module.model)
-        module.model.save_pretrained(model_dir)
-        processor.save_pretrained(model_dir)
-        (model_dir / TRAINING_CONFIG_FILE).write_text(resolved.to_yaml(), encoding="utf-8")
-        sizes = {role: len(datamodule.split(role)) for role in ("train", "dev", "test")
-                 if datamodule.split(role)}
-        columns = {name: values for name, values in (("dev", dev_metrics), ("test", test_metrics))
-                   if values}
-        write_model_card(model_dir, render_model_card(
-            resolved, split_sizes=sizes, metrics=columns, command=command,
-            threshold=threshold, version=__version__, backbone=str(module.model.config.backbone),
-            monitor=monitor if has_dev else "none (no dev split)"))
+
+def predict_extra(config: TrainConfig, result: RunResult) -> None:
+    """Predict ``predict.input`` with the saved model (e.g. the SemEval evaluation file)."""
+    suffix = "jsonl" if config.predict.format == "jsonl" else "json"
+    out = result.run_dir / f"predictions_{Path(str(config.predict.input)).stem}.{suffix}"
+    predict_file(result.model_dir, str(config.predict.input), out,
+                 output_format=config.predict.format, features=config.data.features or None)
+    log.info("predictions for %s written to %s", config.predict.input, out)
+
+
+def train(config: TrainConfig, *, output_dir: str | Path | None = None,
+          conversations: Mapping[str, list[Conversation]] | None = None,
+          command: Sequence[str] | None = None) -> RunResult:
+    """Train, select on dev, tune tau on dev, test, and write the run directory."""
+    start = time.perf_counter()
+    datamodule = prepare_data(config, conversations)
+    model, processor = build_model(config, datamodule)
+    if config.trainer.compile:
+        model.compile_context()
+    datamodule.attach_processor(processor)
+    has_dev = bool(datamodule.split("dev"))
+    run_dir = _run_dir(config, output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    module = UniMEECLightningModule(
+        model, config.optim, test_order=[c.id for c in datamodule.split("test")],
+        predictions_path=run_dir / "predictions_test.jsonl")
+    monitor = monitor_metric(config)
+    trainer_config = _trainer_config(config, datamodule)
+    trainer = build_trainer(trainer_config, run_dir, monitor=monitor, validate=has_dev)
+    fit(module, trainer, datamodule, run_dir, monitor)
+
+    evaluator = build_trainer(trainer_config, run_dir, monitor=None, validate=True, fit=False)
+    tune = has_dev and config.decoding.tune_threshold and config.resolved_task != "emotion"
+    threshold, dev_metrics, test_metrics = evaluate_run(module, config, evaluator, datamodule,
+                                                        tune)
+    result = RunResult(run_dir=run_dir, model_dir=run_dir / "model", dev_metrics=dev_metrics,
+                       test_metrics=test_metrics, threshold=threshold,
+                       primary=trainer.is_global_zero)
+    if result.primary:
+        save_run(result, config, module, processor, datamodule, monitor=monitor, command=command)
         if config.predict.input:
-            from unimeec.predict import predict_file
-
-            suffix = "jsonl" if config.predict.format == "jsonl" else "json"
-            out = run_dir / f"predictions_{Path(config.predict.input).stem}.{suffix}"
-            predict_file(model_dir, config.predict.input, out, output_format=config.predict.format,
-                         features=config.data.features or None)
-            log.info("predictions for %s written to %s", config.predict.input, out)
-    return RunResult(run_dir=run_dir, model_dir=model_dir, dev_metrics=dev_metrics,
-                     test_metrics=test_metrics, threshold=threshold,
-                     seconds=time.perf_counter() - start, primary=trainer.is_global_zero)
+            predict_extra(config, result)
+    result.seconds = time.perf_counter() - start
+    return result
 
 
-def resolve_model_dir(checkpoint: str | Path) -> Path:
-    """A run directory or a model directory -> the model directory (with ``config.json``)."""
-    path = Path(checkpoint)
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint directory not found")
-    if (path / "model" / "config.json").is_file():
-        return path / "model"
-    if (path / "config.json").is_file():
-        return path
-    raise CheckpointError(f"{path / 'config.json'}: not found; expected a run directory (with "
-                          "model/) or a model directory saved by unimeec train")
-
-
+# ---------------------------------------------------------------------- saved models
 def load_training_config(model_dir: Path) -> TrainConfig | None:
     """The experiment config saved with the model, if any."""
-    from unimeec.training.config import load_config
-
     path = model_dir / TRAINING_CONFIG_FILE
     return load_config(path) if path.is_file() else None
 
@@ -279,9 +302,6 @@ def evaluate_checkpoint(checkpoint: str | Path, *, split: str = "test", dataset:
     (a model trained on GPUs is tested here on what this machine has, unless overridden).
     Predictions are returned for in-process strategies (not ``ddp_spawn``).
     """
-    from unimeec.predict import load_model_and_processor
-    from unimeec.training.config import config_from_dict
-
     model_dir = resolve_model_dir(checkpoint)
     model, processor = load_model_and_processor(model_dir)
     saved = load_training_config(model_dir)
@@ -304,11 +324,10 @@ def evaluate_checkpoint(checkpoint: str | Path, *, split: str = "test", dataset:
                                    conversations=given, roles=("test",))
     datamodule.load()
     _check_modalities(model, datamodule)
-    module = UniMEECLightningModule(model, config.optim)
-    module.order = [c.id for c in datamodule.split("test")]
+    module = UniMEECLightningModule(model, config.optim,
+                                    test_order=[c.id for c in datamodule.split("test")])
     evaluator = build_trainer(config.trainer, None, monitor=None, validate=True, fit=False)
-    metrics = _stage_metrics(
-        module, evaluator.test(module, datamodule=datamodule, verbose=False)[0], TEST_PREFIX)
+    metrics = run_stage(module, evaluator, datamodule, "test")
     return metrics, module.test_predictions
 
 
@@ -318,8 +337,3 @@ def _check_modalities(model: Any, datamodule: UniMEECDataModule) -> None:
     if missing:
         log.warning("the checkpoint was trained with %s features but none were given; those "
                     "modalities are treated as missing", ", ".join(missing))
-
-
-def format_metrics(columns: Mapping[str, Mapping[str, float]]) -> str:
-    """The metrics table printed at the end of ``unimeec train`` / ``unimeec test``."""
-    return metrics_table(columns)
