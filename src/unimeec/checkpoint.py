@@ -52,8 +52,15 @@ WEIGHT_FILES: tuple[str, ...] = ("model.safetensors", "pytorch_model.bin")
 
 #: What loading a damaged checkpoint raises from inside torch / safetensors / transformers.
 _LOAD_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, ValueError, RuntimeError, KeyError, TypeError, AttributeError, IndexError,
-    SafetensorError)
+    OSError,
+    ValueError,
+    RuntimeError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    SafetensorError,
+)
 
 
 # ---------------------------------------------------------------------- locating
@@ -66,8 +73,10 @@ def resolve_model_dir(checkpoint: str | Path) -> Path:
         return path / "model"
     if (path / "config.json").is_file():
         return path
-    raise CheckpointError(f"{path / 'config.json'}: not found; expected a run directory (with "
-                          "model/) or a model directory saved by unimeec train")
+    raise CheckpointError(
+        f"{path / 'config.json'}: not found; expected a run directory (with "
+        "model/) or a model directory saved by unimeec train"
+    )
 
 
 # ---------------------------------------------------------------------- versions
@@ -85,18 +94,27 @@ def compatible(saved: str, current: str) -> bool:
 # ---------------------------------------------------------------------- integrity
 def _files(model_dir: Path) -> list[str]:
     """Every file under ``model_dir`` but the manifest, as sorted POSIX relative paths."""
-    return sorted(p.relative_to(model_dir).as_posix() for p in model_dir.rglob("*")
-                  if p.is_file() and p.name != MANIFEST_FILE)
+    return sorted(
+        p.relative_to(model_dir).as_posix()
+        for p in model_dir.rglob("*")
+        if p.is_file() and p.name != MANIFEST_FILE
+    )
 
 
 def write_manifest(model_dir: str | Path) -> dict[str, str]:
     """Hash every file of ``model_dir`` into :data:`MANIFEST_FILE`; the name -> SHA-256 map."""
     model_dir = Path(model_dir)
     files = {name: file_sha256(model_dir / name) for name in _files(model_dir)}
-    record = {"format": MANIFEST_FORMAT, "format_version": MANIFEST_FORMAT_VERSION,
-              "unimeec_version": __version__, "algorithm": "sha256", "files": files}
-    (model_dir / MANIFEST_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+    record = {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "unimeec_version": __version__,
+        "algorithm": "sha256",
+        "files": files,
+    }
+    (model_dir / MANIFEST_FILE).write_text(
+        json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return files
 
 
@@ -109,8 +127,11 @@ def verify_manifest(model_dir: str | Path) -> bool:
     model_dir = Path(model_dir)
     path = model_dir / MANIFEST_FILE
     if not path.is_file():
-        log.warning("%s: no %s (saved by an older unimeec); the checkpoint's files cannot be "
-                    "verified", model_dir, MANIFEST_FILE)
+        log.warning(
+            "%s: no %s (saved by an older unimeec); the checkpoint's files cannot be verified",
+            model_dir,
+            MANIFEST_FILE,
+        )
         return False
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -118,27 +139,35 @@ def verify_manifest(model_dir: str | Path) -> bool:
         raise CheckpointError(f"{path}: corrupt checkpoint manifest ({err})") from None
     record = record if isinstance(record, dict) else {}
     files = record.get("files")
-    if record.get("format") != MANIFEST_FORMAT or not isinstance(files, dict) \
-            or not all(isinstance(v, str) for v in files.values()):
-        raise CheckpointError(f"{path}: not a {MANIFEST_FORMAT} (expected a 'files' mapping "
-                              "of name -> SHA-256)")
+    if (
+        record.get("format") != MANIFEST_FORMAT
+        or not isinstance(files, dict)
+        or not all(isinstance(v, str) for v in files.values())
+    ):
+        raise CheckpointError(
+            f"{path}: not a {MANIFEST_FORMAT} (expected a 'files' mapping of name -> SHA-256)"
+        )
     for name, expected in sorted(files.items()):
         file = model_dir / name
         if not file.resolve().is_relative_to(model_dir.resolve()):
             raise CheckpointError(f"{path}: lists {name!r}, which is outside the model directory")
         if not file.is_file():
-            raise CheckpointError(f"{file}: missing from the checkpoint (listed in "
-                                  f"{MANIFEST_FILE})")
+            raise CheckpointError(
+                f"{file}: missing from the checkpoint (listed in {MANIFEST_FILE})"
+            )
         actual = file_sha256(file)
         if actual != expected:
-            raise CheckpointError(f"{file}: changed since the checkpoint was saved (SHA-256 "
-                                  f"{actual[:12]}..., {MANIFEST_FILE} says {expected[:12]}...)")
+            raise CheckpointError(
+                f"{file}: changed since the checkpoint was saved (SHA-256 "
+                f"{actual[:12]}..., {MANIFEST_FILE} says {expected[:12]}...)"
+            )
     return True
 
 
 # ---------------------------------------------------------------------- saving
-def save_checkpoint(model: Any, processor: Any, model_dir: str | Path, *,
-                    files: Mapping[str, str] | None = None) -> Path:
+def save_checkpoint(
+    model: Any, processor: Any, model_dir: str | Path, *, files: Mapping[str, str] | None = None
+) -> Path:
     """Write model, processor and extra text ``files`` (name -> content), then seal them.
 
     The version is marked first so :func:`load_model_and_processor` can refuse checkpoints
@@ -168,13 +197,17 @@ def _read_config(model_dir: Path) -> dict[str, Any]:
         raise CheckpointError(f"{config_path}: corrupt checkpoint config ({err})") from None
     if not isinstance(raw, dict) or raw.get("model_type") != UniMEECConfig.model_type:
         found = raw.get("model_type") if isinstance(raw, dict) else type(raw).__name__
-        raise CheckpointError(f"{config_path}: model_type {found!r} is not a UniMEEC checkpoint "
-                              f"(expected {UniMEECConfig.model_type!r})")
+        raise CheckpointError(
+            f"{config_path}: model_type {found!r} is not a UniMEEC checkpoint "
+            f"(expected {UniMEECConfig.model_type!r})"
+        )
     saved_version = raw.get(VERSION_KEY)
     if saved_version is not None and not compatible(str(saved_version), __version__):
-        raise CheckpointError(f"{config_path}: saved by unimeec {saved_version}, which is not "
-                              f"compatible with this unimeec {__version__}; retrain or install "
-                              f"unimeec {saved_version}")
+        raise CheckpointError(
+            f"{config_path}: saved by unimeec {saved_version}, which is not "
+            f"compatible with this unimeec {__version__}; retrain or install "
+            f"unimeec {saved_version}"
+        )
     return raw
 
 
@@ -198,8 +231,9 @@ def load_model_and_processor(checkpoint: str | Path) -> tuple[Any, Any]:
     try:
         processor = UniMEECProcessor.from_pretrained(model_dir)
     except _LOAD_ERRORS as err:
-        raise CheckpointError(f"{model_dir}: cannot load the processor/tokenizer "
-                              f"({_reason(err)})") from None
+        raise CheckpointError(
+            f"{model_dir}: cannot load the processor/tokenizer ({_reason(err)})"
+        ) from None
     model.eval()
     return model, processor
 
@@ -207,5 +241,7 @@ def load_model_and_processor(checkpoint: str | Path) -> tuple[Any, Any]:
 # ---------------------------------------------------------------------- batches
 def move_batch(batch: dict[str, Any], device: torch.device | str) -> dict[str, Any]:
     """A processor batch with its tensors on ``device``; ``conversations`` stay as they are."""
-    return {key: value.to(device) if isinstance(value, torch.Tensor) else value
-            for key, value in batch.items()}
+    return {
+        key: value.to(device) if isinstance(value, torch.Tensor) else value
+        for key, value in batch.items()
+    }

@@ -33,7 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from unimeec.checkpoint import load_model_and_processor, move_batch
-from unimeec.data.feature_store import open_features
+from unimeec.data.features import open_features
 from unimeec.data.io import read_conversations, write_conversations
 from unimeec.data.schema import Conversation, Utterance
 from unimeec.errors import DataFormatError, FeatureError

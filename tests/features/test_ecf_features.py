@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from unimeec.data.ecf_features import EcfFeatures, ecf_conversation_number, load_video_id_mapping
-from unimeec.data.feature_store import FeatureLookup, FeatureStore, open_features
+from unimeec.data.feature_store import FeatureStore
+from unimeec.data.features import open_features
+from unimeec.data.modalities import FeatureLookup
 from unimeec.errors import FeatureError
 
 #: Three ECF conversations: dia1 (2 utterances), dia2 (1), dia10 (2); rows 1..5, row 0 padding.

@@ -9,14 +9,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from unimeec.data.feature_store import (
-    ExtractorInfo,
-    FeatureLookup,
-    FeatureStore,
-    FeatureStoreWriter,
-    file_sha256,
-    open_features,
-)
+from unimeec.data.feature_store import ExtractorInfo, FeatureStore, FeatureStoreWriter, file_sha256
+from unimeec.data.features import open_features
+from unimeec.data.modalities import FeatureLookup
 from unimeec.errors import FeatureError
 
 INFO = ExtractorInfo(name="toy", settings={"k": 1}, versions={"toy": "0.1"})

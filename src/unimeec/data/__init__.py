@@ -1,7 +1,7 @@
 """Conversations: the schema, one reader per dataset format, writers, downloads."""
 
-from unimeec.data.datasets import DatasetNotFoundError, dataset_path, load_dataset
 from unimeec.data.io import read_conversations, write_conversations
+from unimeec.data.loading import DatasetNotFoundError, dataset_path, load_dataset
 from unimeec.data.readers import detect_format
 from unimeec.data.readers.ecf import ECF1_MELD_TEST_OVERLAP
 from unimeec.data.readers.meld import MELD_MISSING_DIALOGUES

@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from unimeec.data.datasets import SPLITS, get_dataset
+from unimeec.data.io import read_conversations, write_conversations
+from unimeec.data.loading import DatasetNotFoundError, load_dataset, resolve_data_dir
+from unimeec.data.sources import DOWNLOADS
+from unimeec.data.stats import compute_stats
+from unimeec.errors import DataFormatError
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("data", help="inspect, convert and download datasets")
@@ -35,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     download = commands.add_parser(
         "download", help="download official files (pinned commit, SHA-256 verified, resumable)")
-    download.add_argument("name", choices=("meld", "ecf1", "semeval2024", "all"))
+    download.add_argument("name", choices=(*DOWNLOADS, "all"))
     download.add_argument("--to", dest="dest", help="target directory (default: --data-dir)")
     download.add_argument("--base-url", help="mirror laid out like the data directory "
                           "(default: $UNIMEEC_DOWNLOAD_URL, else raw.githubusercontent.com)")
@@ -49,11 +56,7 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from unimeec.data.datasets import LAYOUT, SPLITS, DatasetNotFoundError, load_dataset
-    from unimeec.data.io import read_conversations
-    from unimeec.data.stats import compute_stats
-
-    if Path(args.path).is_file() or args.path not in LAYOUT:
+    if Path(args.path).is_file() or get_dataset(args.path) is None:
         conversations = read_conversations(args.path, args.format)
         print(f"{args.path}: {len(conversations):,} conversations")
     else:
@@ -70,9 +73,6 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from unimeec.data.io import read_conversations, write_conversations
-    from unimeec.errors import DataFormatError
-
     to_format = args.to_format
     if to_format is None:
         if Path(args.output).suffix != ".jsonl":
@@ -86,9 +86,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from unimeec.data.datasets import resolve_data_dir
-    from unimeec.data.download import download_dataset
-    from unimeec.data.sources import DOWNLOADS
+    from unimeec.data.download import download_dataset  # imports requests
 
     dest = Path(args.dest) if args.dest else resolve_data_dir(args.data_dir)
     names = list(DOWNLOADS) if args.name == "all" else [args.name]

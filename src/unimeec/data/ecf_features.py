@@ -90,7 +90,7 @@ def ecf_conversation_number(conversation_id: str | int) -> int | None:
 
 
 class EcfFeatures:
-    """An official ECF embedding table as a :class:`~unimeec.data.feature_store.FeatureLookup`.
+    """An official ECF embedding table as a :class:`~unimeec.data.modalities.FeatureLookup`.
 
     ``get("1", 1)`` returns row ``mapping["dia1utt1"]`` (raw, as distributed; MECPE min-max
     normalises them, we standardise in the model). Conversation ids are matched by their

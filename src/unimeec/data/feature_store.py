@@ -25,10 +25,13 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
 
+from unimeec.data.modalities import MODALITIES
 from unimeec.errors import FeatureError
 
 if TYPE_CHECKING:
@@ -40,19 +43,8 @@ INDEX_FILE = "index.json"
 STORE_FORMAT = "unimeec-feature-store"
 STORE_FORMAT_VERSION = 1
 TENSOR_NAME = "features"
-MODALITIES: tuple[str, ...] = ("audio", "visual", "text")
 
 Key = tuple[str, int]
-
-
-@runtime_checkable
-class FeatureLookup(Protocol):
-    """What the model's processor needs: a dimension and raw vectors by utterance."""
-
-    @property
-    def dim(self) -> int: ...
-
-    def get(self, conversation_id: str, utterance_index: int) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
@@ -125,7 +117,8 @@ def _parse_records(index: Mapping[str, Any], where: Path) -> dict[Key, dict[str,
 
 
 class FeatureStore:
-    """Read-only, memory-mapped view of a feature store (implements :class:`FeatureLookup`).
+    """Read-only, memory-mapped view of a feature store (implements
+    :class:`~unimeec.data.modalities.FeatureLookup`).
 
     ``get`` returns the raw float32 vector, or ``None`` when the utterance is missing (a
     *missing* record) or was never extracted (an absent key); :meth:`missing_reason` and
@@ -143,8 +136,6 @@ class FeatureStore:
     def open(cls, path: str | Path, *, expected_dim: int | None = None,
              modality: str | None = None) -> FeatureStore:
         """Open the store at ``path``; check its dimension/modality when given."""
-        from safetensors import safe_open
-
         path = Path(path)
         store = cls(path, _read_index(path))
         if expected_dim is not None and store.dim != expected_dim:
@@ -222,8 +213,6 @@ class FeatureStore:
 
     # ------------------------------------------------------------------ reading
     def _shard(self, number: int) -> Any:
-        from safetensors import safe_open
-
         handle = self._handles.get(number)
         if handle is None:
             handle = safe_open(str(self.path / self._index["shards"][number]), framework="numpy")
@@ -398,8 +387,6 @@ class FeatureStoreWriter:
 
     def flush(self) -> None:
         """Write buffered rows as a new shard and the index atomically."""
-        from safetensors.numpy import save_file
-
         self.path.mkdir(parents=True, exist_ok=True)
         if self._pending_rows:
             name = _shard_name(len(self._index["shards"]))
@@ -426,27 +413,3 @@ class FeatureStoreWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.flush()  # keep what was extracted before an error, so a rerun resumes
-
-
-def open_features(path: str | Path, *, modality: str | None = None,
-                  expected_dim: int | None = None, mapping: str | Path | None = None
-                  ) -> FeatureLookup:
-    """Open any supported feature source as a :class:`FeatureLookup`.
-
-    A directory is a :class:`FeatureStore`; a ``.npy`` file is an official ECF embedding
-    table (:class:`~unimeec.data.ecf_features.EcfFeatures`), whose row mapping is ``mapping``
-    or ``video_id_mapping.npy`` beside it.
-    """
-    path = Path(path)
-    if path.is_dir():
-        return FeatureStore.open(path, expected_dim=expected_dim, modality=modality)
-    if path.suffix == ".npy":
-        from unimeec.data.ecf_features import EcfFeatures
-
-        lookup = EcfFeatures(path, mapping if mapping is not None
-                             else path.with_name("video_id_mapping.npy"), modality=modality)
-        if expected_dim is not None and lookup.dim != expected_dim:
-            raise FeatureError(f"{path}: features have dimension {lookup.dim}, expected "
-                               f"{expected_dim}")
-        return lookup
-    raise FeatureError(f"{path}: neither a feature store directory nor an ECF .npy table")

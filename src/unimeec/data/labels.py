@@ -1,7 +1,8 @@
-"""Label sets of every supported dataset, in one place.
+"""The label sets of the supported datasets, and what counts as neutral.
 
 The order of each tuple is the class order used by models and metrics; it never changes
-for a released dataset name, because checkpoints store label indices.
+for a released dataset name, because checkpoints store label indices. Which dataset uses
+which set is declared in its module of :mod:`unimeec.data.datasets` (``LABEL_SETS`` there).
 """
 
 from __future__ import annotations
@@ -27,19 +28,6 @@ RECCON_EMOTIONS: tuple[str, ...] = DAILYDIALOG_EMOTIONS
 EMORYNLP_EMOTIONS: tuple[str, ...] = (
     "Neutral", "Joyful", "Peaceful", "Powerful", "Scared", "Mad", "Sad",
 )
-
-#: Label set by dataset name (the `dataset` field of a Conversation).
-LABEL_SETS: dict[str, tuple[str, ...]] = {
-    "ecf1": ECF_EMOTIONS,
-    "ecf2": ECF_EMOTIONS,
-    "semeval2024": ECF_EMOTIONS,
-    "meld": MELD_EMOTIONS,
-    "iemocap": IEMOCAP_EMOTIONS,
-    "convecpe": IEMOCAP_EMOTIONS,
-    "dailydialog": DAILYDIALOG_EMOTIONS,
-    "reccon": RECCON_EMOTIONS,
-    "emorynlp": EMORYNLP_EMOTIONS,
-}
 
 #: The label of "no emotion" per label set; utterances with it are never emotion utterances.
 NEUTRAL_LABELS: frozenset[str] = frozenset({"neutral", "neu", "Neutral"})

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from unimeec.data.labels import LABEL_SETS, is_neutral
+from unimeec.data.datasets import LABEL_SETS
+from unimeec.data.labels import is_neutral
 from unimeec.errors import DataFormatError
 
 

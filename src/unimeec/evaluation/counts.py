@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from unimeec.data.labels import ECF_EMOTIONS, ECF_MAIN_EMOTIONS, LABEL_SETS, is_neutral
+from unimeec.data.datasets import LABEL_SETS
+from unimeec.data.labels import ECF_EMOTIONS, ECF_MAIN_EMOTIONS, is_neutral
 from unimeec.data.schema import Conversation, EmotionCausePair
 from unimeec.errors import DataFormatError
 from unimeec.evaluation.spans import (

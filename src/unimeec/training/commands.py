@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from unimeec.data.modalities import FEATURE_MODALITIES
 from unimeec.errors import ConfigError
 
 
@@ -22,7 +23,7 @@ def _features(items: list[str] | None) -> dict[str, str] | None:
     out: dict[str, str] = {}
     for item in items:
         modality, sep, path = item.partition("=")
-        if not sep or modality not in ("audio", "visual") or not path:
+        if not sep or modality not in FEATURE_MODALITIES or not path:
             raise ConfigError(f"--features {item!r}: expected audio=PATH or visual=PATH")
         out[modality] = path
     return out

@@ -10,6 +10,7 @@ against that class's constructor when the run starts (see :func:`model_config_kw
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -17,20 +18,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from unimeec.data.datasets import DEFAULT_TASKS
+from unimeec.data.modalities import FeatureModality
 from unimeec.errors import ConfigError
-
-#: Which task each dataset trains by default ("auto"): joint where both labels exist.
-DEFAULT_TASKS: dict[str, str] = {
-    "ecf1": "joint",
-    "ecf2": "joint",
-    "semeval2024": "joint",
-    "convecpe": "joint",
-    "reccon": "cause",
-    "meld": "emotion",
-    "iemocap": "emotion",
-    "emorynlp": "emotion",
-    "dailydialog": "emotion",
-}
 
 
 class _Section(BaseModel):
@@ -48,7 +38,7 @@ class DataConfig(_Section):
     dev_split: str | None = "dev"
     test_split: str | None = "test"
     limit: int | None = Field(default=None, ge=1)
-    features: dict[Literal["audio", "visual"], str] = Field(default_factory=dict)
+    features: dict[FeatureModality, str] = Field(default_factory=dict)
     missing_features: Literal["missing", "error"] = "missing"
     batch_size: int = Field(default=8, ge=1)
     eval_batch_size: int = Field(default=16, ge=1)
@@ -210,8 +200,6 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
 
 def model_config_kwargs(config: TrainConfig, config_class: type) -> dict[str, Any]:
     """Check ``config.model`` against ``config_class.__init__`` (unknown keys, wrong types)."""
-    import inspect
-
     params = inspect.signature(config_class.__init__).parameters
     known = {name: p for name, p in params.items()
              if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}

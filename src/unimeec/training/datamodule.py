@@ -19,8 +19,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from unimeec.checkpoint import move_batch
-from unimeec.data.datasets import load_dataset
-from unimeec.data.feature_store import FeatureLookup, open_features
+from unimeec.data.features import open_features
+from unimeec.data.loading import load_dataset
+from unimeec.data.modalities import FeatureLookup
 from unimeec.data.schema import Conversation
 from unimeec.errors import ConfigError, FeatureError
 from unimeec.training.config import DataConfig

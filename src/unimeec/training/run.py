@@ -31,7 +31,8 @@ import torch
 
 from unimeec import __version__
 from unimeec.checkpoint import load_model_and_processor, resolve_model_dir, save_checkpoint
-from unimeec.data.labels import LABEL_SETS, NEUTRAL_LABELS
+from unimeec.data.datasets import LABEL_SETS
+from unimeec.data.labels import NEUTRAL_LABELS
 from unimeec.data.schema import Conversation
 from unimeec.errors import ConfigError
 from unimeec.evaluation.formulas import JOINT_SCORE

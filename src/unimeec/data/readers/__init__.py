@@ -1,8 +1,10 @@
 """One reader per dataset format, all returning :class:`~unimeec.data.schema.Conversation`.
 
-:data:`READERS` maps a format name to ``(module, function)``; modules are imported on use so
-that reading one format never pays for the others. :func:`detect_format` guesses the
-format from the file name and a peek at the content.
+Each dataset declares the formats it brings in :mod:`unimeec.data.datasets`; our own JSONL
+format is declared here. :data:`READERS` is the view ``format name -> ReaderFormat`` and
+:data:`ALIASES` the other spellings; reader modules are imported on use so that reading one
+format never pays for the others. :func:`detect_format` guesses the format from the file
+name and a peek at the content.
 """
 
 from __future__ import annotations
@@ -10,31 +12,24 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from unimeec.data.datasets import FORMATS, ReaderFormat
 from unimeec.data.readers._common import read_text
 from unimeec.errors import DataFormatError
 
-READERS: dict[str, tuple[str, str]] = {
-    "ecf": ("unimeec.data.readers.ecf", "read_ecf"),
-    "semeval": ("unimeec.data.readers.semeval", "read_semeval"),
-    "meld": ("unimeec.data.readers.meld", "read_meld"),
-    "emorynlp": ("unimeec.data.readers.emorynlp", "read_emorynlp"),
-    "dailydialog": ("unimeec.data.readers.dailydialog", "read_dailydialog"),
-    "reccon": ("unimeec.data.readers.reccon", "read_reccon"),
-    "iemocap-tsv": ("unimeec.data.readers.iemocap", "read_iemocap_tsv"),
-    "iemocap-json": ("unimeec.data.readers.iemocap", "read_iemocap_json"),
-    "convecpe": ("unimeec.data.readers.convecpe", "read_convecpe"),
-    "jsonl": ("unimeec.data.readers.jsonl", "read_jsonl"),
-}
+#: Our own format (``Conversation.to_dict`` per line); the readers of every other format
+#: are declared by the datasets that use them.
+JSONL = ReaderFormat("jsonl", "unimeec.data.readers.jsonl:read_jsonl")
+
+READERS: Mapping[str, ReaderFormat] = MappingProxyType({**FORMATS, JSONL.name: JSONL})
 
 #: Other spellings accepted for ``format``.
-ALIASES: dict[str, str] = {
-    "ecf1": "ecf", "semeval2024": "semeval", "semeval-subtask1": "semeval",
-    "semeval-subtask2": "semeval", "iemocap": "iemocap-tsv", "reccon-dd": "reccon",
-}
+ALIASES: Mapping[str, str] = MappingProxyType(
+    {alias: fmt.name for fmt in READERS.values() for alias in fmt.aliases})
 
 _ECF_HEADER = re.compile(r"^\d+ \d+\s*$")
 
@@ -45,7 +40,7 @@ def get_reader(name: str) -> Callable[..., Any]:
     if key not in READERS:
         raise DataFormatError(f"unknown format {name!r}; known formats: {', '.join(READERS)}",
                               field="format")
-    module, function = READERS[key]
+    module, _, function = READERS[key].reader.partition(":")
     return getattr(importlib.import_module(module), function)
 
 
