@@ -7,12 +7,11 @@ from collections.abc import Callable
 import pytest
 
 from unimeec.data.schema import CauseSpan, Conversation
+from unimeec.data.spans import locate_span, trim_span
 from unimeec.evaluation import evaluate, evaluate_report
 from unimeec.evaluation.spans import (
     SpanPair,
-    clean_span_text,
     gold_span_range,
-    locate_span,
     predicted_span_range,
     proportional_counts,
 )
@@ -28,8 +27,8 @@ HERE = "Oh my God , what are you doing here ?"    # 10 tokens: Oh0 my1 God2 ,3 w
 
 
 def test_clean_and_locate_follow_the_official_rules() -> None:
-    assert clean_span_text(" , I realize I am totally naked . ") == "I realize I am totally naked"
-    assert clean_span_text("...'Hi!'") == "Hi"
+    assert trim_span(" , I realize I am totally naked . ") == "I realize I am totally naked"
+    assert trim_span("...'Hi!'") == "Hi"
     assert locate_span("I realize I am totally naked .", NAKED) == (0, 6)
     assert locate_span("what are you doing here ?", HERE) == (4, 9)
     # whole tokens only: "naked" is not the token "naked."

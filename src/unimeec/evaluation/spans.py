@@ -1,11 +1,11 @@
 """Cause spans as the official SemEval-2024 Task 3 scorer sees them.
 
 The scorer (``NUSTM/SemEval-2024_ECAC``, ``CodaLab/evaluation/evaluate.py``) compares spans as
-whitespace-token ranges ``[start, end)`` of the cause utterance. Gold spans are given as text:
-it trims punctuation and whitespace at both ends of the text, then takes the first place where
-the remaining tokens occur, token for token, in the utterance; a span that is not found becomes
-the empty range ``[0, 0)``, which no prediction can match. We reproduce that rule here so that
-our numbers are the official ones, and we count the spans that were not found.
+whitespace-token ranges ``[start, end)`` of the cause utterance. Gold spans are given as text
+and located by the official rule (:func:`unimeec.data.spans.locate_span`, never its lenient
+``partial`` option); a span that is not found becomes the empty range ``[0, 0)``, which no
+prediction can match. So our numbers are the official ones, and we count the spans that were
+not found.
 
 Proportional matching (:func:`proportional_counts`) credits each predicted span with its overlap
 against the gold span of the same ``(emotion utterance, emotion, cause utterance)`` it covers
@@ -14,39 +14,11 @@ best, measured as overlap / gold length (ties: the larger overlap, then the earl
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from unimeec.data.schema import CauseSpan
-
-#: ``(start, end)`` token range, end exclusive.
-TokenRange = tuple[int, int]
-
-
-def clean_span_text(text: str) -> str:
-    """Trim whitespace and punctuation characters from both ends, as the official scorer does."""
-    while True:
-        trimmed = text.strip().strip(string.punctuation)
-        if trimmed == text:
-            return text
-        text = trimmed
-
-
-def locate_span(span_text: str, utterance_text: str) -> TokenRange | None:
-    """First token range of the cleaned ``span_text`` in ``utterance_text``; None if absent.
-
-    Matching is on whole whitespace tokens, so ``"naked"`` is not found in ``"totally naked."``.
-    """
-    span_tokens = clean_span_text(span_text).split()
-    tokens = utterance_text.split()
-    if not span_tokens:
-        return None
-    width = len(span_tokens)
-    for start in range(len(tokens) - width + 1):
-        if tokens[start:start + width] == span_tokens:
-            return (start, start + width)
-    return None
+from unimeec.data.spans import TokenRange, locate_span
 
 
 def gold_span_range(span: CauseSpan | None, cause_text: str) -> tuple[TokenRange, bool]:

@@ -120,7 +120,7 @@ def _dialogue(raw_utts: list[Any], path: Path, cid: str,
                 raise DataFormatError(f"turn {position}: evidence {cause!r} is neither 'b' nor a "
                                       f"turn 1..{len(utts)}", path=path, conversation=cid,
                                       field=EVIDENCE)
-            found = locate_span(span, utts[cause - 1].text) if isinstance(span, str) else None
+            found = locate_span(span, utts[cause - 1].text, partial=True) if isinstance(span, str) else None
             pairs.append(EmotionCausePair(
                 position, cause, emotion=utts[position - 1].emotion,
                 span=CauseSpan(text=span if isinstance(span, str) else None,

@@ -181,7 +181,7 @@ def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str,
                 f"{len(text.split())} (the whitespace tokens of utterance {c})", path=path,
                 conversation=cid, field=PAIRS_KEY)
         else:
-            found = locate_span(span_text, text)
+            found = locate_span(span_text, text, partial=True)
             span = CauseSpan(text=span_text, start=found[0] if found else None,
                              end=found[1] if found else None)
     return EmotionCausePair(e, c, emotion=emotion, span=span)
@@ -296,7 +296,7 @@ def _span_positions(conv: Conversation, pair: EmotionCausePair) -> tuple[int, in
         return span.start, span.end
     if span is None or span.text is None:
         return 0, len(text.split())
-    found = locate_span(span.text, text)
+    found = locate_span(span.text, text, partial=True)
     if found is None:
         raise DataFormatError(f"pair {pair.key}: span {span.text!r} is not in cause "
                               f"utterance {pair.cause_utterance}, so it has no token positions "
