@@ -182,11 +182,19 @@ class EcfFeatures:
         return writer.close()
 
 
-def _guess_modality(path: Path) -> str:
-    name = path.name.lower()
+def modality_from_name(path: str | Path) -> str | None:
+    """The modality an official table's file name says (``audio_embedding_6373.npy``)."""
+    name = Path(path).name.lower()
     if "audio" in name:
         return "audio"
     if "video" in name or "visual" in name:
         return "visual"
-    raise FeatureError(f"{path}: cannot tell the modality from the file name; pass modality="
-                       "'audio' or 'visual'")
+    return None
+
+
+def _guess_modality(path: Path) -> str:
+    modality = modality_from_name(path)
+    if modality is None:
+        raise FeatureError(f"{path}: cannot tell the modality from the file name; pass "
+                           "modality='audio' or 'visual'")
+    return modality

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unimeec.data.ecf_features import EcfFeatures
+from unimeec.data.ecf_features import EcfFeatures, modality_from_name
 from unimeec.data.feature_store import FeatureStore
 from unimeec.data.modalities import FeatureLookup
 from unimeec.errors import FeatureError
@@ -30,12 +30,17 @@ def open_features(
 
     A directory is a :class:`FeatureStore` (which must hold ``modality`` when given); a
     ``.npy`` file is an official ECF embedding table (:class:`EcfFeatures`), whose row
-    mapping is ``mapping`` or ``video_id_mapping.npy`` beside it.
+    mapping is ``mapping`` or ``video_id_mapping.npy`` beside it, and whose file name must
+    not say another modality than ``modality``.
     """
     path = Path(path)
     if path.is_dir():
         return FeatureStore.open(path, expected_dim=expected_dim, modality=modality)
     if path.suffix == ".npy":
+        named = modality_from_name(path)
+        if modality is not None and named is not None and named != modality:
+            raise FeatureError(f"{path}: the file name says {named} features, configured as "
+                               f"{modality}")
         lookup = EcfFeatures(
             path,
             mapping if mapping is not None else path.with_name(ECF_MAPPING_FILE),

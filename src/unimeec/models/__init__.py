@@ -2,9 +2,10 @@
 
 from transformers import AutoConfig, AutoModel
 
+from unimeec.data.modalities import FeatureLookup
 from unimeec.models.configuration import UniMEECConfig
 from unimeec.models.modeling import UniMEECModel, UniMEECOutput
-from unimeec.models.processor import FeatureLookup, UniMEECProcessor
+from unimeec.models.processor import UniMEECProcessor
 from unimeec.models.prompt import CausalPromptBuilder, PromptSequence, TargetSlots
 
 # Known to the Auto classes, so AutoConfig / AutoModel / AutoTokenizer read our checkpoints.
