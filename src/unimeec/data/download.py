@@ -14,6 +14,9 @@ import logging
 import os
 from pathlib import Path
 
+import requests
+from tqdm.auto import tqdm
+
 from unimeec.data.sources import DOWNLOADS, SourceFile
 from unimeec.errors import DownloadError
 
@@ -47,9 +50,6 @@ def download_dataset(name: str, dest: str | Path, *, base_url: str | None = None
 def fetch(source: SourceFile, url: str, target: Path, *, progress: bool = True,
           timeout: float = 60.0) -> Path:
     """Download ``url`` to ``target`` (resuming a ``.part``), then verify the SHA-256."""
-    import requests
-    from tqdm.auto import tqdm
-
     if target.is_file():
         if sha256_of(target) == source.sha256:
             log.info("%s: present, checksum OK", target)

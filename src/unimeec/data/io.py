@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from unimeec.data.readers import detect_format, get_reader
+from unimeec.data.readers.jsonl import write_jsonl
+from unimeec.data.readers.semeval import write_semeval
 from unimeec.data.schema import Conversation
 from unimeec.errors import DataFormatError
 
@@ -40,12 +42,8 @@ def write_conversations(conversations: Iterable[Conversation], path: str | Path,
         raise DataFormatError(f"span_format applies only to format 'semeval-subtask1', not "
                               f"{format!r}", field="span_format")
     if format == "jsonl":
-        from unimeec.data.readers.jsonl import write_jsonl
-
         write_jsonl(conversations, path)
     elif format in ("semeval-subtask1", "semeval-subtask2"):
-        from unimeec.data.readers.semeval import write_semeval
-
         write_semeval(conversations, path, subtask=int(format[-1]),
                       span_format=span_format or "text")
     else:

@@ -7,6 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from unimeec.data.io import read_conversations
+from unimeec.errors import ConfigError, DataFormatError
+from unimeec.evaluation.counts import validate_predictions
+from unimeec.evaluation.report import evaluate_report, make_layout
+
 #: Resamples used with ``--compare`` when ``--bootstrap`` is not given.
 DEFAULT_COMPARE_RESAMPLES = 1000
 
@@ -41,11 +46,6 @@ def register(subparsers: Any) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from unimeec.data import read_conversations
-    from unimeec.errors import ConfigError, DataFormatError
-    from unimeec.evaluation.counts import validate_predictions
-    from unimeec.evaluation.report import evaluate_report, make_layout
-
     bootstrap = args.bootstrap
     if bootstrap is None:
         bootstrap = DEFAULT_COMPARE_RESAMPLES if args.compare is not None else 0

