@@ -59,6 +59,11 @@ def test_overrides_are_typed_by_yaml() -> None:
 def test_parse_override() -> None:
     assert parse_override("a.b.c=[1, 2]") == (["a", "b", "c"], [1, 2])
     assert parse_override("seed=") == (["seed"], None)
+    # YAML 1.2 floats (PyYAML alone reads "1e-3" as a string)
+    assert parse_override("model.cause_threshold=1e-3") == (["model", "cause_threshold"], 0.001)
+    assert parse_override("x=-2.5E+2") == (["x"], -250.0)
+    assert parse_override("run_name=e5") == (["run_name"], "e5")
+    assert parse_override("data.data_dir=/data/1e-3") == (["data", "data_dir"], "/data/1e-3")
     with pytest.raises(ConfigError, match="not of the form key=value"):
         parse_override("trainer.max_epochs")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from unimeec.data.datasets import DEFAULT_TASKS
 from unimeec.data.modalities import FeatureModality
 from unimeec.errors import ConfigError
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: ``1e-3`` is 0.001, not the string "1e-3"
+    (PyYAML follows YAML 1.1, whose floats need a dot), in files and overrides alike."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass: safe
 
 
 class _Section(BaseModel):
@@ -134,12 +150,16 @@ class TrainConfig(_Section):
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"optim.lr_head=1e-3"`` -> (["optim", "lr_head"], 0.001); values are read as YAML."""
+    """``"optim.lr_head=1e-3"`` -> (["optim", "lr_head"], 0.001); values are read as YAML.
+
+    Hand-written rather than OmegaConf's dotlist: these dozen lines keep our error
+    messages and YAML typing, and a dependency would not make them shorter.
+    """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} is not of the form key=value (e.g. trainer.max_epochs=3)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _yaml(raw) if raw.strip() else None
     except yaml.YAMLError as err:
         raise ConfigError(f"override {text!r}: value is not valid YAML ({err.problem})") from None
     return [part for part in key.strip().split(".")], value
@@ -188,7 +208,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
     except OSError as err:
         raise ConfigError(f"{path}: cannot read config ({err.strerror})") from None
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = _yaml(text) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
