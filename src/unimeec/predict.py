@@ -15,6 +15,9 @@ Inputs: our :class:`~unimeec.data.schema.Conversation` objects, our JSONL dicts,
 JSON dicts, or plain lists of ``(speaker, text)``; one of them or a list of them (the
 output has the same shape). Audio/visual features are optional: the modalities the
 checkpoint was trained with but that are not given are treated as missing, with a warning.
+Feature sources are feature stores or the official ECF ``.npy`` tables
+(:func:`unimeec.data.features.open_features`). Loading a model directory, with its integrity
+check, is :mod:`unimeec.checkpoint`; nothing here imports training code.
 """
 
 from __future__ import annotations

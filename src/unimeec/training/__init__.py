@@ -1,4 +1,6 @@
-"""Training: experiment configs, the Lightning module and data module, runs, checkpoints.
+"""Training: experiment configs, the Lightning module and data module, runs.
+
+Saving and loading model directories is :mod:`unimeec.checkpoint` (inference needs it too).
 
 ``unimeec train`` / ``unimeec test`` are thin wrappers over :func:`unimeec.training.run.train`
 and :func:`unimeec.training.run.evaluate_checkpoint`. Names are imported lazily so that the ``unimeec``

@@ -11,9 +11,14 @@ Run directory layout (every run)::
       logs/csv/metrics.csv     per-step / per-epoch losses and metrics
       logs/tensorboard/        the same for TensorBoard
       model/                   save_pretrained model + processor + README.md model card
-                               + training_config.yaml
+                               + training_config.yaml + checkpoint_manifest.json
+                               (see unimeec.checkpoint)
 
-Model selection and threshold tuning only ever look at the **dev** split.
+Model selection and threshold tuning only ever look at the **dev** split. :func:`train` is
+a sequence of named steps (:func:`prepare_data`, :func:`build_model`, :func:`fit`,
+:func:`evaluate_run`, :func:`save_run`, :func:`predict_extra`); the LightningModule gets what
+each pass needs when it is built (a separate module scores the threshold grid), never
+through attributes set from outside.
 """
 
 from __future__ import annotations
