@@ -321,6 +321,7 @@ def measure_prediction(args: argparse.Namespace, scope: str) -> dict[str, float]
     """
     import torch
 
+    from unimeec.checkpoint import save_checkpoint
     from unimeec.predict import Predictor
 
     bc.set_cpu_threads(args.threads)
@@ -328,8 +329,7 @@ def measure_prediction(args: argparse.Namespace, scope: str) -> dict[str, float]
     test = load(args, "test")
     model, processor = build_model(args, scope, test[0].labels)
     with tempfile.TemporaryDirectory(prefix="unimeec-speed-model-") as saved:
-        model.save_pretrained(saved)
-        processor.save_pretrained(saved)
+        save_checkpoint(model, processor, saved)
         del model
         predictor = Predictor.from_pretrained(saved, device=args.device)
     # gold labels stripped: a user's conversation carries none

@@ -122,7 +122,8 @@ def verify_manifest(model_dir: str | Path) -> bool:
     """Check every file listed in the manifest; False (and a warning) when there is none.
 
     A listed file that is gone or whose SHA-256 differs is a CheckpointError naming it.
-    Files not listed (e.g. a note the user dropped in) are ignored: they are never read.
+    Files not listed (e.g. a note the user dropped in) get a warning naming them, since a
+    tokenizer file added later would be read without having been verified.
     """
     model_dir = Path(model_dir)
     path = model_dir / MANIFEST_FILE
@@ -161,6 +162,14 @@ def verify_manifest(model_dir: str | Path) -> bool:
                 f"{file}: changed since the checkpoint was saved (SHA-256 "
                 f"{actual[:12]}..., {MANIFEST_FILE} says {expected[:12]}...)"
             )
+    extra = [name for name in _files(model_dir) if name not in files]
+    if extra:
+        log.warning(
+            "%s: %s not listed in %s (added after saving; not verified)",
+            model_dir,
+            ", ".join(extra),
+            MANIFEST_FILE,
+        )
     return True
 
 

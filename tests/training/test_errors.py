@@ -119,6 +119,15 @@ def test_one_changed_byte_is_named(sealed: Path) -> None:
     assert model.config.model_type == "unimeec"
 
 
+def test_a_file_added_after_saving_is_named(sealed: Path,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    (sealed / "special_tokens_map.json").write_text("{}")
+    with caplog.at_level(logging.WARNING, logger="unimeec.checkpoint"):
+        load_model_and_processor(sealed)
+    assert caplog.messages == [(f"{sealed}: special_tokens_map.json not listed in "
+                               f"{MANIFEST_FILE} (added after saving; not verified)")]
+
+
 def test_a_damaged_manifest_is_an_error(sealed: Path) -> None:
     (sealed / MANIFEST_FILE).write_text("[1, 2]")
     with pytest.raises(CheckpointError, match=rf"{MANIFEST_FILE}: not a unimeec-checkpoint-"):
