@@ -11,6 +11,7 @@ from typing import get_args
 import pytest
 
 import unimeec.data.datasets as registry
+from unimeec.cli import main
 from unimeec.data.datasets import (
     DATASETS,
     DEFAULT_TASKS,
@@ -46,18 +47,17 @@ def test_the_registry_holds_every_dataset_once() -> None:
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_each_declaration_is_consistent(spec: DatasetSpec) -> None:
-    assert len(spec.labels) == len(set(spec.labels)) >= 2
-    assert sum(label in NEUTRAL_LABELS for label in spec.labels) == 1
+    assert spec.description and len(spec.labels) == len(set(spec.labels)) >= 2
+    assert sum(label in NEUTRAL_LABELS for label in spec.labels) <= 1  # no ambiguous neutral
     assert spec.default_task in get_args(Task)
     assert tuple(spec.files) == SPLITS and all(spec.files[s] for s in SPLITS)
     folders = {candidate.split("/")[0] for s in SPLITS for candidate in spec.files[s]}
     assert len(folders) == 1, folders  # one folder per dataset under the data directory
     own = [fmt.name for fmt in spec.formats]
-    assert own, "a dataset brings the reader of its files"
     if spec.file_format is None:
         assert len(own) >= 2  # only a dataset distributed in several forms detects per file
-    else:
-        assert spec.file_format in own
+    else:  # its own reader, or our JSONL format
+        assert spec.file_format in [*own, "jsonl"]
     for fmt in spec.formats:
         assert READERS[fmt.name] is fmt and callable(get_reader(fmt.name))
         assert all(ALIASES[alias] == fmt.name for alias in fmt.aliases)
@@ -94,6 +94,15 @@ def test_the_derived_tables() -> None:
     }
 
 
+def test_data_stats_help_lists_every_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["data", "stats", "--help"])
+    lines = capsys.readouterr().out.split("datasets:\n")[1].splitlines()
+    assert len(lines) == len(DATASETS)
+    assert lines[-1] == ("  semeval2024 (also ecf2): ECF 2.0 / SemEval-2024 Task 3, NUSTM's JSON "
+                         "files (default task: joint)")
+
+
 def test_every_real_file_is_read_by_its_datasets_format(shared_data: Path) -> None:
     found = {}
     for spec in SPECS:
@@ -118,8 +127,14 @@ from unimeec.data.datasets import DatasetSpec, ReaderFormat, split_files
 
 SPEC = DatasetSpec(name="toydata", labels=("neutral", "joy"), default_task="emotion",
                    files=split_files("toydata/{split}.toy"), file_format="toy",
-                   formats=(ReaderFormat("toy", "unimeec.data.readers.jsonl:read_jsonl"),))
+                   formats=(ReaderFormat("toy", "unimeec.data.readers.jsonl:read_jsonl"),),
+                   description="a toy dataset in our JSONL format")
 """
+
+
+def test_the_documented_example_is_the_tested_one() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    assert NEW_DATASET.split("\n\n")[1].strip() in doc
 
 
 def test_a_new_dataset_is_one_new_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from unimeec.data.datasets import SPLITS, get_dataset
+from unimeec.data.datasets import DATASETS, SPLITS, get_dataset
 from unimeec.data.io import read_conversations, write_conversations
 from unimeec.data.loading import DatasetNotFoundError, load_dataset, resolve_data_dir
 from unimeec.data.sources import DOWNLOADS
@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     stats = commands.add_parser(
         "stats", help="count conversations, utterances, emotions and pairs per split",
         description="PATH is a data file (format detected unless --format) or a dataset name "
-        "(ecf1, meld, ...) looked up in --data-dir / $UNIMEEC_DATA.")
+        "(ecf1, meld, ...) looked up in --data-dir / $UNIMEEC_DATA.",
+        epilog=dataset_list(), formatter_class=argparse.RawDescriptionHelpFormatter)
     stats.add_argument("path", metavar="PATH")
     stats.add_argument("--format", help="file format (default: detected)")
     stats.add_argument("--split", action="append",
@@ -49,6 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     download.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _data_dir(download)
     download.set_defaults(handler=_download)
+
+
+def dataset_list() -> str:
+    """The registered datasets, one line each (the epilog of ``unimeec data stats``)."""
+    lines = ["datasets:"]
+    for spec in DATASETS.values():
+        also = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
+        lines.append(f"  {spec.name}{also}: {spec.description} "
+                     f"(default task: {spec.default_task})")
+    return "\n".join(lines)
 
 
 def _data_dir(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,8 @@ it. Adding a dataset is one new file here (see ``docs/architecture.md``)::
     # src/unimeec/data/datasets/mydata.py
     SPEC = DatasetSpec(
         name="mydata", labels=("neutral", "joy", "anger"), default_task="emotion",
-        files=split_files("mydata/{split}.jsonl"), file_format="jsonl")
+        files=split_files("mydata/{split}.jsonl"), file_format="jsonl",
+        description="my conversations, in our JSONL format")
 
 Modules are found by name (every module of this package that does not start with ``_``),
 imported in alphabetical order, so the registry's order is stable. This package imports
@@ -69,6 +70,7 @@ class DatasetSpec:
     for datasets distributed in several forms). ``formats``: the reader formats this dataset
     brings. ``downloads``: the official files ``unimeec data download`` fetches (empty when
     they cannot be redistributed). ``aliases``: other names of the dataset (e.g. ``ecf2``).
+    ``description``: one line for ``unimeec data stats --help``.
     """
 
     name: str
