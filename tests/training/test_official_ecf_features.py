@@ -16,7 +16,7 @@ from unimeec.data import load_dataset, write_conversations
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ecf1_joint.yaml"
 DIM = 8
-LIMIT = 2  # conversations per split: one training step of batch 2
+LIMIT = 3  # conversations per split: two batches of 2, of which one step is trained
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,14 @@ def test_train_and_predict_with_an_official_ecf_table(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--config", str(CONFIG), "--data-dir", str(shared_data),
                  "--output-dir", str(tmp_path / "runs"), f"data.limit={LIMIT}",
-                 "data.batch_size=2", f"model.backbone={tiny_backbone}", "trainer.max_epochs=1",
+                 "data.batch_size=2", f"model.backbone={tiny_backbone}", "trainer.max_steps=1",
                  "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
                  "run_name=official", "--features", f"audio={official_table}"]) == 0
     run = tmp_path / "runs" / "official"
+    # one step ends inside the epoch, before any dev pass: the last weights are kept
+    assert not (run / "checkpoints" / "best.ckpt").exists()
+    dev = json.loads((run / "metrics_dev.json").read_text())
+    assert {"merc_weighted_f1", "mecpe_pair_f1", "joint_f1"} <= set(dev)
     saved = json.loads((run / "model" / "config.json").read_text())
     assert saved["modalities"] == ["text", "audio"] and saved["feature_dims"] == {"audio": DIM}
     config = (run / "config.yaml").read_text()

@@ -78,8 +78,11 @@ def build_trainer(config: TrainerConfig, run_dir: Path | None, *, monitor: str |
                                              mode="max", save_top_k=1, save_weights_only=True,
                                              enable_version_counter=False))
             if config.early_stopping_patience > 0:
+                # checked after each dev pass only: a run whose max_steps ends inside an
+                # epoch has no dev metric at that epoch's end, which would be an error
                 callbacks.append(EarlyStopping(monitor=monitor, mode="max",
-                                               patience=config.early_stopping_patience))
+                                               patience=config.early_stopping_patience,
+                                               check_on_train_epoch_end=False))
     if config.enable_progress_bar:
         callbacks.append(TQDMProgressBar())
     kwargs: dict[str, Any] = {}
