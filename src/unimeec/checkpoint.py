@@ -35,8 +35,8 @@ import torch
 from safetensors import SafetensorError
 
 from unimeec import __version__
-from unimeec.data.feature_store import file_sha256
 from unimeec.errors import CheckpointError
+from unimeec.hashing import file_sha256
 from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
 
 log = logging.getLogger(__name__)

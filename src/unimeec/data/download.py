@@ -9,7 +9,6 @@ which is how the tests serve files from loopback.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -19,18 +18,11 @@ from tqdm.auto import tqdm
 
 from unimeec.data.sources import DOWNLOADS, SourceFile
 from unimeec.errors import DownloadError
+from unimeec.hashing import file_sha256
 
 log = logging.getLogger("unimeec.data")
 BASE_URL_ENV = "UNIMEEC_DOWNLOAD_URL"
 _CHUNK = 1 << 16
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_dataset(name: str, dest: str | Path, *, base_url: str | None = None,
@@ -51,7 +43,7 @@ def fetch(source: SourceFile, url: str, target: Path, *, progress: bool = True,
           timeout: float = 60.0) -> Path:
     """Download ``url`` to ``target`` (resuming a ``.part``), then verify the SHA-256."""
     if target.is_file():
-        if sha256_of(target) == source.sha256:
+        if file_sha256(target) == source.sha256:
             log.info("%s: present, checksum OK", target)
             return target
         log.warning("%s: present but checksum differs; downloading again", target)
@@ -78,7 +70,7 @@ def fetch(source: SourceFile, url: str, target: Path, *, progress: bool = True,
                 raise DownloadError(f"{url}: HTTP {response.status_code} {response.reason}")
     except requests.RequestException as err:
         raise DownloadError(f"{url}: {err} (partial data kept in {part}; rerun to resume)") from None
-    digest = sha256_of(part)
+    digest = file_sha256(part)
     if digest != source.sha256:
         part.unlink()
         raise DownloadError(f"{url}: SHA-256 mismatch for {target.name}: got {digest}, expected "

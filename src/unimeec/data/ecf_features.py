@@ -23,10 +23,10 @@ from unimeec.data.feature_store import (
     ExtractorInfo,
     FeatureStore,
     FeatureStoreWriter,
-    file_sha256,
     running_statistics,
 )
 from unimeec.errors import FeatureError
+from unimeec.hashing import file_sha256
 
 _KEY_PATTERN = re.compile(r"dia(\d+)utt(\d+)")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")

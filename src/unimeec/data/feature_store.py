@@ -18,7 +18,6 @@ Layout::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,9 +32,13 @@ from safetensors.numpy import save_file
 
 from unimeec.data.modalities import MODALITIES
 from unimeec.errors import FeatureError
+from unimeec.hashing import file_sha256
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+__all__ = ["ExtractorInfo", "FeatureStore", "FeatureStoreWriter", "file_sha256",
+           "running_statistics"]
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +65,6 @@ class ExtractorInfo:
     def from_dict(cls, raw: Mapping[str, Any]) -> ExtractorInfo:
         return cls(name=str(raw["name"]), settings=dict(raw.get("settings", {})),
                    versions={str(k): str(v) for k, v in raw.get("versions", {}).items()})
-
-
-def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """SHA-256 of a file, read in chunks (media files can be gigabytes)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _key(conversation_id: str | int, utterance_index: int) -> Key:

