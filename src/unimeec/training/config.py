@@ -57,6 +57,10 @@ class DataConfig(_Section):
     features: dict[FeatureModality, str] = Field(default_factory=dict)
     missing_features: Literal["missing", "error"] = "missing"
     batch_size: int = Field(default=8, ge=1)
+    #: Train on overlapping windows of at most this many utterances (None = whole
+    #: conversations), so long dialogues give as many optimiser steps as short ones; see
+    #: :mod:`unimeec.data.chunking`. Evaluation always sees whole conversations.
+    train_chunk_utterances: int | None = Field(default=None, ge=2)
     eval_batch_size: int = Field(default=16, ge=1)
     num_workers: int = Field(default=0, ge=0)
 

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from unimeec.checkpoint import move_batch
+from unimeec.data.chunking import chunk_conversations
 from unimeec.data.features import open_features
 from unimeec.data.loading import load_dataset
 from unimeec.data.modalities import FeatureLookup
@@ -184,8 +185,23 @@ class UniMEECDataModule(L.LightningDataModule):
                           num_workers=self.data.num_workers,
                           persistent_workers=self.data.num_workers > 0)
 
+    def training_conversations(self) -> list[Conversation]:
+        """The training split, cut into chunks when ``data.train_chunk_utterances`` is set.
+
+        A chunk's context covers the model's cause window, so no candidate pair is lost.
+        """
+        if self.processor is None:
+            raise RuntimeError("attach a processor before asking for data loaders")
+        config = self.processor.config
+        try:
+            return chunk_conversations(self.split("train"), self.data.train_chunk_utterances,
+                                       config.cause_past, config.cause_future)
+        except ValueError as err:
+            raise ConfigError(f"data.train_chunk_utterances: {err} (model.cause_past, "
+                              "model.cause_future)") from err
+
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.split("train"), self.data.batch_size, shuffle=True)
+        return self._loader(self.training_conversations(), self.data.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.split("dev"), self.data.eval_batch_size, shuffle=False)
