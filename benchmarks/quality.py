@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="cap on optimiser steps per training run (smoke / budget runs)")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N conversations of each split (budget runs)")
+    parser.add_argument("--long-dialogues", type=int, default=None, metavar="MIN",
+                        help="the stress set: join consecutive conversations of every split "
+                             "into dialogues of >= MIN utterances (unimeec.data.chunking)")
     parser.add_argument("--data-dir", type=Path, default=bc.DEFAULT_DATA_DIR)
     parser.add_argument("--backbone", default=None, help="HF name or path; default offline MiniLM")
     parser.add_argument("--device", default="cpu")
@@ -63,12 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_splits(dataset: str, data_dir: Path, limit: int | None) -> dict[str, list[Any]]:
+def load_splits(dataset: str, data_dir: Path, limit: int | None,
+                long_min: int | None = None) -> dict[str, list[Any]]:
     from unimeec.data import load_dataset
+    from unimeec.data.chunking import long_dialogues
 
     splits = {}
     for split in ("train", "dev", "test"):
         conversations = load_dataset(dataset, split, data_dir=data_dir)
+        if long_min is not None:
+            conversations = long_dialogues(conversations, long_min)
         splits[split] = conversations[:limit] if limit else conversations
     return splits
 
@@ -180,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         machine = bc.machine_description(args.machine_note)
         rec = Recorder(args.out, command, machine)
         for dataset in args.datasets:
-            splits = load_splits(dataset, args.data_dir, args.limit)
+            splits = load_splits(dataset, args.data_dir, args.limit, args.long_dialogues)
             for system in args.systems:  # in the order given: a budget run puts first first
                 if system == "rule" and dataset in CAUSE_DATASETS:
                     run_rule_gold(dataset, splits, rec)
