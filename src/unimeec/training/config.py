@@ -105,6 +105,11 @@ class TrainerConfig(_Section):
     log_every_n_steps: int = Field(default=10, ge=1)
     deterministic: bool = False
     enable_progress_bar: bool = True
+    #: Exponential moving average of the weights (None = off), used for dev selection and
+    #: as the saved model; see :mod:`unimeec.training.averaging`.
+    ema_decay: float | None = Field(default=None, gt=0, lt=1)
+    #: Fraction of the optimiser steps after which averaging starts.
+    ema_start: float = Field(default=0.1, ge=0, lt=1)
 
 
 class DecodingConfig(_Section):

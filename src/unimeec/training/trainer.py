@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import (
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from unimeec.errors import ConfigError
+from unimeec.training.averaging import ExponentialMovingAverage
 from unimeec.training.config import TrainerConfig
 
 _GPU_NAMES = frozenset({"gpu", "cuda"})
@@ -72,17 +73,19 @@ def build_trainer(config: TrainerConfig, run_dir: Path | None, *, monitor: str |
         loggers = [CSVLogger(run_dir / "logs", name="csv", version=""),
                    TensorBoardLogger(run_dir / "logs", name="tensorboard", version="")]
         callbacks.append(LearningRateMonitor(logging_interval="step"))
-        if validate and monitor:
-            callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints",
-                                             filename=BEST_CHECKPOINT, monitor=monitor,
-                                             mode="max", save_top_k=1, save_weights_only=True,
-                                             enable_version_counter=False))
-            if config.early_stopping_patience > 0:
-                # checked after each dev pass only: a run whose max_steps ends inside an
-                # epoch has no dev metric at that epoch's end, which would be an error
-                callbacks.append(EarlyStopping(monitor=monitor, mode="max",
-                                               patience=config.early_stopping_patience,
-                                               check_on_train_epoch_end=False))
+    if fit and config.ema_decay is not None:
+        callbacks.append(ExponentialMovingAverage(config.ema_decay, config.ema_start))
+    if fit and run_dir is not None and validate and monitor:
+        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints",
+                                         filename=BEST_CHECKPOINT, monitor=monitor,
+                                         mode="max", save_top_k=1, save_weights_only=True,
+                                         enable_version_counter=False))
+        if config.early_stopping_patience > 0:
+            # checked after each dev pass only: a run whose max_steps ends inside an
+            # epoch has no dev metric at that epoch's end, which would be an error
+            callbacks.append(EarlyStopping(monitor=monitor, mode="max",
+                                           patience=config.early_stopping_patience,
+                                           check_on_train_epoch_end=False))
     if config.enable_progress_bar:
         callbacks.append(TQDMProgressBar())
     kwargs: dict[str, Any] = {}
