@@ -61,10 +61,16 @@ TUNING: dict[str, list[str]] = {
     "thc-layers-2": ["model.thc_layers=2"],
     "dropout-0.2": ["model.dropout=0.2"],
     "utterance-scope": ["model.scope=utterance"],
+    "ema-0.99": ["trainer.ema_decay=0.99"],
+    "ema-0.995": ["trainer.ema_decay=0.995"],
+    "cause-weight-0.3": ["model.cause_loss_weight=0.3"],
 }
 #: The variants of a first round (``--tuning`` picks others for a second one).
 FIRST_ROUND = ("default", "lr-backbone-5e-5", "lr-backbone-2e-4", "lr-head-3e-4",
                "thc-feed-forward", "cause-weight-0.5", "batch-4")
+#: A third round (after rounds 1-2 chose lr_head 3e-4 and the utterance scope):
+#: ``--base optim.lr_head=3e-4 model.scope=utterance --tuning default ema-0.99 ...``.
+THIRD_ROUND = ("default", "ema-0.99", "ema-0.995", "cause-weight-0.3", "dropout-0.2")
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
 ABLATIONS = ("utterance-scope", "no-thc", "mask-readout", "emotion-only", "cause-only",
              "random-head")

@@ -40,6 +40,8 @@ def test_default_config_values() -> None:
     semeval = load_config(CONFIGS / "semeval2024_subtask2.yaml")
     assert semeval.data.train_splits == ["train", "dev", "test"]
     assert semeval.data.dev_split is None and semeval.predict.format == "semeval"
+    # no dev split: tau is cross-fitted, never the untuned default
+    assert semeval.decoding.crossfit_fraction == 0.1 and "cause_threshold" not in semeval.model
 
 
 def test_overrides_are_typed_by_yaml() -> None:

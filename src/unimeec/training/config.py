@@ -118,6 +118,9 @@ class DecodingConfig(_Section):
     tune_threshold: bool = True
     threshold_grid: list[float] = Field(
         default_factory=lambda: [round(0.05 * k, 2) for k in range(1, 20)], min_length=1)
+    #: Without a dev split: tune tau on this fraction of the training conversations, held
+    #: out of a first run of the same configuration (see :mod:`unimeec.training.crossfit`).
+    crossfit_fraction: float | None = Field(default=None, gt=0, lt=1)
 
     @field_validator("threshold_grid")
     @classmethod

@@ -44,6 +44,7 @@ from unimeec.evaluation.formulas import JOINT_SCORE
 from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
 from unimeec.predict import predict_file
 from unimeec.training.config import TrainConfig, config_from_dict, load_config, model_config_kwargs
+from unimeec.training.crossfit import needs_crossfit, with_crossfit_threshold
 from unimeec.training.datamodule import UniMEECDataModule
 from unimeec.training.model_card import MODEL_CARD_FILE, render_model_card
 from unimeec.training.module import (
@@ -257,12 +258,19 @@ def train(config: TrainConfig, *, output_dir: str | Path | None = None,
           command: Sequence[str] | None = None) -> RunResult:
     """Train, select on dev, tune tau on dev, test, and write the run directory."""
     start = time.perf_counter()
+    if needs_crossfit(config, conversations):
+        model_config_kwargs(config, UniMEECConfig)  # fail before the first of the two runs
+        config = with_crossfit_threshold(config, train, output_dir=output_dir,
+                                         conversations=conversations)
     datamodule = prepare_data(config, conversations)
     model, processor = build_model(config, datamodule)
     if config.trainer.compile:
         model.compile_context()
     datamodule.attach_processor(processor)
     has_dev = bool(datamodule.split("dev"))
+    if not has_dev and config.resolved_task != "emotion" and "cause_threshold" not in config.model:
+        log.warning("no dev split: pairs are decoded at the untuned default cause threshold; "
+                    "set decoding.crossfit_fraction (e.g. 0.1) or model.cause_threshold")
     run_dir = _run_dir(config, output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     module = UniMEECLightningModule(
