@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "unimeec.features.commands",
     "unimeec.training.commands",
     "unimeec.evaluation.commands",
+    "unimeec.report.commands",
 )
 
 

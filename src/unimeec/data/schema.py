@@ -224,6 +224,12 @@ class Conversation:
             labels=self.labels, meta=dict(self.meta),
         )
 
+    def _repr_html_(self) -> str | None:
+        """Notebooks draw the conversation as ``unimeec report`` does (chips, cause arrows)."""
+        from unimeec.report.render import repr_html
+
+        return repr_html(self)
+
     # ------------------------------------------------------------------ JSONL
     def to_dict(self) -> dict[str, Any]:
         """Our JSONL record. Optional fields are written only when set, to keep files small."""

@@ -75,7 +75,7 @@ class EvaluationReport:
         if self.counts.get("unlocated_gold_spans"):
             lines.append(f"gold span texts not found in their utterance (scored as [0, 0), as "
                          f"the official scorer does): {self.counts['unlocated_gold_spans']}")
-        headline = [name for name in _TABLE_ORDER if name in self.metrics]
+        headline = [name for name in TABLE_ORDER if name in self.metrics]
         level = f"{self.settings.get('confidence', 0.95):.0%} CI"
         header = ["metric", "A (%)" if self.comparison_metrics else "value (%)"]
         if self.intervals:
@@ -118,8 +118,8 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-#: Order of the headline table (metrics not defined for the data are skipped).
-_TABLE_ORDER: tuple[str, ...] = (
+#: Order of the headline table here and in the report page (undefined metrics are skipped).
+TABLE_ORDER: tuple[str, ...] = (
     "merc_accuracy", "merc_weighted_f1", "merc_macro_f1",
     "mecpe_pair_precision", "mecpe_pair_recall", "mecpe_pair_f1",
     "mecpe_emotion_f1", "mecpe_cause_f1",

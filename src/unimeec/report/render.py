@@ -1,0 +1,86 @@
+"""Jinja2 rendering of conversations: the site's pages and the notebook view share one macro."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from unimeec.data.schema import Conversation
+from unimeec.errors import UnimeecError
+from unimeec.report import geometry
+from unimeec.report.palette import ChipColours
+from unimeec.report.view import Arrow, ConversationView, build_view
+
+INSTALL_HINT = "pip install 'unimeec[report]'"
+
+
+def require(module: str) -> Any:
+    """Import an optional dependency of the report, or say which extra brings it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UnimeecError(f"the report needs {module.split('.')[0]}: {INSTALL_HINT}") from None
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    """The template environment (autoescaped HTML; templates are package data)."""
+    jinja2 = require("jinja2")
+    return jinja2.Environment(loader=jinja2.PackageLoader("unimeec.report", "templates"),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]),
+                              trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> str:
+    return resources.files("unimeec.report").joinpath("templates", "report.css").read_text(
+        encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """The numbers the conversation macro needs: text metrics and the computed layout."""
+
+    layout: geometry.PageLayout
+    arrows: tuple[tuple[Arrow, geometry.ArrowShape], ...]
+    font: int = geometry.FONT_PX
+    line: int = geometry.LINE_PX
+    pad: int = geometry.ROW_PADDING_PX
+    text_width: float = geometry.TEXT_WIDTH_EM
+
+
+def page_geometry(view: ConversationView) -> PageGeometry:
+    layout = geometry.layout_page(view)
+    return PageGeometry(layout, tuple(zip(view.arrows, layout.arrows)))
+
+
+def labels_of(conversations: list[Conversation]) -> tuple[str, ...]:
+    """The label set to colour by: the conversations' own, plus any emotion they use beyond it."""
+    from unimeec.evaluation.counts import infer_labels
+
+    labels = list(infer_labels(conversations))
+    seen = {u.emotion for c in conversations for u in c.utterances if u.emotion is not None}
+    return (*labels, *sorted(seen - set(labels)))
+
+
+def conversation_html(conversation: Conversation, gold: Conversation | None = None) -> str:
+    """An HTML fragment (with its own styles) showing ``conversation`` as the report does.
+
+    With ``gold``, pairs and emotions are marked correct / missed / spurious / wrong.
+    """
+    view = build_view(conversation, gold)
+    colours = ChipColours(labels_of([gold if gold is not None else conversation]))
+    return environment().get_template("notebook.html.j2").render(
+        view=view, page=page_geometry(view), colours=colours, css=stylesheet())
+
+
+def repr_html(conversation: Conversation) -> str | None:
+    """``Conversation._repr_html_``: the fragment, or None (plain repr) without Jinja2."""
+    try:
+        return conversation_html(conversation)
+    except UnimeecError:
+        return None
