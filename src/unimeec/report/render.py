@@ -41,6 +41,32 @@ def stylesheet() -> str:
         encoding="utf-8")
 
 
+class Chips:
+    """``chip(emotion)``: the HTML of an emotion chip, built once per emotion (pages have
+    thousands of chips; a template macro per chip dominated the rendering time)."""
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.colours = ChipColours(labels)
+        self.labels = self.colours.labels
+        self.example = self.colours.example
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, emotion: str, extra: str = "") -> Any:
+        key = (emotion, extra)
+        if key not in self._cache:
+            markup = require("markupsafe").Markup
+            self._cache[key] = markup(
+                '<span class="um-chip{}" style="background:{};color:{}">{}</span>').format(
+                f" {extra}" if extra else "", self.colours.background(emotion),
+                self.colours.text(emotion), emotion)
+        return self._cache[key]
+
+
+def legend_html(judged: bool, chip: Chips) -> Any:
+    """The legend (the same on every page of a site, so rendered once)."""
+    return environment().get_template("_macros.html.j2").module.legend(judged, chip)
+
+
 @dataclass(frozen=True)
 class PageGeometry:
     """The numbers the conversation macro needs: text metrics and the computed layout."""
@@ -73,9 +99,10 @@ def conversation_html(conversation: Conversation, gold: Conversation | None = No
     With ``gold``, pairs and emotions are marked correct / missed / spurious / wrong.
     """
     view = build_view(conversation, gold)
-    colours = ChipColours(labels_of([gold if gold is not None else conversation]))
+    chip = Chips(labels_of([gold if gold is not None else conversation]))
     return environment().get_template("notebook.html.j2").render(
-        view=view, page=page_geometry(view), colours=colours, css=stylesheet())
+        view=view, page=page_geometry(view), chip=chip, legend=legend_html(view.judged, chip),
+        css=stylesheet())
 
 
 def repr_html(conversation: Conversation) -> str | None:

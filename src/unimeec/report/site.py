@@ -18,7 +18,15 @@ from typing import Any
 from unimeec.data.schema import Conversation
 from unimeec.errors import DataFormatError
 from unimeec.report.palette import ChipColours
-from unimeec.report.render import environment, labels_of, page_geometry, require, stylesheet
+from unimeec.report.render import (
+    Chips,
+    environment,
+    labels_of,
+    legend_html,
+    page_geometry,
+    require,
+    stylesheet,
+)
 from unimeec.report.view import ConversationView, build_view
 
 PAGES_DIR = "conversations"
@@ -76,7 +84,8 @@ def build_report(predictions: Sequence[Conversation], out_dir: str | Path,
         raise DataFormatError("no conversations to report")
     items = _judged_items(predictions, list(gold) if gold is not None else None)
     labels = _labels(predictions, gold)
-    colours = ChipColours(labels)
+    chip = Chips(labels)
+    legend = legend_html(gold is not None, chip)
     out = Path(out_dir)
     (out / PAGES_DIR).mkdir(parents=True, exist_ok=True)
     (out / "assets").mkdir(exist_ok=True)
@@ -94,7 +103,7 @@ def build_report(predictions: Sequence[Conversation], out_dir: str | Path,
         view = build_view(pred, truth)
         path = out / PAGES_DIR / names[cid]
         html = template.render(
-            site=site, root="../", view=view, page=page_geometry(view), colours=colours,
+            site=site, root="../", view=view, page=page_geometry(view), chip=chip, legend=legend,
             previous=names[items[k - 1][0]] if k else None,
             next=names[items[k + 1][0]] if k + 1 < len(items) else None)
         path.write_text(html, encoding="utf-8")
@@ -110,7 +119,7 @@ def build_report(predictions: Sequence[Conversation], out_dir: str | Path,
         site=site, root="", rows=rows, totals=totals), encoding="utf-8")
     evaluation = None
     if gold is not None:
-        evaluation = _write_evaluation(out, list(gold), predictions, views, colours, site,
+        evaluation = _write_evaluation(out, list(gold), predictions, views, chip.colours, site,
                                        totals, bootstrap=bootstrap, seed=seed,
                                        confidence=confidence)
     return ReportSite(out, index, pages, evaluation, tuple(views))
