@@ -72,8 +72,19 @@ def time_report(predictions: Path, gold: Path, out: Path, bootstrap: int) -> tup
     On a machine shared with other jobs the wall time includes waiting for a core; the CPU
     time is the work itself.
     """
-    command = [sys.executable, "-m", "unimeec.cli", "report", str(predictions), "--gold",
-               str(gold), "--out", str(out), "--bootstrap", str(bootstrap)]
+    command = [
+        sys.executable,
+        "-m",
+        "unimeec.cli",
+        "report",
+        str(predictions),
+        "--gold",
+        str(gold),
+        "--out",
+        str(out),
+        "--bootstrap",
+        str(bootstrap),
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True)
@@ -97,30 +108,47 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0]
         for run in range(repeats):
             out = workdir / f"site-{run}"
-            wall, used = time_report(workdir / "pred.jsonl", workdir / "gold.jsonl", out,
-                                     args.bootstrap)
+            wall, used = time_report(
+                workdir / "pred.jsonl", workdir / "gold.jsonl", out, args.bootstrap
+            )
             seconds.append(wall)
             cpu.append(used)
             pages = len(list((out / "conversations").glob("*.html")))
             if pages != n:
                 raise SystemExit(f"expected {n} pages, found {pages}")
             size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-            print(f"run {run + 1}: {n} conversations in {wall:.1f} s wall, {used:.1f} s CPU "
-                  f"({size / 2**20:.1f} MiB)")
+            print(
+                f"run {run + 1}: {n} conversations in {wall:.1f} s wall, {used:.1f} s CPU "
+                f"({size / 2**20:.1f} MiB)"
+            )
     if args.out is not None:
         row = bc.result_record(
-            "unimeec-report", "ecf2+ecf1", "train", {
-                "conversations": n, "wall_s_median": sorted(seconds)[len(seconds) // 2],
-                "wall_s_max": max(seconds), "wall_s_min": min(seconds),
+            "unimeec-report",
+            "ecf2+ecf1",
+            "train",
+            {
+                "conversations": n,
+                "wall_s_median": sorted(seconds)[len(seconds) // 2],
+                "wall_s_max": max(seconds),
+                "wall_s_min": min(seconds),
                 "cpu_s_median": sorted(cpu)[len(cpu) // 2],
-                "conversations_per_s": n / max(seconds), "site_mib": size / 2**20,
-                "load_average_1min_before": load},
-            seeds=[0], command=bc.command_line(argv),
+                "conversations_per_s": n / max(seconds),
+                "site_mib": size / 2**20,
+                "load_average_1min_before": load,
+            },
+            seeds=[0],
+            command=bc.command_line(argv),
             machine=bc.machine_description(args.machine_note),
-            settings={"bootstrap": args.bootstrap, "repeats": repeats,
-                      "wall_s": seconds, "cpu_s": cpu, "predictions": "untrained tiny UniMEEC, seed 0",
-                      "measured": "one `unimeec report PRED --gold GOLD --out DIR` process, "
-                      "start to exit"})
+            settings={
+                "bootstrap": args.bootstrap,
+                "repeats": repeats,
+                "wall_s": seconds,
+                "cpu_s": cpu,
+                "predictions": "untrained tiny UniMEEC, seed 0",
+                "measured": "one `unimeec report PRED --gold GOLD --out DIR` process, "
+                "start to exit",
+            },
+        )
         bc.write_results([row], args.out)
         print(f"wrote {args.out}")
     return 0

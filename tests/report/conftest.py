@@ -21,8 +21,9 @@ def ecf_test(shared_data: Path) -> list[Conversation]:
 
 
 @pytest.fixture(scope="session")
-def predictions_file(tmp_path_factory: pytest.TempPathFactory, tiny_backbone: str,
-                     ecf_test: list[Conversation]) -> Path:
+def predictions_file(
+    tmp_path_factory: pytest.TempPathFactory, tiny_backbone: str, ecf_test: list[Conversation]
+) -> Path:
     import torch
 
     from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
@@ -47,10 +48,25 @@ def gold_file(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def site_dir(tmp_path_factory: pytest.TempPathFactory, predictions_file: Path,
-             gold_file: Path) -> Path:
+def site_dir(
+    tmp_path_factory: pytest.TempPathFactory, predictions_file: Path, gold_file: Path
+) -> Path:
     """The report of the predictions against the official ECF 1.0 test file, via the CLI."""
     out = tmp_path_factory.mktemp("report") / "site"
-    assert main(["report", str(predictions_file), "--gold", str(gold_file), "--out", str(out),
-                 "--bootstrap", str(TEST_RESAMPLES), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(predictions_file),
+                "--gold",
+                str(gold_file),
+                "--out",
+                str(out),
+                "--bootstrap",
+                str(TEST_RESAMPLES),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     return out

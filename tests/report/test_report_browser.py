@@ -22,8 +22,15 @@ from unimeec.evaluation.report import TABLE_ORDER, evaluate_report, make_layout
 from unimeec.report.view import build_view
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 #: Everything a person sees on a conversation page, read from the laid-out page.
 READ_CONVERSATION = """() => {
@@ -108,8 +115,9 @@ def _sample(views: list) -> list[str]:
     return list(dict.fromkeys(v.id for v in [*busiest, *wordiest, *spread]))
 
 
-def test_index_links_open_pages_that_show_every_pair(site_dir: Path, page, ecf_test,
-                                                     predictions) -> None:
+def test_index_links_open_pages_that_show_every_pair(
+    site_dir: Path, page, ecf_test, predictions
+) -> None:
     page.goto((site_dir / "index.html").as_uri())
     links = page.eval_on_selector_all("#um-index tbody a", "as => as.map(a => a.href)")
     assert len(links) == len(ecf_test) == 261
@@ -130,15 +138,22 @@ def test_index_links_open_pages_that_show_every_pair(site_dir: Path, page, ecf_t
         statuses = [a["status"] for a in seen["arrows"]]
         # one visible arrow per distinct pair, gold or predicted, each between its two rows
         assert len(statuses) == n_pred + n_gold - tp == len(gold.pair_set() | pred.pair_set())
-        assert all(a["visible"] and a["endsInEmotionRow"] and a["startsInCauseRow"]
-                   for a in seen["arrows"]), cid
+        assert all(
+            a["visible"] and a["endsInEmotionRow"] and a["startsInCauseRow"] for a in seen["arrows"]
+        ), cid
         # the marks are the evaluation's counts for this conversation
-        assert (statuses.count("correct"), statuses.count("spurious"),
-                statuses.count("missed")) == (tp, n_pred - tp, n_gold - tp), cid
+        assert (
+            statuses.count("correct"),
+            statuses.count("spurious"),
+            statuses.count("missed"),
+        ) == (tp, n_pred - tp, n_gold - tp), cid
         for arrow in seen["arrows"]:
             looks.setdefault(arrow["status"], set()).add(arrow["look"])
-        wrong = [k for k, (g, p) in enumerate(zip(gold.utterances, pred.utterances))
-                 if g.emotion != p.emotion]
+        wrong = [
+            k
+            for k, (g, p) in enumerate(zip(gold.utterances, pred.utterances))
+            if g.emotion != p.emotion
+        ]
         assert [k for k, r in enumerate(seen["rows"]) if r["status"] == "wrong"] == wrong
         assert all(r["struck"] and r["goldShown"] for r in seen["rows"] if r["status"] == "wrong")
         assert not any(r["struck"] for r in seen["rows"] if r["status"] != "wrong")
@@ -151,23 +166,30 @@ def test_index_links_open_pages_that_show_every_pair(site_dir: Path, page, ecf_t
     page.goto((site_dir / "evaluation.html").as_uri())
     report = evaluate_report(ecf_test, predictions)
     correct = sum(v.count("correct") for v in views)
-    assert (f"{report.counts['gold_pairs']} gold, {report.counts['pred_pairs']} predicted "
-            f"({correct} correct, {report.counts['gold_pairs'] - correct} missed, "
-            f"{report.counts['pred_pairs'] - correct} spurious)") in page.inner_text(".um-summary")
+    assert (
+        f"{report.counts['gold_pairs']} gold, {report.counts['pred_pairs']} predicted "
+        f"({correct} correct, {report.counts['gold_pairs'] - correct} missed, "
+        f"{report.counts['pred_pairs'] - correct} spurious)"
+    ) in page.inner_text(".um-summary")
     assert sum(v.count("missed") for v in views) == report.counts["gold_pairs"] - correct
 
 
 def test_index_search_and_sort(site_dir: Path, page, ecf_test, predictions) -> None:
     page.goto((site_dir / "index.html").as_uri())
-    visible = "() => Array.from(document.querySelectorAll('#um-index tbody tr'))" \
-              ".filter(r => !r.hidden).map(r => r.cells[0].textContent)"
+    visible = (
+        "() => Array.from(document.querySelectorAll('#um-index tbody tr'))"
+        ".filter(r => !r.hidden).map(r => r.cells[0].textContent)"
+    )
     assert len(page.evaluate(visible)) == 261
     target = ecf_test[40]
     phrase = target.utterances[-1].text[:25]
     page.fill("#um-search", phrase.upper())  # case-insensitive
-    expected = [c.id for c in ecf_test
-                if phrase.lower() in " ".join([c.id, *(f"{u.speaker} {u.text}"
-                                                      for u in c.utterances)]).lower()]
+    expected = [
+        c.id
+        for c in ecf_test
+        if phrase.lower()
+        in " ".join([c.id, *(f"{u.speaker} {u.text}" for u in c.utterances)]).lower()
+    ]
     assert target.id in expected and page.evaluate(visible) == expected
     assert page.inner_text("#um-shown") == str(len(expected))
     page.fill("#um-search", "")
@@ -195,9 +217,11 @@ def _screenshot_variance(png: bytes) -> float:
 def test_evaluation_page_shows_its_figures(site_dir: Path, page, ecf_test, predictions) -> None:
     page.goto((site_dir / "evaluation.html").as_uri())
     images = page.eval_on_selector_all(
-        "figure img", "imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth])")
-    assert [src for src, _ in images] == [f"plots/{n}.svg" for n in
-                                         ("confusion", "per_class_f1", "distance", "threshold")]
+        "figure img", "imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth])"
+    )
+    assert [src for src, _ in images] == [
+        f"plots/{n}.svg" for n in ("confusion", "per_class_f1", "distance", "threshold")
+    ]
     assert all(width > 200 for _, width in images)
     shown = page.eval_on_selector_all(".um-metrics tbody tr", "rs => rs.map(r => r.dataset.metric)")
     from unimeec.evaluation import evaluate
@@ -207,11 +231,17 @@ def test_evaluation_page_shows_its_figures(site_dir: Path, page, ecf_test, predi
     assert _screenshot_variance(page.screenshot(full_page=True)) > 20
 
 
-def test_conversation_screenshot_is_not_blank(site_dir: Path, page, ecf_test, predictions,
-                                              tmp_path: Path) -> None:
+def test_conversation_screenshot_is_not_blank(
+    site_dir: Path, page, ecf_test, predictions, tmp_path: Path
+) -> None:
     views = [build_view(p, g) for g, p in zip(ecf_test, predictions, strict=True)]
-    mixed = [v for v in views if len(v.rows) >= 6 and v.emotion_errors
-             and all(v.count(s) for s in ("correct", "spurious", "missed"))]
+    mixed = [
+        v
+        for v in views
+        if len(v.rows) >= 6
+        and v.emotion_errors
+        and all(v.count(s) for s in ("correct", "spurious", "missed"))
+    ]
     shown = min(mixed, key=lambda v: (len(v.arrows), v.id))
     page.goto((site_dir / "conversations" / f"{shown.id}.html").as_uri())
     png = page.screenshot(full_page=True)
@@ -227,7 +257,9 @@ def test_conversation_screenshot_is_not_blank(site_dir: Path, page, ecf_test, pr
 def test_notebook_view_draws_the_same_arrows(page, ecf_test, predictions) -> None:
     conv = predictions[3]
     page.set_content(conv._repr_html_())
-    arrows = page.eval_on_selector_all("g.um-arrow", "gs => gs.map(g => g.getBoundingClientRect().width)")
+    arrows = page.eval_on_selector_all(
+        "g.um-arrow", "gs => gs.map(g => g.getBoundingClientRect().width)"
+    )
     assert len(arrows) == len(conv.pair_set()) and all(w > 0 for w in arrows)
     chips = page.eval_on_selector_all(".um-pred .um-chip", "cs => cs.map(c => c.textContent)")
     assert chips == [u.emotion for u in conv.utterances]

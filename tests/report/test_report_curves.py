@@ -16,10 +16,18 @@ def _view(*arrows: Arrow) -> ConversationView:
     return ConversationView("c", ROWS, arrows, judged=True, has_prediction=True)
 
 
-VIEWS = [_view(Arrow(1, 1, "correct", 0.9, "joy"), Arrow(2, 1, "spurious", 0.8, "joy"),
-               Arrow(4, 3, "missed", None, "anger")),
-         _view(Arrow(3, 3, "correct", 0.6, "joy"), Arrow(4, 2, "spurious", 0.6, "joy"),
-               Arrow(4, 4, "missed", None, "joy"))]
+VIEWS = [
+    _view(
+        Arrow(1, 1, "correct", 0.9, "joy"),
+        Arrow(2, 1, "spurious", 0.8, "joy"),
+        Arrow(4, 3, "missed", None, "anger"),
+    ),
+    _view(
+        Arrow(3, 3, "correct", 0.6, "joy"),
+        Arrow(4, 2, "spurious", 0.6, "joy"),
+        Arrow(4, 4, "missed", None, "joy"),
+    ),
+]
 
 
 def test_threshold_curve_by_hand() -> None:
@@ -40,7 +48,7 @@ def test_no_curve_without_scores() -> None:
 
 def test_distance_counts_by_hand() -> None:
     gold, predicted = distance_counts(VIEWS)
-    assert gold == {0: 3, 1: 1}          # (1,1) (4,3) (3,3) (4,4)
+    assert gold == {0: 3, 1: 1}  # (1,1) (4,3) (3,3) (4,4)
     assert predicted == {0: 2, 1: 1, 2: 1}  # (1,1) (2,1) (3,3) (4,2)
 
 

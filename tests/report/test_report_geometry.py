@@ -13,14 +13,17 @@ def test_character_widths() -> None:
     assert widths == [1.0, 0.78, 0.62, 0.64, 0.5, 0.33, 0.8, 1.05]
 
 
-@pytest.mark.parametrize(("text", "width", "lines"), [
-    ("", 5.5, 1),
-    ("aaaa aaaa", 5.5, 1),              # 2.48 + 0.33 + 2.48 = 5.29 em
-    ("aaaa aaaa aaaa", 5.5, 2),
-    ("a" * 20, 5.5, 3),                 # 12.4 em broken anywhere: ceil(12.4 / 5.5)
-    # a line, the long word on 3 more, the last word beside its 1.4 em tail
-    ("aaaa " + "a" * 20 + " aaaa", 5.5, 4),
-])
+@pytest.mark.parametrize(
+    ("text", "width", "lines"),
+    [
+        ("", 5.5, 1),
+        ("aaaa aaaa", 5.5, 1),  # 2.48 + 0.33 + 2.48 = 5.29 em
+        ("aaaa aaaa aaaa", 5.5, 2),
+        ("a" * 20, 5.5, 3),  # 12.4 em broken anywhere: ceil(12.4 / 5.5)
+        # a line, the long word on 3 more, the last word beside its 1.4 em tail
+        ("aaaa " + "a" * 20 + " aaaa", 5.5, 4),
+    ],
+)
 def test_wrapped_lines(text: str, width: float, lines: int) -> None:
     assert geometry.wrapped_lines(text, width) == lines
 
@@ -28,9 +31,11 @@ def test_wrapped_lines(text: str, width: float, lines: int) -> None:
 def _view(arrows: list[Arrow]) -> ConversationView:
     # 13 words a line: 13 * 2.48 + 12 * 0.33 = 36.2 em <= 38 < 14 * 2.48 + 13 * 0.33
     long_text = " ".join(["text"] * 39)
-    rows = (UtteranceRow(1, "A", "Hi.", "joy", 0.9, None, "plain"),
-            UtteranceRow(2, "B", long_text, "neutral", 0.6, None, "plain"),
-            UtteranceRow(3, "A", "Oh.", "anger", 0.5, "joy", "wrong"))
+    rows = (
+        UtteranceRow(1, "A", "Hi.", "joy", 0.9, None, "plain"),
+        UtteranceRow(2, "B", long_text, "neutral", 0.6, None, "plain"),
+        UtteranceRow(3, "A", "Oh.", "anger", 0.5, "joy", "wrong"),
+    )
     return ConversationView("c", rows, tuple(arrows), judged=True, has_prediction=True)
 
 
@@ -53,8 +58,10 @@ def test_arrows_run_from_the_cause_row_into_the_emotion_row() -> None:
     assert page.gutter == int(0.75 * reach + geometry.LABEL_ROOM + 10) + 1
     x = page.gutter - 4
     start, end = page.centre(1) - 4, page.centre(3) + 4
-    assert page.arrows[0].path == (f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start:.1f} "
-                                   f"{x - reach:.1f} {end:.1f} {x - 7:.1f} {end:.1f}")
+    assert page.arrows[0].path == (
+        f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start:.1f} "
+        f"{x - reach:.1f} {end:.1f} {x - 7:.1f} {end:.1f}"
+    )
     assert page.arrows[0].head.startswith(f"{x:.1f},{end:.1f} ")  # the tip, at the row's edge
     loop = page.arrows[1]  # self pair: a loop that leaves and enters row 2
     assert loop.path.startswith(f"M{x - 2:.1f} {page.centre(2) - 6:.1f} ")

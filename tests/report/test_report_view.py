@@ -15,39 +15,64 @@ from unimeec.report.view import build_view
 TEXTS = ("You got the job?", "Yes.", "They fired you?", "I am so sorry.")
 
 
-def _conversation(emotions: list[str | None], pairs: list[EmotionCausePair],
-                  scores: list[dict[str, float] | None] | None = None,
-                  has_cause_labels: bool = True) -> Conversation:
-    utts = [Utterance(k + 1, "AB"[k % 2], TEXTS[k], emotion,
-                      emotion_scores=scores[k] if scores else None)
-            for k, emotion in enumerate(emotions)]
+def _conversation(
+    emotions: list[str | None],
+    pairs: list[EmotionCausePair],
+    scores: list[dict[str, float] | None] | None = None,
+    has_cause_labels: bool = True,
+) -> Conversation:
+    utts = [
+        Utterance(
+            k + 1, "AB"[k % 2], TEXTS[k], emotion, emotion_scores=scores[k] if scores else None
+        )
+        for k, emotion in enumerate(emotions)
+    ]
     return Conversation("c1", utts, pairs, dataset="ecf1", has_cause_labels=has_cause_labels)
 
 
-GOLD = _conversation(["joy", "neutral", "anger", "sadness"],
-                     [EmotionCausePair(1, 1), EmotionCausePair(3, 2), EmotionCausePair(3, 3),
-                      EmotionCausePair(4, 3)])
+GOLD = _conversation(
+    ["joy", "neutral", "anger", "sadness"],
+    [
+        EmotionCausePair(1, 1),
+        EmotionCausePair(3, 2),
+        EmotionCausePair(3, 3),
+        EmotionCausePair(4, 3),
+    ],
+)
 PRED = _conversation(
     ["joy", "neutral", "sadness", None],
-    [EmotionCausePair(1, 1, score=0.7), EmotionCausePair(1, 1, score=0.9),
-     EmotionCausePair(3, 3, score=0.6), EmotionCausePair(3, 1, score=0.4)],
-    scores=[{"joy": 0.8, "neutral": 0.2}, {"neutral": 0.55, "joy": 0.45},
-            {"sadness": 0.5, "anger": 0.5}, None])
+    [
+        EmotionCausePair(1, 1, score=0.7),
+        EmotionCausePair(1, 1, score=0.9),
+        EmotionCausePair(3, 3, score=0.6),
+        EmotionCausePair(3, 1, score=0.4),
+    ],
+    scores=[
+        {"joy": 0.8, "neutral": 0.2},
+        {"neutral": 0.55, "joy": 0.45},
+        {"sadness": 0.5, "anger": 0.5},
+        None,
+    ],
+)
 
 
 def test_marks_against_gold_by_hand() -> None:
     view = build_view(PRED, GOLD)
-    assert [(a.emotion_utterance, a.cause_utterance, a.status, a.score, a.emotion)
-            for a in view.arrows] == [
-        (1, 1, "correct", 0.9, "joy"),        # duplicate pair: one arrow, the best score
+    assert [
+        (a.emotion_utterance, a.cause_utterance, a.status, a.score, a.emotion) for a in view.arrows
+    ] == [
+        (1, 1, "correct", 0.9, "joy"),  # duplicate pair: one arrow, the best score
         (3, 1, "spurious", 0.4, "sadness"),
-        (3, 2, "missed", None, "anger"),      # missed pairs carry the gold emotion
+        (3, 2, "missed", None, "anger"),  # missed pairs carry the gold emotion
         (3, 3, "correct", 0.6, "sadness"),
         (4, 3, "missed", None, "sadness"),
     ]
     assert [(r.emotion, r.probability, r.gold_emotion, r.status) for r in view.rows] == [
-        ("joy", 0.8, "joy", "correct"), ("neutral", 0.55, "neutral", "correct"),
-        ("sadness", 0.5, "anger", "wrong"), (None, None, "sadness", "unpredicted")]
+        ("joy", 0.8, "joy", "correct"),
+        ("neutral", 0.55, "neutral", "correct"),
+        ("sadness", 0.5, "anger", "wrong"),
+        (None, None, "sadness", "unpredicted"),
+    ]
     assert (view.count("correct"), view.count("spurious"), view.count("missed")) == (2, 1, 2)
     assert view.emotion_errors == 2 and view.errors == 5 and view.predicted_pairs == 3
 
@@ -57,15 +82,21 @@ def test_marks_add_up_to_the_evaluation_counts_by_hand() -> None:
     counts = count_conversation(GOLD, PRED, layout)
     tp, n_pred, n_gold = layout.view(counts, "pairs")
     view = build_view(PRED, GOLD)
-    assert (tp, n_pred - tp, n_gold - tp) == (view.count("correct"), view.count("spurious"),
-                                              view.count("missed"))
+    assert (tp, n_pred - tp, n_gold - tp) == (
+        view.count("correct"),
+        view.count("spurious"),
+        view.count("missed"),
+    )
 
 
 def test_without_gold_the_conversation_is_shown_as_it_is() -> None:
     view = build_view(PRED)
     assert not view.judged and {r.status for r in view.rows} == {"plain"}
     assert [(a.emotion_utterance, a.cause_utterance, a.status) for a in view.arrows] == [
-        (1, 1, "predicted"), (3, 1, "predicted"), (3, 3, "predicted")]
+        (1, 1, "predicted"),
+        (3, 1, "predicted"),
+        (3, 3, "predicted"),
+    ]
     assert view.errors == 0
 
 
@@ -85,8 +116,10 @@ def test_gold_without_a_prediction_shows_every_gold_pair_missed() -> None:
 
 def test_mismatched_ids_are_an_error() -> None:
     other = Conversation("c2", list(PRED.utterances), dataset="ecf1")
-    with pytest.raises(DataFormatError, match="conversation c1, field 'id': prediction 'c2' "
-                                              "shown against gold 'c1'"):
+    with pytest.raises(
+        DataFormatError,
+        match="conversation c1, field 'id': prediction 'c2' shown against gold 'c1'",
+    ):
         build_view(other, GOLD)
 
 
@@ -98,7 +131,10 @@ def test_every_real_conversation_agrees_with_the_evaluation(ecf_test, prediction
         confusion = layout.view(counts, "merc_confusion")
         view = build_view(pred, gold)
         assert (view.count("correct"), view.count("spurious"), view.count("missed")) == (
-            tp, n_pred - tp, n_gold - tp), gold.id
+            tp,
+            n_pred - tp,
+            n_gold - tp,
+        ), gold.id
         n = len(layout.labels)
         assert view.count("wrong") == confusion[:, :n].sum() - np.trace(confusion[:, :n])
         assert view.count("unpredicted") == confusion[:, n].sum()

@@ -20,21 +20,42 @@ def register(subparsers: Any) -> None:
         "spurious marks and an evaluation page (metrics with bootstrap intervals, confusion "
         "matrix, per-class F1, cause distances, P/R/F1 vs cause threshold).",
     )
-    parser.add_argument("predictions", type=Path, metavar="PREDICTIONS",
-                        help="predictions (our JSONL, as `unimeec predict` writes)")
-    parser.add_argument("--gold", type=Path, default=None,
-                        help="gold conversations, in any format we read")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="directory to write the site to (created; our files overwritten)")
-    parser.add_argument("--format", default=None,
-                        help="format of PREDICTIONS (default: detected from name and content)")
-    parser.add_argument("--gold-format", default=None,
-                        help="format of --gold (default: detected)")
-    parser.add_argument("--bootstrap", type=int, default=DEFAULT_RESAMPLES, metavar="N",
-                        help=f"bootstrap resamples for the intervals (default: {DEFAULT_RESAMPLES}; "
-                        "0: no intervals)")
-    parser.add_argument("--confidence", type=float, default=0.95,
-                        help="confidence level of the intervals (default: 0.95)")
+    parser.add_argument(
+        "predictions",
+        type=Path,
+        metavar="PREDICTIONS",
+        help="predictions (our JSONL, as `unimeec predict` writes)",
+    )
+    parser.add_argument(
+        "--gold", type=Path, default=None, help="gold conversations, in any format we read"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="directory to write the site to (created; our files overwritten)",
+    )
+    parser.add_argument(
+        "--format",
+        default=None,
+        help="format of PREDICTIONS (default: detected from name and content)",
+    )
+    parser.add_argument("--gold-format", default=None, help="format of --gold (default: detected)")
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=DEFAULT_RESAMPLES,
+        metavar="N",
+        help=f"bootstrap resamples for the intervals (default: {DEFAULT_RESAMPLES}; "
+        "0: no intervals)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="confidence level of the intervals (default: 0.95)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
     parser.add_argument("--title", default=None, help="title shown on every page")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -55,8 +76,7 @@ def run_report(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} exists and is not a directory")
     predictions = read_conversations(args.predictions, format=args.format)
-    gold = (read_conversations(args.gold, format=args.gold_format)
-            if args.gold is not None else None)
+    gold = read_conversations(args.gold, format=args.gold_format) if args.gold is not None else None
     if not predictions:
         raise DataFormatError("no conversations in the file", path=args.predictions)
     if gold is not None:  # say which file is wrong, as `unimeec evaluate` does
@@ -69,10 +89,16 @@ def run_report(args: argparse.Namespace) -> int:
         except DataFormatError as err:
             raise err.located(path=args.predictions) from None
     try:
-        site = build_report(predictions, args.out, gold, bootstrap=args.bootstrap,
-                            seed=args.seed, confidence=args.confidence,
-                            title=args.title or DEFAULT_TITLE,
-                            progress=False if args.no_progress else None)
+        site = build_report(
+            predictions,
+            args.out,
+            gold,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            confidence=args.confidence,
+            title=args.title or DEFAULT_TITLE,
+            progress=False if args.no_progress else None,
+        )
     except DataFormatError as err:
         raise err.located(path=args.predictions) from None
     print(f"wrote {len(site.pages)} conversation pages to {site.directory}")

@@ -49,9 +49,13 @@ class ThresholdCurve:
         return int(np.argmax(self.f1))
 
     def to_dict(self) -> dict[str, object]:
-        return {"thresholds": self.thresholds.tolist(), "precision": self.precision.tolist(),
-                "recall": self.recall.tolist(), "f1": self.f1.tolist(),
-                "gold_pairs": self.gold_pairs}
+        return {
+            "thresholds": self.thresholds.tolist(),
+            "precision": self.precision.tolist(),
+            "recall": self.recall.tolist(),
+            "f1": self.f1.tolist(),
+            "gold_pairs": self.gold_pairs,
+        }
 
 
 def threshold_curve(views: Sequence[ConversationView]) -> ThresholdCurve | None:

@@ -114,8 +114,7 @@ def layout_page(view: ConversationView) -> PageLayout:
     gutter = math.ceil(0.75 * reach + LABEL_ROOM + 10)
     partial = PageLayout(tuple(tops), tuple(heights), (), gutter)
     x = gutter - 4.0
-    shapes = tuple(_arrow(partial, x, a.emotion_utterance, a.cause_utterance)
-                   for a in view.arrows)
+    shapes = tuple(_arrow(partial, x, a.emotion_utterance, a.cause_utterance) for a in view.arrows)
     return PageLayout(partial.tops, partial.heights, shapes, gutter)
 
 
@@ -124,12 +123,16 @@ def _arrow(page: PageLayout, x: float, emotion: int, cause: int) -> ArrowShape:
     if emotion == cause:
         y = page.centre(emotion)
         start, end, reach = y - 6, y + 6, SELF_LOOP
-        path = (f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start - 10:.1f} "
-                f"{x - reach:.1f} {end + 10:.1f} {x - 7:.1f} {end:.1f}")
+        path = (
+            f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start - 10:.1f} "
+            f"{x - reach:.1f} {end + 10:.1f} {x - 7:.1f} {end:.1f}"
+        )
     else:
         start, end = page.centre(cause) - 4, page.centre(emotion) + 4
         reach = bulge(emotion - cause)
-        path = (f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start:.1f} "
-                f"{x - reach:.1f} {end:.1f} {x - 7:.1f} {end:.1f}")
+        path = (
+            f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start:.1f} "
+            f"{x - reach:.1f} {end:.1f} {x - 7:.1f} {end:.1f}"
+        )
     head = f"{x:.1f},{end:.1f} {x - 8:.1f},{end - 4.5:.1f} {x - 8:.1f},{end + 4.5:.1f}"
     return ArrowShape(path, head, x - 0.75 * reach - 3, (start + end) / 2 + 3.5)

@@ -13,19 +13,39 @@ from unimeec.data.labels import is_neutral
 
 #: Colours of the Ekman emotions and their spellings in our label sets.
 NAMED: dict[str, str] = {
-    "anger": "#e15759", "ang": "#e15759", "Mad": "#e15759", "fru": "#f28e2b",
+    "anger": "#e15759",
+    "ang": "#e15759",
+    "Mad": "#e15759",
+    "fru": "#f28e2b",
     "disgust": "#59a14f",
-    "fear": "#b07aa1", "Scared": "#b07aa1",
-    "joy": "#edc948", "happiness": "#edc948", "hap": "#edc948", "Joyful": "#edc948",
+    "fear": "#b07aa1",
+    "Scared": "#b07aa1",
+    "joy": "#edc948",
+    "happiness": "#edc948",
+    "hap": "#edc948",
+    "Joyful": "#edc948",
     "exc": "#ff9da7",
-    "sadness": "#4e79a7", "sad": "#4e79a7", "Sad": "#4e79a7",
+    "sadness": "#4e79a7",
+    "sad": "#4e79a7",
+    "Sad": "#4e79a7",
     "surprise": "#f28e2b",
-    "Peaceful": "#76b7b2", "Powerful": "#9c755f",
+    "Peaceful": "#76b7b2",
+    "Powerful": "#9c755f",
 }
 NEUTRAL_COLOUR = "#c9ccd1"
 #: For labels without a named colour (Tableau 10, colour-blind friendly).
-CYCLE: tuple[str, ...] = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-                          "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+CYCLE: tuple[str, ...] = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+)
 
 
 def emotion_colours(labels: Sequence[str]) -> dict[str, str]:
@@ -45,7 +65,7 @@ def emotion_colours(labels: Sequence[str]) -> dict[str, str]:
 
 def text_colour(background: str) -> str:
     """Black or white, whichever reads better on ``background`` (WCAG relative luminance)."""
-    channels = [int(background[k:k + 2], 16) / 255 for k in (1, 3, 5)]
+    channels = [int(background[k : k + 2], 16) / 255 for k in (1, 3, 5)]
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
     return "#111111" if luminance > 0.3 else "#ffffff"
@@ -58,8 +78,10 @@ class ChipColours:
         self.labels = tuple(labels)
         self._colours = emotion_colours(self.labels)
         #: The label the legend's "wrong emotion" example shows.
-        self.example = next((lab for lab in self.labels if not is_neutral(lab)),
-                            self.labels[0] if self.labels else "emotion")
+        self.example = next(
+            (lab for lab in self.labels if not is_neutral(lab)),
+            self.labels[0] if self.labels else "emotion",
+        )
 
     def background(self, emotion: str) -> str:
         return self._colours.get(emotion, NEUTRAL_COLOUR)

@@ -42,8 +42,9 @@ def _save(fig: Any, directory: Path, name: str) -> list[Path]:
     return paths
 
 
-def confusion_plot(matrix: Sequence[Sequence[int]], labels: Sequence[str], directory: Path,
-                   name: str = "confusion") -> list[Path]:
+def confusion_plot(
+    matrix: Sequence[Sequence[int]], labels: Sequence[str], directory: Path, name: str = "confusion"
+) -> list[Path]:
     """Gold (rows) x predicted (columns, then "none"); colour is the row share, text the count."""
     plt = _pyplot()
     counts = np.asarray(matrix, dtype=float)
@@ -53,8 +54,15 @@ def confusion_plot(matrix: Sequence[Sequence[int]], labels: Sequence[str], direc
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for r in range(counts.shape[0]):
         for c in range(counts.shape[1]):
-            ax.text(c, r, f"{int(counts[r, c])}", ha="center", va="center", fontsize=8,
-                    color="white" if share[r, c] > 0.55 else "#111111")
+            ax.text(
+                c,
+                r,
+                f"{int(counts[r, c])}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if share[r, c] > 0.55 else "#111111",
+            )
     ax.set_xticks(range(len(columns)), columns, rotation=40, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted emotion")
@@ -63,18 +71,28 @@ def confusion_plot(matrix: Sequence[Sequence[int]], labels: Sequence[str], direc
     return _save(fig, directory, name)
 
 
-def per_class_f1_plot(groups: Mapping[str, Mapping[str, float]], colours: Mapping[str, str],
-                      directory: Path, name: str = "per_class_f1") -> list[Path]:
+def per_class_f1_plot(
+    groups: Mapping[str, Mapping[str, float]],
+    colours: Mapping[str, str],
+    directory: Path,
+    name: str = "per_class_f1",
+) -> list[Path]:
     """One panel per metric family (e.g. MERC F1, MECPE-Cat F1), one bar per class, in %."""
     plt = _pyplot()
     groups = {title: values for title, values in groups.items() if values}
-    fig, axes = plt.subplots(1, max(len(groups), 1), squeeze=False,
-                             figsize=(4.2 * max(len(groups), 1), 3.0))
+    fig, axes = plt.subplots(
+        1, max(len(groups), 1), squeeze=False, figsize=(4.2 * max(len(groups), 1), 3.0)
+    )
     for ax, (title, values) in zip(axes[0], groups.items()):
         names = list(values)
         heights = [100 * values[n] for n in names]
-        bars = ax.bar(names, heights, color=[colours.get(n, PRED_COLOUR) for n in names],
-                      edgecolor="#333333", linewidth=0.5)
+        bars = ax.bar(
+            names,
+            heights,
+            color=[colours.get(n, PRED_COLOUR) for n in names],
+            edgecolor="#333333",
+            linewidth=0.5,
+        )
         ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
         ax.set_ylim(0, 105)
         ax.set_ylabel("F1 (%)")
@@ -83,20 +101,29 @@ def per_class_f1_plot(groups: Mapping[str, Mapping[str, float]], colours: Mappin
     return _save(fig, directory, name)
 
 
-def distance_plot(gold: Counter[int], predicted: Counter[int], directory: Path,
-                  name: str = "distance") -> list[Path]:
+def distance_plot(
+    gold: Counter[int], predicted: Counter[int], directory: Path, name: str = "distance"
+) -> list[Path]:
     """Side-by-side bars of emotion-minus-cause distances, gold vs predicted (share of pairs)."""
     plt = _pyplot()
     keys = sorted(set(gold) | set(predicted)) or [0]
     x = np.arange(keys[0], keys[-1] + 1)
     fig, ax = plt.subplots(figsize=(max(4.5, 0.32 * len(x) + 2), 3.0))
     for offset, (label, counts, colour) in zip(
-            (-0.2, 0.2), ((f"gold ({sum(gold.values())} pairs)", gold, GOLD_COLOUR),
-                          (f"predicted ({sum(predicted.values())} pairs)", predicted,
-                           PRED_COLOUR))):
+        (-0.2, 0.2),
+        (
+            (f"gold ({sum(gold.values())} pairs)", gold, GOLD_COLOUR),
+            (f"predicted ({sum(predicted.values())} pairs)", predicted, PRED_COLOUR),
+        ),
+    ):
         total = max(sum(counts.values()), 1)
-        ax.bar(x + offset, [100 * counts.get(int(k), 0) / total for k in x], width=0.4,
-               label=label, color=colour)
+        ax.bar(
+            x + offset,
+            [100 * counts.get(int(k), 0) / total for k in x],
+            width=0.4,
+            label=label,
+            color=colour,
+        )
     ax.set_xticks(x)
     ax.set_xlabel("emotion utterance index - cause utterance index")
     ax.set_ylabel("share of pairs (%)")
@@ -109,14 +136,19 @@ def threshold_plot(curve: ThresholdCurve, directory: Path, name: str = "threshol
     """Pair precision, recall and F1 (%) against the cause threshold, best F1 marked."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 3.2))
-    for values, label, colour in zip((curve.precision, curve.recall, curve.f1),
-                                     ("precision", "recall", "F1"), PRF_COLOURS):
+    for values, label, colour in zip(
+        (curve.precision, curve.recall, curve.f1), ("precision", "recall", "F1"), PRF_COLOURS
+    ):
         ax.step(curve.thresholds, 100 * values, where="post", label=label, color=colour)
     best = curve.best
     ax.plot([curve.thresholds[best]], [100 * curve.f1[best]], "o", color=PRF_COLOURS[2])
-    ax.annotate(f"best F1 {100 * curve.f1[best]:.1f} at {curve.thresholds[best]:.3g}",
-                (curve.thresholds[best], 100 * curve.f1[best]), textcoords="offset points",
-                xytext=(6, 6), fontsize=8)
+    ax.annotate(
+        f"best F1 {100 * curve.f1[best]:.1f} at {curve.thresholds[best]:.3g}",
+        (curve.thresholds[best], 100 * curve.f1[best]),
+        textcoords="offset points",
+        xytext=(6, 6),
+        fontsize=8,
+    )
     ax.set_xlabel("cause threshold (keep pairs with score >= threshold)")
     ax.set_ylabel("pair metric (%)")
     ax.set_ylim(0, 105)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -16,6 +17,10 @@ from unimeec.report.view import Arrow, ConversationView, build_view
 INSTALL_HINT = "pip install 'unimeec[report]'"
 
 
+class MissingReportDependency(UnimeecError):
+    """Jinja2 or matplotlib (the ``report`` extra) is not installed."""
+
+
 def require(module: str) -> Any:
     """Import an optional dependency of the report, or say which extra brings it."""
     import importlib
@@ -23,22 +28,31 @@ def require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise UnimeecError(f"the report needs {module.split('.')[0]}: {INSTALL_HINT}") from None
+        raise MissingReportDependency(
+            f"the report needs {module.split('.')[0]}: {INSTALL_HINT}"
+        ) from None
 
 
 @lru_cache(maxsize=1)
 def environment() -> Any:
     """The template environment (autoescaped HTML; templates are package data)."""
     jinja2 = require("jinja2")
-    return jinja2.Environment(loader=jinja2.PackageLoader("unimeec.report", "templates"),
-                              autoescape=jinja2.select_autoescape(["html", "j2"]),
-                              trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("unimeec.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=False,
+        lstrip_blocks=False,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 @lru_cache(maxsize=1)
 def stylesheet() -> str:
-    return resources.files("unimeec.report").joinpath("templates", "report.css").read_text(
-        encoding="utf-8")
+    return (
+        resources.files("unimeec.report")
+        .joinpath("templates", "report.css")
+        .read_text(encoding="utf-8")
+    )
 
 
 class Chips:
@@ -56,9 +70,13 @@ class Chips:
         if key not in self._cache:
             markup = require("markupsafe").Markup
             self._cache[key] = markup(
-                '<span class="um-chip{}" style="background:{};color:{}">{}</span>').format(
-                f" {extra}" if extra else "", self.colours.background(emotion),
-                self.colours.text(emotion), emotion)
+                '<span class="um-chip{}" style="background:{};color:{}">{}</span>'
+            ).format(
+                f" {extra}" if extra else "",
+                self.colours.background(emotion),
+                self.colours.text(emotion),
+                emotion,
+            )
         return self._cache[key]
 
 
@@ -100,14 +118,24 @@ def conversation_html(conversation: Conversation, gold: Conversation | None = No
     """
     view = build_view(conversation, gold)
     chip = Chips(labels_of([gold if gold is not None else conversation]))
-    return environment().get_template("notebook.html.j2").render(
-        view=view, page=page_geometry(view), chip=chip, legend=legend_html(view.judged, chip),
-        css=stylesheet())
+    return (
+        environment()
+        .get_template("notebook.html.j2")
+        .render(
+            view=view,
+            page=page_geometry(view),
+            chip=chip,
+            legend=legend_html(view.judged, chip),
+            css=stylesheet(),
+        )
+    )
 
 
 def repr_html(conversation: Conversation) -> str | None:
-    """``Conversation._repr_html_``: the fragment, or None (plain repr) without Jinja2."""
+    """``Conversation._repr_html_``: the fragment, or None (the plain repr) with a warning
+    when the report extra is missing."""
     try:
         return conversation_html(conversation)
-    except UnimeecError:
+    except MissingReportDependency as err:
+        warnings.warn(f"{err}; showing the plain repr", UserWarning, stacklevel=2)
         return None

@@ -54,8 +54,11 @@ def page_names(ids: Iterable[str]) -> dict[str, str]:
     used: set[str] = set()
     for cid in ids:
         digest = hashlib.blake2b(cid.encode("utf-8"), digest_size=4).hexdigest()
-        name = cid if _SAFE_NAME.fullmatch(cid) else \
-            f"{re.sub(r'[^A-Za-z0-9_-]+', '_', cid)[:60].strip('_') or 'conversation'}-{digest}"
+        name = (
+            cid
+            if _SAFE_NAME.fullmatch(cid)
+            else f"{re.sub(r'[^A-Za-z0-9_-]+', '_', cid)[:60].strip('_') or 'conversation'}-{digest}"
+        )
         if name.lower() in used:
             name = f"{name}-{digest}"
         used.add(name.lower())
@@ -63,10 +66,17 @@ def page_names(ids: Iterable[str]) -> dict[str, str]:
     return names
 
 
-def build_report(predictions: Sequence[Conversation], out_dir: str | Path,
-                 gold: Sequence[Conversation] | None = None, *, bootstrap: int = 1000,
-                 seed: int = 0, confidence: float = 0.95, title: str = DEFAULT_TITLE,
-                 progress: bool | None = None) -> ReportSite:
+def build_report(
+    predictions: Sequence[Conversation],
+    out_dir: str | Path,
+    gold: Sequence[Conversation] | None = None,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    title: str = DEFAULT_TITLE,
+    progress: bool | None = None,
+) -> ReportSite:
     """Write the report of ``predictions`` (judged against ``gold`` when given) to ``out_dir``.
 
     With gold, there is a page for every gold conversation (one without a prediction shows
@@ -82,6 +92,8 @@ def build_report(predictions: Sequence[Conversation], out_dir: str | Path,
     predictions = list(predictions)
     if not predictions:
         raise DataFormatError("no conversations to report")
+    if gold is not None:
+        require("matplotlib")  # before any page is written
     items = _judged_items(predictions, list(gold) if gold is not None else None)
     labels = _labels(predictions, gold)
     chip = Chips(labels)
@@ -98,42 +110,68 @@ def build_report(predictions: Sequence[Conversation], out_dir: str | Path,
     show = progress if progress is not None else len(items) >= PROGRESS_MIN_CONVERSATIONS
     views: list[ConversationView] = []
     pages: dict[str, Path] = {}
-    for k, (cid, pred, truth) in enumerate(tqdm(items, desc="report", unit="conversation",
-                                                 disable=not show)):
+    for k, (cid, pred, truth) in enumerate(
+        tqdm(items, desc="report", unit="conversation", disable=not show)
+    ):
         view = build_view(pred, truth)
         path = out / PAGES_DIR / names[cid]
         html = template.render(
-            site=site, root="../", view=view, page=page_geometry(view), chip=chip, legend=legend,
+            site=site,
+            root="../",
+            view=view,
+            page=page_geometry(view),
+            chip=chip,
+            legend=legend,
             previous=names[items[k - 1][0]] if k else None,
-            next=names[items[k + 1][0]] if k + 1 < len(items) else None)
+            next=names[items[k + 1][0]] if k + 1 < len(items) else None,
+        )
         path.write_text(html, encoding="utf-8")
         views.append(view)
         pages[cid] = path
 
     totals = _totals(views)
-    rows = [{"view": view, "href": f"{PAGES_DIR}/{names[view.id]}",
-             "search": " ".join([view.id, *(f"{r.speaker} {r.text}" for r in view.rows)]).lower()}
-            for view in views]
+    rows = [
+        {
+            "view": view,
+            "href": f"{PAGES_DIR}/{names[view.id]}",
+            "search": " ".join([view.id, *(f"{r.speaker} {r.text}" for r in view.rows)]).lower(),
+        }
+        for view in views
+    ]
     index = out / "index.html"
-    index.write_text(env.get_template("index.html.j2").render(
-        site=site, root="", rows=rows, totals=totals), encoding="utf-8")
+    index.write_text(
+        env.get_template("index.html.j2").render(site=site, root="", rows=rows, totals=totals),
+        encoding="utf-8",
+    )
     evaluation = None
     if gold is not None:
-        evaluation = _write_evaluation(out, list(gold), predictions, views, chip.colours, site,
-                                       totals, bootstrap=bootstrap, seed=seed,
-                                       confidence=confidence)
+        evaluation = _write_evaluation(
+            out,
+            list(gold),
+            predictions,
+            views,
+            chip.colours,
+            site,
+            totals,
+            bootstrap=bootstrap,
+            seed=seed,
+            confidence=confidence,
+        )
     return ReportSite(out, index, pages, evaluation, tuple(views))
 
 
-def _judged_items(predictions: list[Conversation], gold: list[Conversation] | None,
-                  ) -> list[tuple[str, Conversation | None, Conversation | None]]:
+def _judged_items(
+    predictions: list[Conversation],
+    gold: list[Conversation] | None,
+) -> list[tuple[str, Conversation | None, Conversation | None]]:
     """(id, prediction, gold) in gold order with gold, else in prediction order."""
     if gold is None:
         seen: set[str] = set()
         for conv in predictions:
             if conv.id in seen:
-                raise DataFormatError("conversation id occurs twice", conversation=conv.id,
-                                      field="id")
+                raise DataFormatError(
+                    "conversation id occurs twice", conversation=conv.id, field="id"
+                )
             seen.add(conv.id)
         return [(conv.id, conv, None) for conv in predictions]
     from unimeec.evaluation.counts import align, validate_predictions
@@ -143,7 +181,9 @@ def _judged_items(predictions: list[Conversation], gold: list[Conversation] | No
     return [(g.id, p, g) for g, p in align(gold, predictions)]
 
 
-def _labels(predictions: list[Conversation], gold: Sequence[Conversation] | None) -> tuple[str, ...]:
+def _labels(
+    predictions: list[Conversation], gold: Sequence[Conversation] | None
+) -> tuple[str, ...]:
     if gold is None:
         return labels_of(predictions)
     from unimeec.evaluation.report import make_layout
@@ -164,69 +204,121 @@ def _totals(views: Sequence[ConversationView]) -> dict[str, int]:
     }
 
 
-def _write_evaluation(out: Path, gold: list[Conversation], predictions: list[Conversation],
-                      views: list[ConversationView], colours: ChipColours, site: dict[str, Any],
-                      totals: dict[str, int], *, bootstrap: int, seed: int,
-                      confidence: float) -> Path:
+def _write_evaluation(
+    out: Path,
+    gold: list[Conversation],
+    predictions: list[Conversation],
+    views: list[ConversationView],
+    colours: ChipColours,
+    site: dict[str, Any],
+    totals: dict[str, int],
+    *,
+    bootstrap: int,
+    seed: int,
+    confidence: float,
+) -> Path:
     """Metrics (with intervals), the four plots as PNG + SVG, evaluation.json and the page."""
-    require("matplotlib")
     from unimeec.evaluation.report import TABLE_ORDER, evaluate_report
     from unimeec.report import plots
     from unimeec.report.curves import distance_counts, threshold_curve
 
-    report = evaluate_report(gold, predictions, bootstrap=bootstrap, seed=seed,
-                             confidence=confidence)
+    report = evaluate_report(
+        gold, predictions, bootstrap=bootstrap, seed=seed, confidence=confidence
+    )
     plot_dir = out / PLOTS_DIR
     figures: list[dict[str, Any]] = []
     notes: list[str] = []
     metrics = report.metrics
     if report.confusion_matrix is not None:
         plots.confusion_plot(report.confusion_matrix, report.labels, plot_dir)
-        figures.append({"name": "confusion", "title": "Emotion confusion matrix", "table": None,
-                        "caption": "Rows: gold emotions; columns: predicted emotions, then "
-                        "utterances the prediction left without an emotion (none)."})
+        figures.append(
+            {
+                "name": "confusion",
+                "title": "Emotion confusion matrix",
+                "table": None,
+                "caption": "Rows: gold emotions; columns: predicted emotions, then "
+                "utterances the prediction left without an emotion (none).",
+            }
+        )
     merc = {lab: metrics[f"merc_f1_{lab}"] for lab in report.labels if f"merc_f1_{lab}" in metrics}
-    cat = {e: metrics[f"mecpe_cat_f1_{e}"] for e in report.cause_emotions
-           if f"mecpe_cat_f1_{e}" in metrics}
+    cat = {
+        e: metrics[f"mecpe_cat_f1_{e}"]
+        for e in report.cause_emotions
+        if f"mecpe_cat_f1_{e}" in metrics
+    }
     if merc or cat:
-        plots.per_class_f1_plot({"emotion F1 (MERC)": merc, "pair F1 by emotion (MECPE-Cat)": cat},
-                                {lab: colours.background(lab) for lab in report.labels}, plot_dir)
+        plots.per_class_f1_plot(
+            {"emotion F1 (MERC)": merc, "pair F1 by emotion (MECPE-Cat)": cat},
+            {lab: colours.background(lab) for lab in report.labels},
+            plot_dir,
+        )
         table = [["class", "MERC P (%)", "MERC R (%)", "MERC F1 (%)", "MECPE-Cat F1 (%)"]]
         for lab in report.labels:
-            cells = [f"{100 * metrics[f'merc_{m}_{lab}']:.2f}" if f"merc_{m}_{lab}" in metrics
-                     else "" for m in ("precision", "recall", "f1")]
+            cells = [
+                f"{100 * metrics[f'merc_{m}_{lab}']:.2f}" if f"merc_{m}_{lab}" in metrics else ""
+                for m in ("precision", "recall", "f1")
+            ]
             table.append([lab, *cells, f"{100 * cat[lab]:.2f}" if lab in cat else ""])
-        figures.append({"name": "per_class_f1", "title": "Per-class F1", "table": table,
-                        "caption": "Emotion recognition F1 per gold class, and MECPE-Cat pair "
-                        "F1 per emotion category."})
+        figures.append(
+            {
+                "name": "per_class_f1",
+                "title": "Per-class F1",
+                "table": table,
+                "caption": "Emotion recognition F1 per gold class, and MECPE-Cat pair "
+                "F1 per emotion category.",
+            }
+        )
     gold_distances, pred_distances = distance_counts(views)
     curve = threshold_curve(views)
     if report.counts["cause_conversations"]:
         plots.distance_plot(gold_distances, pred_distances, plot_dir)
-        figures.append({"name": "distance", "title": "Emotion-cause distance", "table": None,
-                        "caption": "Emotion utterance index minus cause utterance index over "
-                        "distinct pairs (0: the utterance causes its own emotion)."})
+        figures.append(
+            {
+                "name": "distance",
+                "title": "Emotion-cause distance",
+                "table": None,
+                "caption": "Emotion utterance index minus cause utterance index over "
+                "distinct pairs (0: the utterance causes its own emotion).",
+            }
+        )
         if curve is not None:
             plots.threshold_plot(curve, plot_dir)
             best = curve.best
-            figures.append({
-                "name": "threshold", "title": "Precision, recall and F1 vs cause threshold",
-                "table": None,
-                "caption": f"Pairs kept when their score is at least the threshold. Pairs "
-                f"scored below the model's decoding threshold are not in the prediction file, "
-                f"so the curve starts at the lowest score present ({curve.thresholds[0]:.3f}, "
-                f"where it equals the metrics above). Best F1 {100 * curve.f1[best]:.2f} at "
-                f"threshold {curve.thresholds[best]:.3f}."})
+            figures.append(
+                {
+                    "name": "threshold",
+                    "title": "Precision, recall and F1 vs cause threshold",
+                    "table": None,
+                    "caption": f"Pairs kept when their score is at least the threshold. Pairs "
+                    f"scored below the model's decoding threshold are not in the prediction file, "
+                    f"so the curve starts at the lowest score present ({curve.thresholds[0]:.3f}, "
+                    f"where it equals the metrics above). Best F1 {100 * curve.f1[best]:.2f} at "
+                    f"threshold {curve.thresholds[best]:.3f}.",
+                }
+            )
         else:
             notes.append("No threshold curve: some predicted pairs carry no score.")
     payload = report.to_dict()
     payload["marks"] = totals
-    payload["distances"] = {"gold": dict(sorted(gold_distances.items())),
-                            "predicted": dict(sorted(pred_distances.items()))}
+    payload["distances"] = {
+        "gold": dict(sorted(gold_distances.items())),
+        "predicted": dict(sorted(pred_distances.items())),
+    }
     payload["threshold_curve"] = curve.to_dict() if curve is not None else None
     (out / "evaluation.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     path = out / "evaluation.html"
-    path.write_text(environment().get_template("evaluation.html.j2").render(
-        site=site, root="", report=report, totals=totals, figures=figures, notes=notes,
-        metric_names=[name for name in TABLE_ORDER if name in metrics]), encoding="utf-8")
+    path.write_text(
+        environment()
+        .get_template("evaluation.html.j2")
+        .render(
+            site=site,
+            root="",
+            report=report,
+            totals=totals,
+            figures=figures,
+            notes=notes,
+            metric_names=[name for name in TABLE_ORDER if name in metrics],
+        ),
+        encoding="utf-8",
+    )
     return path

@@ -82,7 +82,9 @@ class ConversationView:
         return sum(arrow.status in ("predicted", "correct", "spurious") for arrow in self.arrows)
 
 
-def build_view(prediction: Conversation | None, gold: Conversation | None = None) -> ConversationView:
+def build_view(
+    prediction: Conversation | None, gold: Conversation | None = None
+) -> ConversationView:
     """The view of ``prediction`` (None: gold has no prediction), judged against ``gold``.
 
     Without gold, the conversation is shown as it is (a prediction, or gold data itself).
@@ -90,8 +92,11 @@ def build_view(prediction: Conversation | None, gold: Conversation | None = None
     if prediction is None and gold is None:
         raise ValueError("need a prediction or a gold conversation")
     if gold is not None and prediction is not None and prediction.id != gold.id:
-        raise DataFormatError(f"prediction {prediction.id!r} shown against gold {gold.id!r}",
-                              conversation=gold.id, field="id")
+        raise DataFormatError(
+            f"prediction {prediction.id!r} shown against gold {gold.id!r}",
+            conversation=gold.id,
+            field="id",
+        )
     base = gold if gold is not None else prediction
     assert base is not None
     predicted = prediction.utterances if prediction is not None else []
@@ -103,15 +108,29 @@ def build_view(prediction: Conversation | None, gold: Conversation | None = None
         if shown is not None and emotion is not None and shown.emotion_scores:
             probability = shown.emotion_scores.get(emotion)
         gold_emotion = utt.emotion if gold is not None else None
-        rows.append(UtteranceRow(utt.index, utt.speaker, utt.text, emotion, probability,
-                                 gold_emotion, _emotion_status(emotion, gold_emotion, gold)))
+        rows.append(
+            UtteranceRow(
+                utt.index,
+                utt.speaker,
+                utt.text,
+                emotion,
+                probability,
+                gold_emotion,
+                _emotion_status(emotion, gold_emotion, gold),
+            )
+        )
     return ConversationView(
-        id=base.id, rows=tuple(rows), arrows=tuple(_arrows(prediction, gold)),
-        judged=gold is not None, has_prediction=prediction is not None)
+        id=base.id,
+        rows=tuple(rows),
+        arrows=tuple(_arrows(prediction, gold)),
+        judged=gold is not None,
+        has_prediction=prediction is not None,
+    )
 
 
-def _emotion_status(emotion: str | None, gold_emotion: str | None,
-                    gold: Conversation | None) -> str:
+def _emotion_status(
+    emotion: str | None, gold_emotion: str | None, gold: Conversation | None
+) -> str:
     if gold is None or gold_emotion is None:
         return "plain"
     if emotion is None:
@@ -126,14 +145,18 @@ def _all_pairs(conversation: Conversation | None) -> list[EmotionCausePair]:
     return list(conversation.pairs) + list(conversation.duplicate_pairs)
 
 
-def _by_key(pairs: Iterable[EmotionCausePair],
-            conversation: Conversation | None) -> dict[tuple[int, int], tuple[float | None, str | None]]:
+def _by_key(
+    pairs: Iterable[EmotionCausePair], conversation: Conversation | None
+) -> dict[tuple[int, int], tuple[float | None, str | None]]:
     """Distinct utterance pairs with their best score and their emotion."""
     found: dict[tuple[int, int], tuple[float | None, str | None]] = {}
     for pair in pairs:
         emotion = pair.emotion
-        if emotion is None and conversation is not None \
-                and pair.emotion_utterance <= len(conversation.utterances):
+        if (
+            emotion is None
+            and conversation is not None
+            and pair.emotion_utterance <= len(conversation.utterances)
+        ):
             emotion = conversation.utterances[pair.emotion_utterance - 1].emotion
         score, known = found.get(pair.key, (None, None))
         if pair.score is not None and (score is None or pair.score > score):
