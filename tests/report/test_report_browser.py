@@ -36,18 +36,20 @@ CHROMIUM_ARGS = [
 READ_CONVERSATION = """() => {
   const svg = document.querySelector("svg.um-arrows");
   const box = svg.getBoundingClientRect();
-  const inside = (y, rect) => y >= rect.top - 0.5 && y <= rect.bottom + 0.5;
+  const inside = (y, rect) => y >= rect.top && y <= rect.bottom;
   const arrows = Array.from(svg.querySelectorAll("g.um-arrow")).map((g) => {
     const path = g.querySelector("path"), head = g.querySelector("polygon");
     const tip = head.points.getItem(0), start = path.getPointAtLength(0);
-    const emotion = document.getElementById("u" + g.dataset.emotion).getBoundingClientRect();
-    const cause = document.getElementById("u" + g.dataset.cause).getBoundingClientRect();
+    // arrows meet a row on its first line, beside the speaker's name
+    const line = (index) => document.querySelector("#u" + index + " .um-speaker").getBoundingClientRect();
+    const emotion = line(g.dataset.emotion), cause = line(g.dataset.cause);
+    const rowLeft = (index) => document.getElementById("u" + index).getBoundingClientRect().left;
     const rect = g.getBoundingClientRect(), style = getComputedStyle(path);
     return {status: g.dataset.status, visible: rect.width > 0 && rect.height > 0
               && style.visibility === "visible" && style.display !== "none",
             look: style.stroke + " " + style.strokeDasharray,
             endsInEmotionRow: inside(box.top + tip.y, emotion)
-              && Math.abs(box.left + tip.x - emotion.left) < 8,
+              && Math.abs(box.left + tip.x - rowLeft(g.dataset.emotion)) < 8,
             startsInCauseRow: inside(box.top + start.y, cause)};
   });
   const rows = Array.from(document.querySelectorAll("li.um-row")).map((li) => {
@@ -263,3 +265,35 @@ def test_notebook_view_draws_the_same_arrows(page, ecf_test, predictions) -> Non
     assert len(arrows) == len(conv.pair_set()) and all(w > 0 for w in arrows)
     chips = page.eval_on_selector_all(".um-pred .um-chip", "cs => cs.map(c => c.textContent)")
     assert chips == [u.emotion for u in conv.utterances]
+
+
+def test_the_longest_real_utterances_fit_their_rows(
+    page, shared_data: Path, tmp_path: Path
+) -> None:
+    """Row heights are estimated before the browser lays text out: the estimate must hold for
+    the longest utterances of ECF 1.0 and MELD (and shouting in capitals)."""
+    from unimeec.data import load_dataset
+    from unimeec.data.schema import Conversation, Utterance
+    from unimeec.report import build_report
+
+    texts = [
+        u.text
+        for name in ("ecf1", "meld")
+        for split in ("train", "dev", "test")
+        for c in load_dataset(name, split, shared_data)
+        for u in c.utterances
+    ]
+    longest = sorted(set(texts), key=lambda t: (-len(t), t))[:150]
+    shouting = [t.upper() for t in longest[:30]]
+    conv = Conversation(
+        "long",
+        [
+            Utterance(k, "Speaker", text, "joy")
+            for k, text in enumerate([*longest, *shouting], start=1)
+        ],
+        dataset="ecf1",
+    )
+    site = build_report([conv], tmp_path / "site", progress=False)
+    page.goto(site.pages["long"].as_uri())
+    seen = page.evaluate(READ_CONVERSATION)
+    assert len(seen["rows"]) == 180 and all(r["textFits"] for r in seen["rows"])

@@ -30,18 +30,19 @@ SELF_LOOP = 26.0
 
 
 def char_width_em(char: str) -> float:
-    """An upper estimate of a glyph's advance in em for common sans-serif fonts."""
+    """An upper estimate of a glyph's advance in em: the widths of DejaVu Sans (the widest
+    common sans-serif, Debian's default) rounded up, by class of character."""
     if char == " ":
         return 0.33
     if char in "mwMW@%":
         return 1.0
     if char.isascii():
         if char.isupper():
-            return 0.78
-        if char.isdigit():
+            return 0.8
+        if char in "ijlft":
+            return 0.4
+        if char.isalpha() or char.isdigit():
             return 0.64
-        if char.isalpha():
-            return 0.62
         return 0.5
     if unicodedata.east_asian_width(char) in "WF":
         return 1.05
@@ -89,9 +90,11 @@ class PageLayout:
     def height(self) -> float:
         return self.tops[-1] + self.heights[-1] if self.tops else 0.0
 
-    def centre(self, index: int) -> float:
-        """Vertical centre of the row of 1-based utterance ``index``."""
-        return self.tops[index - 1] + self.heights[index - 1] / 2
+    def anchor(self, index: int) -> float:
+        """Where arrows meet the row of 1-based utterance ``index``: the middle of its first
+        line, beside the speaker and the emotion chip (a generous height estimate may leave
+        blank space below the text; the row's centre would drift into it)."""
+        return self.tops[index - 1] + ROW_PADDING_PX + LINE_PX / 2
 
 
 def bulge(distance: int) -> float:
@@ -121,14 +124,14 @@ def layout_page(view: ConversationView) -> PageLayout:
 def _arrow(page: PageLayout, x: float, emotion: int, cause: int) -> ArrowShape:
     """An arc from the cause row to the emotion row, entering the emotion row from the left."""
     if emotion == cause:
-        y = page.centre(emotion)
+        y = page.anchor(emotion)
         start, end, reach = y - 6, y + 6, SELF_LOOP
         path = (
             f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start - 10:.1f} "
             f"{x - reach:.1f} {end + 10:.1f} {x - 7:.1f} {end:.1f}"
         )
     else:
-        start, end = page.centre(cause) - 4, page.centre(emotion) + 4
+        start, end = page.anchor(cause) - 4, page.anchor(emotion) + 4
         reach = bulge(emotion - cause)
         path = (
             f"M{x - 2:.1f} {start:.1f} C{x - reach:.1f} {start:.1f} "
