@@ -103,7 +103,7 @@ def build_report(
     (out / "assets").mkdir(exist_ok=True)
     (out / "assets" / "report.css").write_text(stylesheet(), encoding="utf-8")
 
-    site = {"title": title, "judged": gold is not None, "has_evaluation": gold is not None}
+    site = {"title": title, "judged": gold is not None}  # judged: there is an evaluation page
     env = environment()
     template = env.get_template("conversation.html.j2")
     names = page_names(cid for cid, _, _ in items)
