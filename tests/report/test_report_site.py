@@ -15,8 +15,6 @@ from unimeec.evaluation import evaluate_report
 from unimeec.report import build_report
 from unimeec.report.site import page_names
 
-from .conftest import TEST_RESAMPLES
-
 
 def test_page_names_are_safe_and_never_collide() -> None:
     names = page_names(["101", "a/b c", "A", "a", "///", "x" * 90])
@@ -43,7 +41,9 @@ def test_site_files(site_dir: Path, ecf_test: list[Conversation]) -> None:
 
 def test_evaluation_json_is_the_evaluation_report(site_dir: Path, ecf_test, predictions) -> None:
     saved = json.loads((site_dir / "evaluation.json").read_text(encoding="utf-8"))
-    report = evaluate_report(ecf_test, predictions, bootstrap=TEST_RESAMPLES, seed=0)
+    settings = saved["settings"]
+    assert (settings["bootstrap"], settings["seed"], settings["confidence"]) == (200, 0, 0.95)
+    report = evaluate_report(ecf_test, predictions, bootstrap=200, seed=0)
     assert saved["metrics"] == pytest.approx(report.metrics, abs=1e-12)
     assert saved["intervals"]["mecpe_pair_f1"] == pytest.approx(
         {
