@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 #: Inputs longer than this many conversations show a progress bar (unless told otherwise).
 PROGRESS_MIN_CONVERSATIONS = 64
+#: ``predict_file`` output formats -> the writer's format names.
+OUTPUT_FORMATS: dict[str, str] = {"jsonl": "jsonl", "semeval": "semeval-subtask2",
+                                  "semeval-subtask1": "semeval-subtask1",
+                                  "semeval-subtask2": "semeval-subtask2"}
 
 
 # ---------------------------------------------------------------------- input parsing
@@ -210,22 +214,28 @@ class Predictor:
 def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | Path | None,
                  *, output_format: str = "jsonl", features: Mapping[str, Any] | None = None,
                  batch_size: int = 16, threshold: float | None = None) -> list[Conversation]:
-    """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout)."""
+    """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout).
+
+    ``output_format``: ``jsonl``; ``semeval`` = ``semeval-subtask2`` (utterance causes); or
+    ``semeval-subtask1``, the official span submission (``"<utt>_<start>_<end>"`` positions;
+    a model without a span head cites whole cause utterances).
+    """
     conversations = read_conversations(input_path)
     predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size).predict(
         conversations, features=features, threshold=threshold)
     assert isinstance(predictions, list)
-    fmt = {"jsonl": "jsonl", "semeval": "semeval-subtask2"}.get(output_format)
+    fmt = OUTPUT_FORMATS.get(output_format)
     if fmt is None:
-        raise DataFormatError(f"unknown output format {output_format!r}; use jsonl or semeval",
-                              field="format")
+        raise DataFormatError(f"unknown output format {output_format!r}; use one of "
+                              f"{', '.join(OUTPUT_FORMATS)}", field="format")
+    spans = "positions" if fmt == "semeval-subtask1" else None
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        write_conversations(predictions, output, format=fmt)
+        write_conversations(predictions, output, format=fmt, span_format=spans)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "predictions"
-            write_conversations(predictions, path, format=fmt)
+            write_conversations(predictions, path, format=fmt, span_format=spans)
             sys.stdout.write(path.read_text(encoding="utf-8"))
             sys.stdout.flush()
     return predictions

@@ -160,6 +160,10 @@ class UniMEECConfig(PretrainedConfig):
         emotion_class_weights: list[float] | None = None,
         cause_threshold: float = 0.5,
         cause_floor: float = 0.3,
+        span_head: bool = False,
+        span_loss_weight: float = 1.0,
+        span_hidden_size: int | None = None,
+        span_max_tokens: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.backbone = resolve_backbone(backbone) if backbone is not None else default_backbone()
@@ -212,6 +216,10 @@ class UniMEECConfig(PretrainedConfig):
                                       if emotion_class_weights is not None else None)
         self.cause_threshold = cause_threshold
         self.cause_floor = cause_floor
+        self.span_head = span_head
+        self.span_loss_weight = span_loss_weight
+        self.span_hidden_size = span_hidden_size
+        self.span_max_tokens = span_max_tokens
         super().__init__(**kwargs)
         self.validate()
 
@@ -265,7 +273,8 @@ class UniMEECConfig(PretrainedConfig):
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 fail(name, f"must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("use_thc", "label_word_init", "use_mlm_head", "thc_feed_forward"):
+        for name in ("use_thc", "label_word_init", "use_mlm_head", "thc_feed_forward",
+                     "span_head"):
             if not isinstance(getattr(self, name), bool):
                 fail(name, f"must be true or false, got {getattr(self, name)!r}")
         for name in ("prompt_past", "prompt_future", "thc_utterance_window", "thc_cause_past",
@@ -290,6 +299,15 @@ class UniMEECConfig(PretrainedConfig):
                 fail(name, f"must be a probability in [0, 1], got {getattr(self, name)!r}")
         if self.cause_loss_weight < 0:
             fail("cause_loss_weight", f"must be >= 0, got {self.cause_loss_weight!r}")
+        if self.span_loss_weight < 0:
+            fail("span_loss_weight", f"must be >= 0, got {self.span_loss_weight!r}")
+        for name in ("span_hidden_size", "span_max_tokens"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                fail(name, f"must be null or an integer >= 1, got {value!r}")
+        if self.span_head and self.tasks == "emotion":
+            fail("span_head", "needs cause pairs: tasks must be 'joint' or 'cause', not 'emotion'")
         if self.cause_pos_weight is not None and self.cause_pos_weight <= 0:
             fail("cause_pos_weight", f"must be > 0, got {self.cause_pos_weight!r}")
         if self.emotion_class_weights is not None and (

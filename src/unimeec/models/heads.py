@@ -1,9 +1,10 @@
-"""Emotion head (verbalizer) and pairwise cause head (METHOD.md section 5)."""
+"""Emotion head (verbalizer), pairwise cause head (METHOD.md section 5) and span head."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class EmotionHead(nn.Module):
@@ -69,3 +70,37 @@ class CauseHead(nn.Module):
         features = torch.cat([cause_states, utterance_states, cause_states * utterance_states,
                               self.distance(clipped).to(cause_states.dtype)], dim=-1)
         return self.mlp(features).squeeze(-1)
+
+
+class SpanHead(nn.Module):
+    """Start/end logits over the cause utterance's tokens, conditioned on the emotion utterance.
+
+    For a pair (i, j) and a token state ``h_t`` of ``u_j``, with ``q_i = [c'_i; e'_i]``::
+
+        z_t = GELU(A h_t + B q_i + (C h_t) * (D q_i)),   [start_t, end_t] = W z_t + b
+
+    the first layer of an MLP on ``[h_t; q_i; h_t * q_i]`` with the product term taken through
+    low-rank projections. Why factored: the token projections run once per utterance and the
+    condition ones once per pair, so scoring every candidate pair of a batch at evaluation
+    costs ``pairs x tokens x inner`` element-wise work, not a GEMM per pair.
+    """
+
+    def __init__(self, hidden_size: int, inner_size: int, dropout: float) -> None:
+        super().__init__()
+        self.token = nn.Linear(hidden_size, 2 * inner_size)  # A and C
+        self.condition = nn.Linear(2 * hidden_size, 2 * inner_size)  # B and D
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(inner_size, 2)
+
+    def forward(self, tokens: torch.Tensor, token_mask: torch.Tensor, conditions: torch.Tensor,
+                rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens [U, T, H] with token_mask [U, T]; conditions [R, 2H]; rows [R] = the
+        utterance of each pair's cause -> start and end logits [R, T] (masked: dtype min)."""
+        a, c = self.token(tokens).chunk(2, dim=-1)  # [U, T, d] each
+        b, d = self.condition(conditions).chunk(2, dim=-1)  # [R, d] each
+        a, c = a.index_select(0, rows), c.index_select(0, rows)
+        z = F.gelu(a + b[:, None] + c * d[:, None])
+        logits = self.out(self.dropout(z)).float()  # [R, T, 2]
+        mask = token_mask.index_select(0, rows)[..., None]
+        logits = logits.masked_fill(~mask, torch.finfo(logits.dtype).min)
+        return logits[..., 0], logits[..., 1]

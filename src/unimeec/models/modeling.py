@@ -13,6 +13,12 @@ candidates of the batch; see :mod:`unimeec.models.processor` for the batch keys)
    ``[U, n_labels]``; ``CauseHead(c'_i, x'_j, i - j)`` -> ``[P]``.
 5. Loss ``CE + lambda * BCE``: CE over labelled utterances only, BCE over candidates of gold
    emotion utterances of conversations with cause labels only; ``tasks`` switches either off.
+6. With ``span_head`` (SemEval-2024 subtask 1): ``SpanHead(h_t of u_j, [c'_i; e'_i])`` ->
+   start/end logits over the text tokens of each candidate's cause utterance ``u_j``, read
+   from its text-pass ``X`` slot (conversation scope: the conversation's sequence; utterance
+   scope: ``u_j``'s own prompt, where it is the quoted target, so every candidate ``j`` has
+   its tokens, not only those inside ``i``'s context window). Loss ``+ mu * CE(start, end)``
+   over the gold spans of candidate pairs; decoding picks the best ``start <= end`` span.
 
 The backbone is any Hugging Face encoder (``config.backbone``); its weights are part of our
 checkpoint, so ``from_pretrained(dir)`` rebuilds it from ``config.backbone_config`` without
@@ -39,13 +45,14 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from unimeec.data.labels import is_neutral
-from unimeec.data.schema import Conversation, EmotionCausePair
+from unimeec.data.schema import CauseSpan, Conversation, EmotionCausePair
 from unimeec.errors import ConfigError, FeatureError
 from unimeec.models.configuration import UniMEECConfig
 from unimeec.models.context import HierarchicalContext
-from unimeec.models.heads import CauseHead, EmotionHead, MaskedLMEmotionHead
+from unimeec.models.heads import CauseHead, EmotionHead, MaskedLMEmotionHead, SpanHead
 from unimeec.models.multimodal import ModalityFusion, ModalitySoftPrompt
 from unimeec.models.prompt import prepare_tokenizer
+from unimeec.models.spans import SPAN_DECODINGS, best_spans, trimmed_range
 
 
 def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -61,6 +68,9 @@ class UniMEECOutput(ModelOutput):
     ``candidate_pairs`` [P, 3] = (conversation position in batch, emotion utterance, cause
     utterance), 1-based utterance indices, aligned with ``cause_logits`` [P];
     ``predictions`` holds decoded conversations when ``return_predictions=True``.
+    Span head only: ``span_start_logits`` / ``span_end_logits`` [R, T] over the sub-words of
+    each row's cause utterance (``span_words`` [R, T]: their whitespace tokens, -1 = padding);
+    rows are all candidates (``span_rows`` None) or, in training, those of ``span_labels``.
     """
 
     loss: torch.Tensor | None = None
@@ -70,6 +80,11 @@ class UniMEECOutput(ModelOutput):
     cause_logits: torch.Tensor | None = None
     candidate_pairs: torch.Tensor | None = None
     predictions: list[Conversation] | None = None
+    span_loss: torch.Tensor | None = None
+    span_start_logits: torch.Tensor | None = None
+    span_end_logits: torch.Tensor | None = None
+    span_words: torch.Tensor | None = None
+    span_rows: torch.Tensor | None = None
 
 
 class UniMEECModel(PreTrainedModel):
@@ -108,6 +123,8 @@ class UniMEECModel(PreTrainedModel):
         self.cause_head = CauseHead(hidden, config.cause_hidden_size or hidden,
                                     config.effective_distance_clip,
                                     config.distance_embedding_size, config.dropout)
+        self.span_head = (SpanHead(hidden, config.span_hidden_size or hidden, config.dropout)
+                          if config.span_head else None)
         self.post_init()
 
     # ------------------------------------------------------------------ construction
@@ -202,7 +219,7 @@ class UniMEECModel(PreTrainedModel):
         The backbone is left alone: its own kernels are already large.
         """
         options.setdefault("dynamic", True)
-        for module in (self.context, self.emotion_head, self.cause_head):
+        for module in (self.context, self.emotion_head, self.cause_head, self.span_head):
             if module is not None:
                 module.compile(**options)
 
@@ -228,6 +245,8 @@ class UniMEECModel(PreTrainedModel):
         cause_labels: torch.Tensor | None = None,
         cause_mask: torch.Tensor | None = None,
         has_cause_labels: torch.Tensor | None = None,
+        span_word_ids: torch.Tensor | None = None,
+        span_labels: torch.Tensor | None = None,
         conversations: list[Conversation] | None = None,
         return_predictions: bool = False,
         **features: torch.Tensor,
@@ -252,6 +271,7 @@ class UniMEECModel(PreTrainedModel):
             states = self._thc(states, speaker_ids, utterance_conversation, utterance_index,
                                conversation_utterances)
         x, e, c = states.unbind(0)
+        cause_query = torch.cat([c, e], dim=-1)  # [c'_i; e'_i], before any readout change
         if self.config.emotion_readout == "mask+slot":
             e = e + x
         if self.mlm_emotion_head is not None:
@@ -264,6 +284,10 @@ class UniMEECModel(PreTrainedModel):
         out = UniMEECOutput(emotion_logits=emotion_logits, cause_logits=cause_logits,
                             candidate_pairs=candidate_pairs)
         self._losses(out, emotion_labels, cause_labels, cause_mask)
+        if self.span_head is not None:
+            self._span_logits(out, hidden, x_positions[0], span_word_ids, candidate_utterances,
+                              cause_query, span_labels)
+            self._span_loss(out, span_labels)
         if return_predictions:
             if conversations is None:
                 raise ValueError("return_predictions needs the batch's 'conversations'")
@@ -350,10 +374,75 @@ class UniMEECModel(PreTrainedModel):
             # labels of a task this model does not train: a zero loss that keeps the graph
             out.loss = 0.0 * (out.emotion_logits.sum() + out.cause_logits.sum())
 
+    def _span_logits(self, out: UniMEECOutput, hidden: torch.Tensor, text_slots: torch.Tensor,
+                     word_ids: torch.Tensor | None, candidate_utterances: torch.Tensor,
+                     cause_query: torch.Tensor, span_labels: torch.Tensor | None) -> None:
+        """Span logits of every candidate (of the labelled ones only, when training)."""
+        if word_ids is None:
+            raise ValueError("the span head needs the batch's 'span_word_ids': build batches "
+                             "with a processor of a span_head config")
+        n_seq, length, size = hidden.shape
+        rows, start, end = text_slots.unbind(-1)  # [U]: the text pass's X slot of each u
+        steps = torch.arange(word_ids.shape[1], device=hidden.device)
+        columns = (start[:, None] + steps).clamp_max(length - 1)
+        tokens = _rows(hidden.reshape(n_seq * length, size), rows[:, None] * length + columns)
+        token_mask = (steps < (end - start)[:, None]) & (word_ids >= 0)
+        pair_rows = span_labels[:, 0] if self.training and span_labels is not None else None
+        pairs = (candidate_utterances if pair_rows is None
+                 else candidate_utterances.index_select(0, pair_rows))
+        i_flat, j_flat = pairs.unbind(-1)
+        out.span_start_logits, out.span_end_logits = self.span_head(
+            self.dropout(tokens), token_mask, cause_query.index_select(0, i_flat), j_flat)
+        out.span_words = word_ids.index_select(0, j_flat)
+        out.span_rows = pair_rows
+
+    def _span_loss(self, out: UniMEECOutput, span_labels: torch.Tensor | None) -> None:
+        """``mu * (CE(start) + CE(end)) / 2``, mean over the gold spans, added to the loss."""
+        if span_labels is None or out.span_start_logits is None:
+            return
+        start, end = out.span_start_logits, out.span_end_logits
+        if out.span_rows is None:
+            start = start.index_select(0, span_labels[:, 0])
+            end = end.index_select(0, span_labels[:, 0])
+        total = (F.cross_entropy(start, span_labels[:, 1], reduction="sum")
+                 + F.cross_entropy(end, span_labels[:, 2], reduction="sum"))
+        out.span_loss = total / (2 * max(int(span_labels.shape[0]), 1))
+        weighted = self.config.span_loss_weight * out.span_loss
+        out.loss = weighted if out.loss is None else out.loss + weighted
+
+    def _span_decoder(self, out: UniMEECOutput, mode: str) -> Any:
+        """``(candidate row, cause text) -> CauseSpan | None`` for decoding mode ``mode``."""
+        if mode not in SPAN_DECODINGS:
+            raise ValueError(f"spans must be one of {SPAN_DECODINGS}, got {mode!r}")
+        if mode == "utterance":
+            return lambda row, text: None
+        if mode == "trimmed":
+            def trimmed(row: int, text: str) -> CauseSpan:
+                start, end = trimmed_range(text)
+                return CauseSpan(text=" ".join(text.split()[start:end]), start=start, end=end)
+            return trimmed
+        if out.span_start_logits is None:
+            raise ValueError("spans='model' needs a model with span_head: true")
+        if out.span_rows is not None:
+            raise RuntimeError("span logits were computed for the labelled pairs only (training "
+                               "mode); call model.eval() before decoding spans")
+        best = best_spans(out.span_start_logits, out.span_end_logits,
+                          self.config.span_max_tokens).cpu().numpy()
+        words = out.span_words.cpu().numpy()
+
+        def predicted(row: int, text: str) -> CauseSpan | None:
+            first, last = int(words[row, best[row, 0]]), int(words[row, best[row, 1]])
+            if first < 0 or last < first:  # the utterance has no text tokens to choose from
+                return None
+            return CauseSpan(text=" ".join(text.split()[first:last + 1]), start=first,
+                             end=last + 1)
+        return predicted
+
     # ------------------------------------------------------------------ decoding
     @torch.no_grad()
     def decode(self, out: UniMEECOutput, batch: dict[str, Any], threshold: float | None = None,
-               gold_emotions: bool | None = None) -> list[Conversation]:
+               gold_emotions: bool | None = None, spans: str | None = None
+               ) -> list[Conversation]:
         """Predicted copies of ``batch["conversations"]`` (METHOD.md section 5).
 
         Emotions by argmax (with all class probabilities in ``emotion_scores``); pairs
@@ -363,6 +452,8 @@ class UniMEECModel(PreTrainedModel):
         emotion (MECPE-Cat) and their probability as ``score``. ``gold_emotions=True`` gates
         pairs by the gold emotions instead (default: only for ``tasks="cause"``); the
         predicted emotions are then the gold ones. ``tasks="emotion"`` predicts no pairs.
+        ``spans`` (:data:`~unimeec.models.spans.SPAN_DECODINGS`; default ``"model"`` with a span
+        head, else ``"utterance"``) gives each pair its cause span.
         """
         cfg = self.config
         tau = cfg.cause_threshold if threshold is None else float(threshold)
@@ -374,6 +465,7 @@ class UniMEECModel(PreTrainedModel):
         cause_prob = torch.sigmoid(out.cause_logits.float()).cpu().numpy()
         cand = out.candidate_pairs.cpu().numpy()
         conv_starts = np.searchsorted(cand[:, 0], np.arange(len(conversations) + 1))
+        span_of = self._span_decoder(out, spans or ("model" if cfg.span_head else "utterance"))
         results = []
         offset = 0
         for c_pos, conv in enumerate(conversations):
@@ -397,8 +489,10 @@ class UniMEECModel(PreTrainedModel):
                     if chosen.size == 0 and sel.size:
                         top = sel[np.argmax(c_prob[sel])]
                         chosen = sel[:0] if c_prob[top] <= cfg.cause_floor else np.array([top])
-                    pairs += [EmotionCausePair(i, int(c_cand[r, 2]), emotion=emotion,
-                                               score=float(c_prob[r])) for r in chosen]
+                    pairs += [EmotionCausePair(
+                        i, int(c_cand[r, 2]), emotion=emotion, score=float(c_prob[r]),
+                        span=span_of(a + int(r), conv.utterance(int(c_cand[r, 2])).text))
+                        for r in chosen]
             results.append(conv.with_predictions(emotions=emotions, pairs=pairs,
                                                  emotion_scores=scores))
         return results

@@ -28,6 +28,12 @@ batch, ``M`` = configured modalities, text first, ``C`` = conversations, ``P`` =
     present when any conversation has cause labels; ``cause_mask`` = conversation has cause
     labels and ``i`` is a gold emotion utterance (non-neutral label, or the emotion side of a
     gold pair when emotions are not annotated).
+``span_word_ids`` [U, T] (``span_head`` only)
+    for each text sub-word of each utterance (as read from its text-pass ``X`` slot), the
+    0-based ``text.split()`` token that holds it; -1 for padding (see :mod:`unimeec.models.spans`).
+``span_labels`` [Q, 3] (``span_head`` and cause labels only)
+    (candidate row, first sub-word, last sub-word) of every gold span of a candidate pair,
+    sub-words counted from the start of the cause utterance's text.
 ``conversations``
     the input list, for :meth:`UniMEECModel.decode`.
 """
@@ -48,6 +54,7 @@ from unimeec.data.schema import Conversation
 from unimeec.errors import CheckpointError, ConfigError, FeatureError
 from unimeec.models.configuration import UniMEECConfig
 from unimeec.models.prompt import CausalPromptBuilder, PromptSequence, prepare_tokenizer
+from unimeec.models.spans import subword_bounds, whitespace_token_index
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +92,10 @@ class UniMEECProcessor:
     def __init__(self, config: UniMEECConfig, tokenizer: PreTrainedTokenizerBase) -> None:
         self.config = config
         self.tokenizer = tokenizer
+        if config.span_head and not tokenizer.is_fast:
+            raise ConfigError(f"UniMEECConfig.span_head needs a fast tokenizer (its character "
+                              f"offsets align sub-words to words); {type(tokenizer).__name__} "
+                              "is not one")
         prepare_tokenizer(tokenizer, config)
         self.max_length = min(config.max_sequence_length, backbone_position_limit(config))
         self.builder = CausalPromptBuilder(tokenizer, config, self.max_length)
@@ -138,7 +149,9 @@ class UniMEECProcessor:
         offsets = np.cumsum([0] + [len(c) for c in conversations])
         n_utt = int(offsets[-1])
         texts = [" " + u.text for c in conversations for u in c.utterances]
-        token_ids = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        encoded = self.tokenizer(texts, add_special_tokens=False,
+                                 return_offsets_mapping=cfg.span_head)
+        token_ids = encoded["input_ids"]
 
         # features and presence
         present = np.zeros((len(modalities), n_utt), dtype=bool)
@@ -235,8 +248,47 @@ class UniMEECProcessor:
             batch[f"features_{name}"] = torch.from_numpy(array)
         batch.update(self._graph(conversations, offsets))
         batch.update(self._labels(conversations, offsets, batch["candidate_pairs"]))
+        if cfg.span_head:
+            words = [whitespace_token_index(text, spans)[:int(end - start)]
+                     for text, spans, (_, start, end)
+                     in zip(texts, encoded["offset_mapping"], x_pos[0])]
+            batch.update(self._span_inputs(conversations, offsets, words,
+                                           batch["candidate_pairs"]))
         batch["conversations"] = conversations
         return batch
+
+    @staticmethod
+    def _span_inputs(conversations: list[Conversation], offsets: np.ndarray,
+                     words: list[list[int]], candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``span_word_ids`` and, with cause labels, ``span_labels`` (module docstring).
+
+        ``words`` holds each utterance's word index per sub-word as the text pass keeps it (a
+        shortened ``X`` slot keeps fewer); a gold span outside the kept sub-words, or of a pair
+        outside the candidate window, has no label.
+        """
+        width = max(1, max(len(w) for w in words))
+        word_ids = np.full((len(words), width), -1, dtype=np.int64)
+        for u, ids in enumerate(words):
+            word_ids[u, :len(ids)] = ids
+        out = {"span_word_ids": torch.from_numpy(word_ids)}
+        if not any(c.has_cause_labels for c in conversations):
+            return out
+        row_of = {tuple(r): k for k, r in enumerate(candidates.tolist())}
+        labels: list[tuple[int, int, int]] = []
+        for c_pos, conv in enumerate(conversations):
+            if not conv.has_cause_labels:
+                continue
+            for pair in conv.pairs:
+                span = pair.span
+                row = row_of.get((c_pos, pair.emotion_utterance, pair.cause_utterance))
+                if span is None or span.start is None or span.end is None or row is None:
+                    continue
+                bounds = subword_bounds(words[int(offsets[c_pos]) + pair.cause_utterance - 1],
+                                        span.start, span.end)
+                if bounds is not None:
+                    labels.append((row, *bounds))
+        out["span_labels"] = torch.tensor(labels, dtype=torch.long).reshape(-1, 3)
+        return out
 
     def _graph(self, conversations: list[Conversation], offsets: np.ndarray) -> dict[str, Any]:
         """Speakers, the padded conversation layout and the cause candidates."""

@@ -133,11 +133,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict", help="predict emotions and cause pairs for conversations in a file",
         description="Read a JSONL (our format) or SemEval-2024 JSON file, predict, and write "
-        "JSONL or the SemEval subtask-2 submission format (stdout by default).")
+        "JSONL or a SemEval-2024 submission: semeval / semeval-subtask2 (utterance causes), "
+        "semeval-subtask1 (span causes as token positions); stdout by default.")
     p.add_argument("--checkpoint", required=True, help="run directory or its model/ directory")
     p.add_argument("input", help="JSONL or SemEval JSON file")
     p.add_argument("--output", "-o", help="output file (default: stdout)")
-    p.add_argument("--format", choices=("jsonl", "semeval"), default="jsonl",
+    p.add_argument("--format", default="jsonl",
+                   choices=("jsonl", "semeval", "semeval-subtask1", "semeval-subtask2"),
                    help="output format (default: jsonl)")
     p.add_argument("--features", action="append", metavar="MODALITY=PATH",
                    help="feature store, e.g. audio=stores/ecf_audio (repeatable)")

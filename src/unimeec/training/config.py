@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from unimeec.data.datasets import DEFAULT_TASKS
 from unimeec.data.modalities import FeatureModality
@@ -46,12 +46,19 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    """Which conversations to read and how to batch them."""
+    """Which conversations to read and how to batch them.
+
+    ``dev_fraction``: for datasets without a dev split (SemEval-2024 Task 3), hold out this
+    fraction of the training conversations as dev, by the fixed rule of
+    :mod:`unimeec.data.splits` (a hash of the conversation id); needs ``dev_split: null``.
+    ``limit`` applies to the conversations read, before the hold-out.
+    """
 
     dataset: str = "ecf1"
     data_dir: str | None = None
     train_splits: list[str] = Field(default_factory=lambda: ["train"], min_length=1)
     dev_split: str | None = "dev"
+    dev_fraction: float | None = Field(default=None, gt=0, lt=1)
     test_split: str | None = "test"
     limit: int | None = Field(default=None, ge=1)
     features: dict[FeatureModality, str] = Field(default_factory=dict)
@@ -71,6 +78,13 @@ class DataConfig(_Section):
             raise ValueError(f"unknown dataset {value!r}; expected one of "
                              f"{', '.join(sorted(DEFAULT_TASKS))}")
         return value
+
+    @model_validator(mode="after")
+    def _one_dev_source(self) -> DataConfig:
+        if self.dev_fraction is not None and self.dev_split is not None:
+            raise ValueError(f"dev_fraction holds dev out of the training splits; set "
+                             f"dev_split: null (it is {self.dev_split!r})")
+        return self
 
 
 class OptimConfig(_Section):
@@ -135,7 +149,7 @@ class PredictConfig(_Section):
     """An extra input predicted after training (e.g. the SemEval evaluation file)."""
 
     input: str | None = None
-    format: Literal["jsonl", "semeval"] = "jsonl"
+    format: Literal["jsonl", "semeval", "semeval-subtask1", "semeval-subtask2"] = "jsonl"
 
 
 class TrainConfig(_Section):

@@ -133,6 +133,15 @@ class UniMEECDataModule(L.LightningDataModule):
             for name in names:
                 conversations.extend(self._read(name))
             self.splits[role] = conversations
+        if self.data.dev_fraction is not None and "train" in self.splits:
+            from unimeec.data.splits import holdout_split
+
+            self.splits["train"], held = holdout_split(self.splits["train"],
+                                                       self.data.dev_fraction)
+            if "dev" in self.roles:
+                self.splits["dev"] = held
+            log.info("held out %d of %d training conversations as dev (data.dev_fraction=%g)",
+                     len(held), len(held) + len(self.splits["train"]), self.data.dev_fraction)
         if "train" in self.roles and not self.splits.get("train"):
             raise ConfigError(f"data.train_splits {self.data.train_splits} gave no training "
                               "conversations")

@@ -99,7 +99,7 @@ class UniMEECLightningModule(L.LightningModule):
         if out.loss is not None:
             self.log(f"{stage}/loss", out.loss.detach(), batch_size=batch_size, on_step=on_step,
                      on_epoch=True, prog_bar=stage == "train", sync_dist=stage != "train")
-        for name in ("emotion_loss", "cause_loss"):
+        for name in ("emotion_loss", "cause_loss", "span_loss"):
             value = getattr(out, name, None)
             if isinstance(value, torch.Tensor):
                 self.log(f"{stage}/{name}", value.detach(), batch_size=batch_size,

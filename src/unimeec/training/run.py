@@ -90,7 +90,7 @@ def monitor_metric(config: TrainConfig) -> str:
                          "cause": "mecpe_pair_f1"}.get(config.resolved_task, JOINT_SCORE)
 
 
-_LOSSES = frozenset({"loss", "emotion_loss", "cause_loss"})
+_LOSSES = frozenset({"loss", "emotion_loss", "cause_loss", "span_loss"})
 
 
 def _strip(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
