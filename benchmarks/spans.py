@@ -32,11 +32,19 @@ import bench_common as bc
 
 log = logging.getLogger("benchmarks.spans")
 
-SYSTEMS: dict[str, str] = {"span-model": "model", "baseline-whole-utterance": "utterance",
-                           "baseline-trimmed-utterance": "trimmed"}
-METRICS = ("semeval_st1_strict_weighted_f1", "semeval_st1_proportional_weighted_f1",
-           "semeval_st1_strict_micro_f1", "semeval_st1_proportional_micro_f1",
-           "mecpe_pair_f1", "merc_weighted_f1")
+SYSTEMS: dict[str, str] = {
+    "span-model": "model",
+    "baseline-whole-utterance": "utterance",
+    "baseline-trimmed-utterance": "trimmed",
+}
+METRICS = (
+    "semeval_st1_strict_weighted_f1",
+    "semeval_st1_proportional_weighted_f1",
+    "semeval_st1_strict_micro_f1",
+    "semeval_st1_proportional_micro_f1",
+    "mecpe_pair_f1",
+    "merc_weighted_f1",
+)
 DEFAULT_CONFIG = bc.REPO / "configs" / "semeval2024_subtask1_dev.yaml"
 
 
@@ -45,38 +53,64 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
-    parser.add_argument("--limit-train-batches", type=float, default=None,
-                        help="fraction (<= 1) or number of training batches per epoch; the dev "
-                        "split stays whole (budget runs)")
+    parser.add_argument(
+        "--limit-train-batches",
+        type=float,
+        default=None,
+        help="fraction (<= 1) or number of training batches per epoch; the dev "
+        "split stays whole (budget runs)",
+    )
     parser.add_argument("--data-dir", type=Path, default=bc.DEFAULT_DATA_DIR)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--override", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="extra overrides of the training config")
+    parser.add_argument(
+        "--override",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra overrides of the training config",
+    )
     parser.add_argument("--machine-note", default=None)
     parser.add_argument("--out", type=Path, default=bc.RESULTS_DIR / "spans.json")
-    parser.add_argument("--run-dir", type=Path, default=None,
-                        help="where the runs write checkpoints (default: a temp dir)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny random backbone, 30 conversations, 2 steps (CI)")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="where the runs write checkpoints (default: a temp dir)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny random backbone, 30 conversations, 2 steps (CI)"
+    )
     return parser
 
 
 def _overrides(args: argparse.Namespace, seed: int, backbone: str | None) -> list[str]:
-    out = [f"seed={seed}", f"data.data_dir={args.data_dir}", f"run_name=spans-seed{seed}",
-           "trainer.enable_progress_bar=true", "trainer.accelerator=cpu", "trainer.devices=1"]
+    out = [
+        f"seed={seed}",
+        f"data.data_dir={args.data_dir}",
+        f"run_name=spans-seed{seed}",
+        "trainer.enable_progress_bar=true",
+        "trainer.accelerator=cpu",
+        "trainer.devices=1",
+    ]
     if args.epochs is not None:
         out.append(f"trainer.max_epochs={args.epochs}")
     if args.limit_train_batches is not None:
         value = args.limit_train_batches
         out.append(f"trainer.limit_train_batches={int(value) if value > 1 else value}")
     if backbone is not None:
-        out += [f"model.backbone={backbone}", "model.thc_heads=2", "data.limit=30",
-                "trainer.limit_train_batches=2", "trainer.max_epochs=1"]
+        out += [
+            f"model.backbone={backbone}",
+            "model.thc_heads=2",
+            "data.limit=30",
+            "trainer.limit_train_batches=2",
+            "trainer.max_epochs=1",
+        ]
     return out + list(args.override)
 
 
-def decode_three_ways(model_dir: Path, conversations: list[Any], batch_size: int
-                      ) -> dict[str, list[Any]]:
+def decode_three_ways(
+    model_dir: Path, conversations: list[Any], batch_size: int
+) -> dict[str, list[Any]]:
     """One forward pass per batch, decoded once per system of :data:`SYSTEMS`."""
     import torch
     from tqdm.auto import tqdm
@@ -88,15 +122,16 @@ def decode_three_ways(model_dir: Path, conversations: list[Any], batch_size: int
     out: dict[str, list[Any]] = {name: [] for name in SYSTEMS}
     with torch.inference_mode():
         for start in tqdm(range(0, len(conversations), batch_size), desc="dev decoding"):
-            batch = processor(conversations[start:start + batch_size])
+            batch = processor(conversations[start : start + batch_size])
             result = model(**batch)
             for name, mode in SYSTEMS.items():
                 out[name] += model.decode(result, batch, spans=mode)
     return {name: sorted(preds, key=lambda c: order[c.id]) for name, preds in out.items()}
 
 
-def run_seed(args: argparse.Namespace, seed: int, root: Path, backbone: str | None
-             ) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+def run_seed(
+    args: argparse.Namespace, seed: int, root: Path, backbone: str | None
+) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     from unimeec.data import load_dataset, read_conversations, write_conversations
     from unimeec.data.splits import holdout_split
     from unimeec.evaluation import evaluate
@@ -111,22 +146,28 @@ def run_seed(args: argparse.Namespace, seed: int, root: Path, backbone: str | No
     seconds = time.perf_counter() - start
     conversations = load_dataset(config.data.dataset, "train", data_dir=args.data_dir)
     if config.data.limit is not None:
-        conversations = conversations[:config.data.limit]
+        conversations = conversations[: config.data.limit]
     dev = holdout_split(conversations, config.data.dev_fraction)[1]
     predictions = decode_three_ways(result.model_dir, dev, config.data.eval_batch_size)
     metrics = {name: evaluate(dev, preds) for name, preds in predictions.items()}
     submission = result.run_dir / "dev_submission_subtask1.json"
-    write_conversations(predictions["span-model"], submission, format="semeval-subtask1",
-                        span_format="positions")
+    write_conversations(
+        predictions["span-model"], submission, format="semeval-subtask1", span_format="positions"
+    )
     reread = evaluate(dev, read_conversations(submission, span_format="positions"))
     keys = [k for k in METRICS if k.startswith("semeval_st1")]
-    info = {"train_seconds": round(seconds, 1), "threshold": result.threshold,
-            "dev_conversations": len(dev),
-            "dev_span_pairs": sum(len(c.pairs) for c in dev),
-            "submission_round_trip_equal": all(
-                abs(reread[k] - metrics["span-model"][k]) < 1e-12 for k in keys),
-            "dev_metrics_of_training_run": {k: v for k, v in result.dev_metrics.items()
-                                            if k in METRICS}}
+    info = {
+        "train_seconds": round(seconds, 1),
+        "threshold": result.threshold,
+        "dev_conversations": len(dev),
+        "dev_span_pairs": sum(len(c.pairs) for c in dev),
+        "submission_round_trip_equal": all(
+            abs(reread[k] - metrics["span-model"][k]) < 1e-12 for k in keys
+        ),
+        "dev_metrics_of_training_run": {
+            k: v for k, v in result.dev_metrics.items() if k in METRICS
+        },
+    }
     return metrics, info
 
 
@@ -144,19 +185,35 @@ def main(argv: list[str] | None = None) -> int:
             infos.append({"seed": seed, **info})
             for name in SYSTEMS:
                 per_seed[name].append(metrics[name])
-            log.info("seed %d: %s", seed, {name: {k: round(metrics[name][k], 4) for k in METRICS
-                                                  if k in metrics[name]} for name in SYSTEMS})
+            log.info(
+                "seed %d: %s",
+                seed,
+                {
+                    name: {k: round(metrics[name][k], 4) for k in METRICS if k in metrics[name]}
+                    for name in SYSTEMS
+                },
+            )
         records = []
         command = bc.command_line(argv)
         machine = bc.machine_description(args.machine_note)
-        for name in SYSTEMS:
+        for name, mode in SYSTEMS.items():
             mean, std = bc.aggregate_seeds(per_seed[name])
-            records.append(bc.result_record(
-                name, "semeval2024", "dev (hash hold-out, data.dev_fraction=0.1)",
-                {k: mean[k] for k in METRICS if k in mean}, args.seeds, command, machine,
-                metrics_std={k: std[k] for k in METRICS if k in std},
-                per_seed=[{k: m[k] for k in METRICS if k in m} for m in per_seed[name]],
-                span_decoding=SYSTEMS[name], runs=infos, smoke=args.smoke))
+            records.append(
+                bc.result_record(
+                    name,
+                    "semeval2024",
+                    "dev (hash hold-out, data.dev_fraction=0.1)",
+                    {k: mean[k] for k in METRICS if k in mean},
+                    args.seeds,
+                    command,
+                    machine,
+                    metrics_std={k: std[k] for k in METRICS if k in std},
+                    per_seed=[{k: m[k] for k in METRICS if k in m} for m in per_seed[name]],
+                    span_decoding=mode,
+                    runs=infos,
+                    smoke=args.smoke,
+                )
+            )
         bc.write_results(records, args.out)
         log.info("wrote %s", args.out)
     return 0

@@ -21,8 +21,9 @@ def in_holdout(conversation_id: str, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") < fraction * 2**64
 
 
-def holdout_split(conversations: Sequence[Conversation], fraction: float
-                  ) -> tuple[list[Conversation], list[Conversation]]:
+def holdout_split(
+    conversations: Sequence[Conversation], fraction: float
+) -> tuple[list[Conversation], list[Conversation]]:
     """``(kept, held_out)`` by :func:`in_holdout`, each in the input order."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"the held-out fraction must lie in (0, 1), got {fraction!r}")

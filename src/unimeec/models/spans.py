@@ -60,8 +60,9 @@ def subword_bounds(words: Sequence[int], start: int, end: int) -> tuple[int, int
     return (inside[0], inside[-1]) if inside else None
 
 
-def best_spans(start_logits: torch.Tensor, end_logits: torch.Tensor,
-               max_tokens: int | None = None) -> torch.Tensor:
+def best_spans(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, max_tokens: int | None = None
+) -> torch.Tensor:
     """[R, 2] sub-word ``(a, b)``, ``a <= b < a + max_tokens``, maximising ``start[a] + end[b]``.
 
     Masked positions must hold a very negative logit (the head fills them with the dtype's
