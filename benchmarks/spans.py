@@ -159,6 +159,7 @@ def run_seed(
     info = {
         "train_seconds": round(seconds, 1),
         "threshold": result.threshold,
+        "dev_fraction": config.data.dev_fraction,
         "dev_conversations": len(dev),
         "dev_span_pairs": sum(len(c.pairs) for c in dev),
         "submission_round_trip_equal": all(
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                 bc.result_record(
                     name,
                     "semeval2024",
-                    "dev (hash hold-out, data.dev_fraction=0.1)",
+                    f"dev (hash hold-out, data.dev_fraction={infos[0]['dev_fraction']:g})",
                     {k: mean[k] for k in METRICS if k in mean},
                     args.seeds,
                     command,

@@ -26,6 +26,8 @@ def test_every_shipped_config_loads_with_its_task() -> None:
         "iemocap_emotion.yaml": "emotion",
         "meld_emotion.yaml": "emotion",
         "reccon_cause.yaml": "cause",
+        "semeval2024_subtask1.yaml": "joint",
+        "semeval2024_subtask1_dev.yaml": "joint",
         "semeval2024_subtask2.yaml": "joint",
     }
 
