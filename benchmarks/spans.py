@@ -10,7 +10,9 @@ conversations and decode the SAME forward outputs three ways (same emotions, sam
 - ``baseline-whole-utterance``: each pair cites its whole cause utterance;
 - ``baseline-trimmed-utterance``: the whole utterance less leading/trailing punctuation tokens.
 
-All three are scored with ``unimeec.evaluation.evaluate`` (the official subtask-1 rules:
+The same three decodings are also applied to the gold pairs (gold emotions, every gold pair
+inside the cause window; rows ``<system> (gold pairs)``), which scores the spans alone.
+All rows are scored with ``unimeec.evaluation.evaluate`` (the official subtask-1 rules:
 strict and proportional span F1, weighted and micro). The span model's predictions are also
 written as the official submission (``"<utt>_<start>_<end>"``), read back and rescored, and the
 row records that both scores agree. One JSON row per system (mean over seeds, per-seed values).
@@ -22,6 +24,7 @@ row records that both scores agree. One JSON row per system (mean over seeds, pe
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import tempfile
 import time
@@ -78,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the runs write checkpoints (default: a temp dir)",
     )
     parser.add_argument(
+        "--run",
+        type=Path,
+        default=None,
+        help="evaluate this finished run directory of the script instead of training (one seed)",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="tiny random backbone, 30 conversations, 2 steps (CI)"
     )
     return parser
@@ -108,10 +117,38 @@ def _overrides(args: argparse.Namespace, seed: int, backbone: str | None) -> lis
     return out + list(args.override)
 
 
-def decode_three_ways(
+def _gold_pair_predictions(model: Any, result: Any, batch: dict[str, Any], mode: str) -> list[Any]:
+    """Gold emotions and the gold pairs inside the cause window, spans decoded by ``mode``.
+
+    Why: with identical predicted pairs the three systems differ only in their spans, but the
+    span scores still carry the pair errors; on the gold pairs they measure the spans alone.
+    """
+    from unimeec.data.schema import EmotionCausePair
+
+    decode_span = model.span_decoder(result, mode)
+    rows = {tuple(r): k for k, r in enumerate(result.candidate_pairs.tolist())}
+    out = []
+    for c_pos, conv in enumerate(batch["conversations"]):
+        pairs = {}
+        for p in conv.pairs:
+            row = rows.get((c_pos, p.emotion_utterance, p.cause_utterance))
+            if row is not None:
+                pairs.setdefault((p.emotion_utterance, p.emotion, p.cause_utterance), row)
+        predicted = [
+            EmotionCausePair(i, j, emotion=e, span=decode_span(row, conv.utterance(j).text))
+            for (i, e, j), row in pairs.items()
+        ]
+        out.append(
+            conv.with_predictions(emotions=[u.emotion for u in conv.utterances], pairs=predicted)
+        )
+    return out
+
+
+def decode_all_ways(
     model_dir: Path, conversations: list[Any], batch_size: int
 ) -> dict[str, list[Any]]:
-    """One forward pass per batch, decoded once per system of :data:`SYSTEMS`."""
+    """One forward pass per batch, decoded once per system of :data:`SYSTEMS`, on the model's
+    pairs and on the gold pairs (``<system> (gold pairs)``)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -119,13 +156,16 @@ def decode_three_ways(
 
     model, processor = load_model_and_processor(model_dir)
     order = {c.id: k for k, c in enumerate(conversations)}
-    out: dict[str, list[Any]] = {name: [] for name in SYSTEMS}
+    out: dict[str, list[Any]] = {}
     with torch.inference_mode():
         for start in tqdm(range(0, len(conversations), batch_size), desc="dev decoding"):
             batch = processor(conversations[start : start + batch_size])
             result = model(**batch)
             for name, mode in SYSTEMS.items():
-                out[name] += model.decode(result, batch, spans=mode)
+                out.setdefault(name, []).extend(model.decode(result, batch, spans=mode))
+                out.setdefault(f"{name} (gold pairs)", []).extend(
+                    _gold_pair_predictions(model, result, batch, mode)
+                )
     return {name: sorted(preds, key=lambda c: order[c.id]) for name, preds in out.items()}
 
 
@@ -138,36 +178,42 @@ def run_seed(
     from unimeec.training.config import load_config
     from unimeec.training.run import train
 
-    config = load_config(args.config, _overrides(args, seed, backbone))
+    if args.run is not None:  # evaluate a finished run of this script
+        config = load_config(args.run / "config.yaml")
+        model_dir, run_dir, seconds = args.run / "model", args.run, None
+        threshold = config.model.get("cause_threshold")
+        dev_metrics = json.loads((args.run / "metrics_dev.json").read_text())
+    else:
+        config = load_config(args.config, _overrides(args, seed, backbone))
+        start = time.perf_counter()
+        result = train(config, output_dir=root)
+        seconds = round(time.perf_counter() - start, 1)
+        model_dir, run_dir = result.model_dir, result.run_dir
+        threshold, dev_metrics = result.threshold, result.dev_metrics
     if config.data.dev_fraction is None:
-        raise SystemExit(f"{args.config}: data.dev_fraction must be set (the dev split)")
-    start = time.perf_counter()
-    result = train(config, output_dir=root)
-    seconds = time.perf_counter() - start
+        raise SystemExit("data.dev_fraction must be set (the dev split)")
     conversations = load_dataset(config.data.dataset, "train", data_dir=args.data_dir)
     if config.data.limit is not None:
         conversations = conversations[: config.data.limit]
     dev = holdout_split(conversations, config.data.dev_fraction)[1]
-    predictions = decode_three_ways(result.model_dir, dev, config.data.eval_batch_size)
+    predictions = decode_all_ways(model_dir, dev, config.data.eval_batch_size)
     metrics = {name: evaluate(dev, preds) for name, preds in predictions.items()}
-    submission = result.run_dir / "dev_submission_subtask1.json"
+    submission = run_dir / "dev_submission_subtask1.json"
     write_conversations(
         predictions["span-model"], submission, format="semeval-subtask1", span_format="positions"
     )
     reread = evaluate(dev, read_conversations(submission, span_format="positions"))
     keys = [k for k in METRICS if k.startswith("semeval_st1")]
     info = {
-        "train_seconds": round(seconds, 1),
-        "threshold": result.threshold,
+        "train_seconds": seconds,
+        "threshold": threshold,
         "dev_fraction": config.data.dev_fraction,
         "dev_conversations": len(dev),
         "dev_span_pairs": sum(len(c.pairs) for c in dev),
         "submission_round_trip_equal": all(
             abs(reread[k] - metrics["span-model"][k]) < 1e-12 for k in keys
         ),
-        "dev_metrics_of_training_run": {
-            k: v for k, v in result.dev_metrics.items() if k in METRICS
-        },
+        "dev_metrics_of_training_run": {k: v for k, v in dev_metrics.items() if k in METRICS},
     }
     return metrics, info
 
@@ -179,25 +225,29 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         backbone = bc.make_tiny_backbone(Path(tmp) / "tiny") if args.smoke else None
         root = args.run_dir or Path(tmp) / "runs"
-        per_seed: dict[str, list[dict[str, float]]] = {name: [] for name in SYSTEMS}
+        if args.run is not None and len(args.seeds) != 1:
+            raise SystemExit("--run evaluates one finished run: give one --seeds value")
+        rows = [(name, mode, "predicted") for name, mode in SYSTEMS.items()]
+        rows += [(f"{name} (gold pairs)", mode, "gold") for name, mode in SYSTEMS.items()]
+        per_seed: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in rows}
         infos = []
         for seed in args.seeds:
             metrics, info = run_seed(args, seed, root, backbone)
             infos.append({"seed": seed, **info})
-            for name in SYSTEMS:
-                per_seed[name].append(metrics[name])
+            for name, values in per_seed.items():
+                values.append(metrics[name])
             log.info(
                 "seed %d: %s",
                 seed,
                 {
                     name: {k: round(metrics[name][k], 4) for k in METRICS if k in metrics[name]}
-                    for name in SYSTEMS
+                    for name in per_seed
                 },
             )
         records = []
         command = bc.command_line(argv)
         machine = bc.machine_description(args.machine_note)
-        for name, mode in SYSTEMS.items():
+        for name, mode, pairs in rows:
             mean, std = bc.aggregate_seeds(per_seed[name])
             records.append(
                 bc.result_record(
@@ -211,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                     metrics_std={k: std[k] for k in METRICS if k in std},
                     per_seed=[{k: m[k] for k in METRICS if k in m} for m in per_seed[name]],
                     span_decoding=mode,
+                    pairs=pairs,
                     runs=infos,
                     smoke=args.smoke,
                 )

@@ -410,7 +410,7 @@ class UniMEECModel(PreTrainedModel):
         weighted = self.config.span_loss_weight * out.span_loss
         out.loss = weighted if out.loss is None else out.loss + weighted
 
-    def _span_decoder(self, out: UniMEECOutput, mode: str) -> Any:
+    def span_decoder(self, out: UniMEECOutput, mode: str) -> Any:
         """``(candidate row, cause text) -> CauseSpan | None`` for decoding mode ``mode``."""
         if mode not in SPAN_DECODINGS:
             raise ValueError(f"spans must be one of {SPAN_DECODINGS}, got {mode!r}")
@@ -465,7 +465,7 @@ class UniMEECModel(PreTrainedModel):
         cause_prob = torch.sigmoid(out.cause_logits.float()).cpu().numpy()
         cand = out.candidate_pairs.cpu().numpy()
         conv_starts = np.searchsorted(cand[:, 0], np.arange(len(conversations) + 1))
-        span_of = self._span_decoder(out, spans or ("model" if cfg.span_head else "utterance"))
+        span_of = self.span_decoder(out, spans or ("model" if cfg.span_head else "utterance"))
         results = []
         offset = 0
         for c_pos, conv in enumerate(conversations):
