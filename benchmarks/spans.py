@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the runs write checkpoints (default: a temp dir)",
     )
     parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="paired bootstrap resamples of dev conversations, span model vs each baseline "
+        "(0: none)",
+    )
+    parser.add_argument(
         "--run",
         type=Path,
         default=None,
@@ -215,7 +222,37 @@ def run_seed(
         ),
         "dev_metrics_of_training_run": {k: v for k, v in dev_metrics.items() if k in METRICS},
     }
+    if args.bootstrap:
+        info["paired_bootstrap"] = paired_tests(dev, predictions, args.bootstrap)
     return metrics, info
+
+
+def paired_tests(
+    dev: list[Any], predictions: dict[str, list[Any]], n_resamples: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Span model minus each baseline (same pairs), resampling dev conversations (seed 0).
+
+    This measures how much the difference depends on which conversations are in dev; it says
+    nothing about the spread over training seeds.
+    """
+    from dataclasses import asdict
+
+    from unimeec.evaluation.bootstrap import paired_bootstrap
+    from unimeec.evaluation.counts import count_conversations
+    from unimeec.evaluation.report import make_layout
+
+    layout = make_layout(dev)
+    wanted = [k for k in METRICS if k.startswith("semeval_st1") and "weighted" in k]
+    out = {}
+    for suffix in ("", " (gold pairs)"):
+        model_rows = count_conversations(dev, predictions[f"span-model{suffix}"], layout)
+        for name in ("baseline-whole-utterance", "baseline-trimmed-utterance"):
+            rows = count_conversations(dev, predictions[name + suffix], layout)
+            tests = paired_bootstrap(
+                model_rows, rows, layout, n_resamples=n_resamples, seed=0, metrics=wanted
+            )
+            out[f"span-model{suffix} - {name}{suffix}"] = {k: asdict(v) for k, v in tests.items()}
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
