@@ -8,9 +8,9 @@ import pytest
 
 from unimeec.data import load_dataset
 from unimeec.data.schema import CauseSpan, EmotionCausePair
-from unimeec.data.splits import holdout_split
 from unimeec.evaluation import evaluate
 from unimeec.models.spans import trimmed_range
+from unimeec.training.crossfit import holdout_split
 
 
 def _gold_pair_baseline(dev, trimmed: bool):

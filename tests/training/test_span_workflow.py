@@ -14,12 +14,12 @@ import yaml
 
 from unimeec.cli import main
 from unimeec.data import load_dataset, write_conversations
-from unimeec.data.splits import holdout_split
 from unimeec.errors import ConfigError
 from unimeec.evaluation import evaluate
 from unimeec.models import UniMEECConfig, UniMEECProcessor
 from unimeec.predict import Predictor
 from unimeec.training.config import TrainConfig, load_config
+from unimeec.training.crossfit import holdout_split
 from unimeec.training.datamodule import UniMEECDataModule
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -44,7 +44,26 @@ def test_dev_fraction_holds_out_the_hash_split(shared_data: Path) -> None:
     datamodule = UniMEECDataModule(config.data)
     datamodule.load()
     assert (len(datamodule.split("train")), len(datamodule.split("dev"))) == (1223, 151)
-    assert datamodule.split("dev")[0].id == "9"
+    dev = datamodule.split("dev")
+    assert [c.id for c in dev[:5]] == ["9", "39", "55", "105", "109"]
+    assert sum(len(c.pairs) for c in dev) == 1045 and sum(len(c) for c in dev) == 1509
+    # the rule looks at each conversation alone: a subset splits the same way
+    few = UniMEECDataModule(config.data.model_copy(update={"limit": 40}))
+    few.load()
+    assert [c.id for c in few.split("dev")] == ["9", "39"]
+    tiny = UniMEECDataModule(config.data.model_copy(update={"limit": 5}))
+    with pytest.raises(
+        ConfigError,
+        match=r"^data.dev_fraction=0.1 leaves 5 training and 0 dev "
+        r"conversations of 5; both must be non-empty$",
+    ):
+        tiny.load()
+    with pytest.raises(
+        ConfigError,
+        match="data.dev_fraction already gives a dev split to tune "
+        "tau on; remove decoding.crossfit_fraction",
+    ):
+        load_config(CONFIGS / "semeval2024_subtask1_dev.yaml", ["decoding.crossfit_fraction=0.1"])
     with pytest.raises(
         ConfigError, match="dev_fraction holds dev out of the training splits; set dev_split: null"
     ):

@@ -50,7 +50,8 @@ class DataConfig(_Section):
 
     ``dev_fraction``: for datasets without a dev split (SemEval-2024 Task 3), hold out this
     fraction of the training conversations as dev, by the fixed rule of
-    :mod:`unimeec.data.splits` (a hash of the conversation id); needs ``dev_split: null``.
+    :func:`unimeec.training.crossfit.in_holdout` (a hash of the conversation id, the rule of
+    ``decoding.crossfit_fraction`` too); needs ``dev_split: null``.
     ``limit`` applies to the conversations read, before the hold-out.
     """
 
@@ -170,6 +171,13 @@ class TrainConfig(_Section):
     def resolved_task(self) -> str:
         """The task, with ``auto`` replaced by the dataset's default."""
         return DEFAULT_TASKS[self.data.dataset] if self.task == "auto" else self.task
+
+    @model_validator(mode="after")
+    def _one_holdout(self) -> TrainConfig:
+        if self.data.dev_fraction is not None and self.decoding.crossfit_fraction is not None:
+            raise ValueError("data.dev_fraction already gives a dev split to tune tau on; "
+                             "remove decoding.crossfit_fraction")
+        return self
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -134,18 +134,27 @@ class UniMEECDataModule(L.LightningDataModule):
                 conversations.extend(self._read(name))
             self.splits[role] = conversations
         if self.data.dev_fraction is not None and "train" in self.splits:
-            from unimeec.data.splits import holdout_split
-
-            self.splits["train"], held = holdout_split(self.splits["train"],
-                                                       self.data.dev_fraction)
-            if "dev" in self.roles:
-                self.splits["dev"] = held
-            log.info("held out %d of %d training conversations as dev (data.dev_fraction=%g)",
-                     len(held), len(held) + len(self.splits["train"]), self.data.dev_fraction)
+            self._hold_out_dev(self.data.dev_fraction)
         if "train" in self.roles and not self.splits.get("train"):
             raise ConfigError(f"data.train_splits {self.data.train_splits} gave no training "
                               "conversations")
         self.features = open_feature_stores(self.data.features, self.data.missing_features)
+
+    def _hold_out_dev(self, fraction: float) -> None:
+        """Move the hash hold-out of the training conversations to dev (data.dev_fraction)."""
+        from unimeec.training.crossfit import in_holdout  # crossfit imports this module
+
+        train = self.splits["train"]
+        held = [c for c in train if in_holdout(c.id, fraction)]
+        self.splits["train"] = [c for c in train if not in_holdout(c.id, fraction)]
+        if not held or not self.splits["train"]:
+            raise ConfigError(f"data.dev_fraction={fraction:g} leaves {len(self.splits['train'])} "
+                              f"training and {len(held)} dev conversations of {len(train)}; both "
+                              "must be non-empty")
+        if "dev" in self.roles:
+            self.splits["dev"] = held
+        log.info("held out %d of %d training conversations as dev (data.dev_fraction=%g)",
+                 len(held), len(train), fraction)
 
     def _read(self, split: str) -> list[Conversation]:
         if self._given is not None:
