@@ -89,9 +89,19 @@ def quality_table(rows: Iterable[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def speed_table(rows: Iterable[dict[str, Any]]) -> str:
+#: Columns of the checkpoint-integrity table (benchmarks/checkpoint_load.py).
+CHECKPOINT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("directory_mib", "model dir MiB", "{:.1f}"),
+    ("verify_s", "SHA-256 check s", "{:.3f}"),
+    ("load_s", "whole load s", "{:.3f}"),
+)
+CHECKPOINT_ROW = "unimeec-checkpoint-load"
+
+
+def speed_table(rows: Iterable[dict[str, Any]],
+                all_columns: tuple[tuple[str, str, str], ...] = SPEED_COLUMNS) -> str:
     rows = list(rows)
-    columns = [c for c in SPEED_COLUMNS if any(c[0] in r["metrics"] for r in rows)]
+    columns = [c for c in all_columns if any(c[0] in r["metrics"] for r in rows)]
     head = ["measurement", *(label for _, label, _ in columns), "machine", "date (UTC)",
             "seeds", "command"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -144,7 +154,8 @@ def _quality_key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def render(rows: list[dict[str, Any]]) -> str:
     is_speed = [r for r in rows if r["split"] != "test" or "latency_p50_ms" in r["metrics"]]
-    speed = [r for r in is_speed if r["name"] != "unimeec-cost-vs-length"]
+    checkpoint = [r for r in is_speed if r["name"] == CHECKPOINT_ROW]
+    speed = [r for r in is_speed if r["name"] not in ("unimeec-cost-vs-length", CHECKPOINT_ROW)]
     evaluated = [r for r in rows if r not in is_speed]
     tuning = sorted((r for r in evaluated if r["name"].startswith(TUNE_PREFIX)
                      and not r["name"].endswith("-gold-emotions")),
@@ -170,6 +181,9 @@ def render(rows: list[dict[str, Any]]) -> str:
     if speed:
         parts += ["### Speed and memory (text only, ECF 1.0 conversations)", "",
                   speed_table(speed), ""]
+    if checkpoint:
+        parts += ["### Checkpoint integrity check (MiniLM-sized model directory)", "",
+                  speed_table(checkpoint, CHECKPOINT_COLUMNS), ""]
     plots = sorted({r["plot"] for r in rows if r.get("plot")})
     for plot in plots:
         name = Path(plot).name

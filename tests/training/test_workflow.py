@@ -179,3 +179,30 @@ def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
     assert double.keys() == single.keys()
     for key, value in single.items():
         assert double[key] == pytest.approx(value, abs=1e-6), key
+
+
+def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
+        run_dir: Path, test_gold: list[Conversation]) -> None:
+    """Under ddp_spawn the grid's exact scores stay in the workers; the logged ones decide."""
+    from unimeec.checkpoint import load_model_and_processor
+    from unimeec.training.config import config_from_dict
+    from unimeec.training.datamodule import UniMEECDataModule
+    from unimeec.training.run import tune_threshold
+    from unimeec.training.trainer import build_trainer
+
+    model, processor = load_model_and_processor(run_dir)
+    common = ["data.eval_batch_size=7", "trainer.accelerator=cpu",
+              "trainer.enable_progress_bar=false", "decoding.threshold_grid=[0.05, 0.3, 0.5]"]
+    taus = {}
+    for name, extra in (("single", []), ("double", ["trainer.devices=2",
+                                                     "trainer.strategy=ddp_spawn"])):
+        config = config_from_dict({}, [*common, *extra])
+        datamodule = UniMEECDataModule(config.data, processor=processor,
+                                       conversations={"dev": test_gold}, roles=("dev",))
+        evaluator = build_trainer(config.trainer, None, monitor=None, validate=True, fit=False)
+        tau, at_tau = tune_threshold(model, config, evaluator, datamodule)
+        taus[name] = tau
+        assert model.config.cause_threshold == tau
+        assert bool(at_tau) == (name == "single")  # exact metrics only from this process
+    # not the tie-break tau (0.5), so scores lost on the way back would fail here
+    assert taus["single"] == taus["double"] != 0.5

@@ -43,7 +43,13 @@ from unimeec.errors import ConfigError
 from unimeec.evaluation.formulas import JOINT_SCORE
 from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
 from unimeec.predict import predict_file
-from unimeec.training.config import TrainConfig, config_from_dict, load_config, model_config_kwargs
+from unimeec.training.config import (
+    TrainConfig,
+    TrainerConfig,
+    config_from_dict,
+    load_config,
+    model_config_kwargs,
+)
 from unimeec.training.crossfit import needs_crossfit, with_crossfit_threshold
 from unimeec.training.datamodule import UniMEECDataModule
 from unimeec.training.model_card import MODEL_CARD_FILE, render_model_card
@@ -183,7 +189,7 @@ def prepare_data(config: TrainConfig,
     return datamodule
 
 
-def _trainer_config(config: TrainConfig, datamodule: UniMEECDataModule) -> Any:
+def _trainer_config(config: TrainConfig, datamodule: UniMEECDataModule) -> TrainerConfig:
     trainer_config = config.trainer
     if datamodule.features and trainer_config.strategy in ("ddp", "ddp_spawn"):
         # a batch may lack a modality entirely, leaving its soft-prompt weights without grads
