@@ -10,7 +10,15 @@ from typing import Any
 
 from unimeec.data.schema import Conversation
 from unimeec.errors import UnimeecError
-from unimeec.report import geometry
+from unimeec.report.geometry import (
+    FONT_PX,
+    LINE_PX,
+    ROW_PADDING_PX,
+    TEXT_WIDTH_EM,
+    ArrowShape,
+    PageLayout,
+    layout_page,
+)
 from unimeec.report.palette import ChipColours
 from unimeec.report.view import Arrow, ConversationView, build_view
 
@@ -89,16 +97,16 @@ def legend_html(judged: bool, chip: Chips) -> Any:
 class PageGeometry:
     """The numbers the conversation macro needs: text metrics and the computed layout."""
 
-    layout: geometry.PageLayout
-    arrows: tuple[tuple[Arrow, geometry.ArrowShape], ...]
-    font: int = geometry.FONT_PX
-    line: int = geometry.LINE_PX
-    pad: int = geometry.ROW_PADDING_PX
-    text_width: float = geometry.TEXT_WIDTH_EM
+    layout: PageLayout
+    arrows: tuple[tuple[Arrow, ArrowShape], ...]
+    font: int = FONT_PX
+    line: int = LINE_PX
+    pad: int = ROW_PADDING_PX
+    text_width: float = TEXT_WIDTH_EM
 
 
 def page_geometry(view: ConversationView) -> PageGeometry:
-    layout = geometry.layout_page(view)
+    layout = layout_page(view)
     return PageGeometry(layout, tuple(zip(view.arrows, layout.arrows)))
 
 

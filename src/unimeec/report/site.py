@@ -17,6 +17,8 @@ from typing import Any
 
 from unimeec.data.schema import Conversation
 from unimeec.errors import DataFormatError
+from unimeec.evaluation.report import TABLE_ORDER, evaluate_report
+from unimeec.report.curves import distance_counts, threshold_curve
 from unimeec.report.palette import ChipColours
 from unimeec.report.render import (
     Chips,
@@ -218,9 +220,7 @@ def _write_evaluation(
     confidence: float,
 ) -> Path:
     """Metrics (with intervals), the four plots as PNG + SVG, evaluation.json and the page."""
-    from unimeec.evaluation.report import TABLE_ORDER, evaluate_report
-    from unimeec.report import plots
-    from unimeec.report.curves import distance_counts, threshold_curve
+    from unimeec.report import plots  # matplotlib: only when an evaluation page is drawn
 
     report = evaluate_report(
         gold, predictions, bootstrap=bootstrap, seed=seed, confidence=confidence
