@@ -75,3 +75,7 @@ class CheckpointError(UnimeecError):
 
 class FeatureError(UnimeecError, ValueError):
     """Features are missing, of the wrong dimension, or could not be extracted."""
+
+
+class OutputError(UnimeecError, OSError):
+    """An output file cannot be written: the path is a directory, or its folder cannot be made."""
