@@ -64,13 +64,16 @@ def _schema_dataclass(cls: type[_T] | None = None, *, frozen: bool = False) -> A
 
 def validation_error(err: pydantic.ValidationError, *, what: str | None = None,
                      names: Mapping[str, str] | None = None,
-                     positional: Sequence[str] = ()) -> DataFormatError:
+                     positional: Sequence[str] = (),
+                     fields: Iterable[str] = ()) -> DataFormatError:
     """The first problem of a pydantic error as a :class:`DataFormatError` naming its field.
 
     A location ``('utterances', 0, 'speaker')`` reads "utterance 1" with field ``speaker``;
     ``names`` adds singular words for list fields (``utterances`` -> ``utterance``). A
     :class:`DataFormatError` raised inside a ``__post_init__`` passes through unchanged.
-    ``positional`` names the fields of positional arguments (a location ``(0,)``).
+    ``positional`` names the fields of positional arguments (a location ``(0,)``);
+    ``fields`` adds the field names of a non-schema model (the rest of a location are list
+    items, dict keys and union-member tags such as ``'int'``).
     """
     names = {**_SINGULAR, **(names or {})}
     errors = err.errors()
@@ -91,8 +94,9 @@ def validation_error(err: pydantic.ValidationError, *, what: str | None = None,
         return DataFormatError(f"unknown field(s) in {holder}: {', '.join(unknown)}",
                                field=unknown[0])
     named = [k for k, part in enumerate(loc) if isinstance(part, str)]
-    known = [k for k in named if loc[k] in _FIELD_NAMES]
-    cut = (known or named)[-1] if named else len(loc)
+    field_names = _FIELD_NAMES | frozenset(fields)
+    known = [k for k in named if loc[k] in field_names]
+    cut = (known[-1] if known else named[0]) if named else len(loc)
     name = str(loc[cut]) if named else None
     rest = loc[cut + 1:]
     if len(rest) == 1 and isinstance(rest[0], int) and name in names:  # a whole list item
@@ -106,6 +110,7 @@ def validation_error(err: pydantic.ValidationError, *, what: str | None = None,
     got = first.get("input")
     shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
     message = first["msg"][:1].lower() + first["msg"][1:]
+    subject = subject or what or ""
     return DataFormatError(f"{subject + ': ' if subject else ''}{message}, got {shown} "
                            f"({type(got).__name__})", field=name)
 

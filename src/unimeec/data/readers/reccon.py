@@ -114,6 +114,9 @@ class RecconTurn(pydantic.BaseModel):
     flag: StrictStr | None = None
 
 
+_TURN_FIELDS = frozenset(f.alias or name for name, f in RecconTurn.model_fields.items())
+
+
 def _turn(raw: Any, position: int, path: Path, cid: str) -> RecconTurn:
     what = f"turn {position}"
     if not isinstance(raw, dict):
@@ -122,7 +125,8 @@ def _turn(raw: Any, position: int, path: Path, cid: str) -> RecconTurn:
     try:
         return RecconTurn.model_validate(raw)
     except pydantic.ValidationError as err:
-        raise validation_error(err, what=what).located(path=path, conversation=cid) from None
+        raise validation_error(err, what=what, fields=_TURN_FIELDS).located(
+            path=path, conversation=cid) from None
 
 
 def _dialogue(raw_utts: list[Any], path: Path, cid: str,
