@@ -25,7 +25,8 @@ class DataFormatError(UnimeecError, ValueError):
         conversation: str | None = None,
         field: str | None = None,
     ) -> None:
-        self.reason = message
+        # one line, always: a quoted newline from the file must not split the message
+        self.reason = message.replace("\r", "\\r").replace("\n", "\\n")
         self.path = str(path) if path is not None else None
         self.line = line
         self.conversation = conversation

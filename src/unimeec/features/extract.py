@@ -249,6 +249,8 @@ def extract_features(conversations: Sequence[Conversation], extractor: Extractor
         raise FeatureError(f"--workers must be >= 1, got {workers}")
     if shard_size < 1:
         raise FeatureError(f"--shard-size must be >= 1, got {shard_size}")
+    for media in {u.media for c in conversations for u in c.utterances if u.media is not None}:
+        media_path(media, media_dir, allow_absolute=allow_absolute_paths)  # before any I/O
     summary = ExtractionSummary()
     with FeatureStoreWriter(out, modality=extractor.modality, dim=extractor.dim,
                             extractor=extractor.info(), shard_size=shard_size) as writer:
