@@ -9,8 +9,11 @@ import pytest
 
 from unimeec.cli import EXIT_BUG, main
 
-RECORD = {"id": "a", "utterances": [{"speaker": "A", "text": "Hi", "emotion": "joy"}],
-          "dataset": "ecf1"}
+RECORD = {
+    "id": "a",
+    "utterances": [{"speaker": "A", "text": "Hi", "emotion": "joy"}],
+    "dataset": "ecf1",
+}
 
 
 def _jsonl(path: Path, *records: dict) -> Path:  # type: ignore[type-arg]
@@ -22,8 +25,10 @@ def test_our_errors_are_one_line_and_exit_1(tmp_path: Path, capsys) -> None:  # 
     bad = _jsonl(tmp_path / "bad.jsonl", RECORD, {**RECORD, "id": "b", "has_cause_labels": "no"})
     assert main(["data", "stats", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert err == (f"unimeec data: error: {bad}:2, conversation b, field 'has_cause_labels': "
-                   "conversation: input should be a valid boolean, got 'no' (str)\n")
+    assert err == (
+        f"unimeec data: error: {bad}:2, conversation b, field 'has_cause_labels': "
+        "conversation: input should be a valid boolean, got 'no' (str)\n"
+    )
 
 
 def test_empty_input_is_an_error_not_silence(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -42,18 +47,35 @@ def test_output_path_problems(tmp_path: Path, capsys) -> None:  # type: ignore[n
     capsys.readouterr()
     (tmp_path / "folder.jsonl").mkdir()
     assert main(["data", "convert", str(good), str(tmp_path / "folder.jsonl")]) == 1
-    assert capsys.readouterr().err == (f"unimeec data: error: {tmp_path / 'folder.jsonl'}: is a "
-                                       "directory; give a file name to write\n")
+    assert capsys.readouterr().err == (
+        f"unimeec data: error: {tmp_path / 'folder.jsonl'}: is a "
+        "directory; give a file name to write\n"
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ["predict", "--checkpoint", "run", "in.jsonl", "--batch-size", "0"],
-    ["predict", "--checkpoint", "run", "in.jsonl", "--batch-size", "two"],
-    ["features", "extract", "--manifest", "m.jsonl", "--modality", "audio", "--extractor",
-     "egemaps_v02", "--out", "s", "--workers", "0"],
-    ["data", "stats"],
-    ["no-such-command"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", "--checkpoint", "run", "in.jsonl", "--batch-size", "0"],
+        ["predict", "--checkpoint", "run", "in.jsonl", "--batch-size", "two"],
+        [
+            "features",
+            "extract",
+            "--manifest",
+            "m.jsonl",
+            "--modality",
+            "audio",
+            "--extractor",
+            "egemaps_v02",
+            "--out",
+            "s",
+            "--workers",
+            "0",
+        ],
+        ["data", "stats"],
+        ["no-such-command"],
+    ],
+)
 def test_usage_errors_exit_2(argv: list[str], capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(argv) == 2
     assert "error:" in capsys.readouterr().err
@@ -64,8 +86,11 @@ def test_help_and_version_exit_0(capsys) -> None:  # type: ignore[no-untyped-def
     assert capsys.readouterr().out.startswith("unimeec ")
 
 
-def test_unexpected_exception_is_reported_as_a_bug(tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_exception_is_reported_as_a_bug(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     good = _jsonl(tmp_path / "good.jsonl", RECORD)
 
     def broken(conversations):  # type: ignore[no-untyped-def]
@@ -74,9 +99,11 @@ def test_unexpected_exception_is_reported_as_a_bug(tmp_path: Path, capsys,  # ty
     monkeypatch.setattr("unimeec.data.stats.compute_stats", broken)
     assert main(["data", "stats", str(good)]) == EXIT_BUG == 70
     err = capsys.readouterr().err
-    assert err.endswith("unimeec data: internal error (KeyError: 'missing'). This is a bug in "
-                        "unimeec, please report it; rerun with 'unimeec -v ...' for the "
-                        "traceback\n")
+    assert err.endswith(
+        "unimeec data: internal error (KeyError: 'missing'). This is a bug in "
+        "unimeec, please report it; rerun with 'unimeec -v ...' for the "
+        "traceback\n"
+    )
     assert "Traceback" not in err
     assert main(["-v", "data", "stats", str(good)]) == 70
     err = capsys.readouterr().err

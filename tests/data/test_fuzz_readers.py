@@ -21,9 +21,12 @@ from hypothesis import strategies as st
 from unimeec.data import Conversation, read_conversations, write_conversations
 from unimeec.errors import DataFormatError
 
-FUZZ = settings(max_examples=30, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 # ---------------------------------------------------------------------- the slices
@@ -45,32 +48,49 @@ def _ecf_blocks(path: Path, n: int) -> str:
 
 
 def _dailydialog_turns(shared: Path) -> list[list[tuple[str, str, str]]]:
-    return [[tuple(line.split("\t")) for line in block.split("\n") if line]  # type: ignore[misc]
-            for block in _blocks(shared / "dailydialog" / "dailydialog_test.txt", 2).split("\n\n")]
+    return [
+        [tuple(line.split("\t")) for line in block.split("\n") if line]  # type: ignore[misc]
+        for block in _blocks(shared / "dailydialog" / "dailydialog_test.txt", 2).split("\n\n")
+    ]
 
 
 def _iemocap_tsv(shared: Path) -> str:
     codes = {"neutral": "neu", "happiness": "hap", "sadness": "sad", "anger": "ang"}
     blocks = []
     for d, dialogue in enumerate(_dailydialog_turns(shared), start=1):
-        blocks.append("\n".join(f"Ses0{d}F_impro01_{'FM'[int(s)]}{k:03d}\t{t}\t"
-                                f"{codes.get(e.strip(), 'fru')}"
-                                for k, (s, t, e) in enumerate(dialogue)))
+        blocks.append(
+            "\n".join(
+                f"Ses0{d}F_impro01_{'FM'[int(s)]}{k:03d}\t{t}\t{codes.get(e.strip(), 'fru')}"
+                for k, (s, t, e) in enumerate(dialogue)
+            )
+        )
     return "\n\n".join(blocks) + "\n"
 
 
 def _iemocap_json(shared: Path) -> str:
-    return json.dumps([[{"text": t, "speaker": f"Ses0{d}M_script01_{'FM'[int(s)]}",
-                         **({"label": "neu"} if k % 2 else {})}
-                        for k, (s, t, _) in enumerate(dialogue)]
-                       for d, dialogue in enumerate(_dailydialog_turns(shared), start=1)], indent=1)
+    return json.dumps(
+        [
+            [
+                {
+                    "text": t,
+                    "speaker": f"Ses0{d}M_script01_{'FM'[int(s)]}",
+                    **({"label": "neu"} if k % 2 else {}),
+                }
+                for k, (s, t, _) in enumerate(dialogue)
+            ]
+            for d, dialogue in enumerate(_dailydialog_turns(shared), start=1)
+        ],
+        indent=1,
+    )
 
 
 def _convecpe(shared: Path) -> str:
     dialogues = []
     for d, dialogue in enumerate(_dailydialog_turns(shared), start=1):
-        utts = [{"speaker": "FM"[int(s)], "text": t, "emotion": "neu" if k else "exc"}
-                for k, (s, t, _) in enumerate(dialogue)]
+        utts = [
+            {"speaker": "FM"[int(s)], "text": t, "emotion": "neu" if k else "exc"}
+            for k, (s, t, _) in enumerate(dialogue)
+        ]
         dialogues.append({"id": f"Ses0{d}F_impro02", "utterances": utts, "pairs": [[1, 1]]})
     return json.dumps({"format": "convecpe", "dialogues": dialogues}, indent=1)
 
@@ -89,15 +109,23 @@ def _jsonl(shared: Path) -> str:
 #: format -> (file name, slice maker); names carry the split as the real files do.
 SLICES: dict[str, tuple[str, Callable[[Path], str]]] = {
     "ecf": ("dev.txt", lambda s: _ecf_blocks(s / "ecf1" / "dev.txt", 3)),
-    "semeval": ("Subtask_1_train.json",
-                lambda s: _json_slice(s / "ecf2-semeval2024" / "Subtask_1_train.json", 3)),
+    "semeval": (
+        "Subtask_1_train.json",
+        lambda s: _json_slice(s / "ecf2-semeval2024" / "Subtask_1_train.json", 3),
+    ),
     "meld": ("dev_sent_emo.csv", lambda s: _lines(s / "meld" / "dev_sent_emo.csv", 30)),
-    "emorynlp": ("emorynlp_dev_final.csv",
-                 lambda s: _lines(s / "emorynlp" / "emorynlp_dev_final.csv", 30)),
-    "dailydialog": ("dailydialog_dev.txt",
-                    lambda s: _blocks(s / "dailydialog" / "dailydialog_dev.txt", 3)),
-    "reccon": ("dailydialog_valid.json",
-               lambda s: _json_slice(s / "reccon" / "dailydialog_valid.json", 3)),
+    "emorynlp": (
+        "emorynlp_dev_final.csv",
+        lambda s: _lines(s / "emorynlp" / "emorynlp_dev_final.csv", 30),
+    ),
+    "dailydialog": (
+        "dailydialog_dev.txt",
+        lambda s: _blocks(s / "dailydialog" / "dailydialog_dev.txt", 3),
+    ),
+    "reccon": (
+        "dailydialog_valid.json",
+        lambda s: _json_slice(s / "reccon" / "dailydialog_valid.json", 3),
+    ),
     "iemocap-tsv": ("train.tsv", _iemocap_tsv),
     "iemocap-json": ("train.json", _iemocap_json),
     "convecpe": ("dev.json", _convecpe),
@@ -107,8 +135,9 @@ JSON_FORMATS = ("semeval", "reccon", "iemocap-json", "convecpe")
 
 
 @pytest.fixture(scope="module")
-def slices(shared_data: Path, tmp_path_factory: pytest.TempPathFactory
-           ) -> dict[str, tuple[Path, str, list[dict[str, Any]]]]:
+def slices(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, str, list[dict[str, Any]]]]:
     """format -> (path to write mutations to, original text, conversations read from it)."""
     folder = tmp_path_factory.mktemp("fuzz")
     out = {}
@@ -169,8 +198,12 @@ def test_byte_mutations(slices, fmt: str, data: st.DataObject) -> None:  # type:
     for _ in range(data.draw(st.integers(1, 4), label="mutations")):
         at = data.draw(st.integers(0, len(raw) - 1), label="offset")
         action = data.draw(st.sampled_from(["flip", "insert", "delete"]), label="action")
-        byte = data.draw(st.sampled_from([0x00, 0x0A, 0x09, 0x22, 0x2C, 0x7C, 0x5B, 0x7D,
-                                          0x30, 0x39, 0x20, 0xFF, 0xC3]), label="byte")
+        byte = data.draw(
+            st.sampled_from(
+                [0x00, 0x0A, 0x09, 0x22, 0x2C, 0x7C, 0x5B, 0x7D, 0x30, 0x39, 0x20, 0xFF, 0xC3]
+            ),
+            label="byte",
+        )
         if action == "flip":
             raw[at] = byte
         elif action == "insert":
@@ -190,8 +223,9 @@ def test_line_mutations(slices, fmt: str, data: st.DataObject) -> None:  # type:
     lines = text.split("\n")
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         at = data.draw(st.integers(0, len(lines) - 1), label="line")
-        action = data.draw(st.sampled_from(["delete", "duplicate", "swap", "blank",
-                                            "truncate"]), label="action")
+        action = data.draw(
+            st.sampled_from(["delete", "duplicate", "swap", "blank", "truncate"]), label="action"
+        )
         if action == "delete":
             del lines[at]
         elif action == "duplicate":
@@ -201,7 +235,7 @@ def test_line_mutations(slices, fmt: str, data: st.DataObject) -> None:  # type:
         elif action == "blank":
             lines[at] = ""
         elif action == "truncate":
-            lines[at] = lines[at][:data.draw(st.integers(0, max(len(lines[at]) - 1, 0)))]
+            lines[at] = lines[at][: data.draw(st.integers(0, max(len(lines[at]) - 1, 0)))]
         if not lines:
             lines = [""]
     conversations = _read(path, fmt, "\n".join(lines))
@@ -233,17 +267,26 @@ def _replace(document: Any, location: tuple[Any, ...], new: Any) -> Any:
 
 NEST = "<nested lists>"
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 10**20) | st.floats(allow_nan=True)
-    | st.text(max_size=8) | st.sampled_from(["b", "neutral", "joy", "1_x", "3_surprise"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                max_size=3),
-    max_leaves=6)
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 10**20)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8)
+    | st.sampled_from(["b", "neutral", "joy", "1_x", "3_surprise"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def _documents(fmt: str, text: str) -> list[Any]:
     """The JSON values of a file: one document, or one per JSONL line."""
-    return [json.loads(line) for line in text.split("\n") if line.strip()] \
-        if fmt == "jsonl" else [json.loads(text)]
+    return (
+        [json.loads(line) for line in text.split("\n") if line.strip()]
+        if fmt == "jsonl"
+        else [json.loads(text)]
+    )
 
 
 def _dump(fmt: str, documents: list[Any]) -> str:
@@ -284,15 +327,28 @@ def test_json_value_type_and_nesting_mutations(slices, fmt: str, data: st.DataOb
 
 #: Typed fields of each JSON format: any value of another JSON type must be an error.
 TYPED: dict[str, list[tuple[tuple[Any, ...], tuple[type, ...]]]] = {
-    "semeval": [((0, "conversation_ID"), (int, str)), ((0, "conversation", 0, "utterance_ID"), (int,)),
-                ((0, "conversation", 1, "text"), (str,)), ((0, "conversation", 1, "speaker"), (str,)),
-                ((0, "conversation", 0, "emotion"), (str, type(None))),
-                ((0, "emotion-cause_pairs"), (list,))],
-    "reccon": [(("dv_0", 0, 0, "turn"), (int,)), (("dv_0", 0, 0, "speaker"), (str,)),
-               (("dv_0", 0, 1, "utterance"), (str,)), (("dv_0", 0, 1, "emotion"), (str,))],
-    "jsonl": [(("has_cause_labels",), (bool,)), (("utterances", 0, "speaker"), (str,)),
-              (("utterances", 0, "text"), (str,)), (("labels",), (list, type(None))),
-              (("split",), (str, type(None))), (("pairs", 0, "emotion_utterance"), (int,))],
+    "semeval": [
+        ((0, "conversation_ID"), (int, str)),
+        ((0, "conversation", 0, "utterance_ID"), (int,)),
+        ((0, "conversation", 1, "text"), (str,)),
+        ((0, "conversation", 1, "speaker"), (str,)),
+        ((0, "conversation", 0, "emotion"), (str, type(None))),
+        ((0, "emotion-cause_pairs"), (list,)),
+    ],
+    "reccon": [
+        (("dv_0", 0, 0, "turn"), (int,)),
+        (("dv_0", 0, 0, "speaker"), (str,)),
+        (("dv_0", 0, 1, "utterance"), (str,)),
+        (("dv_0", 0, 1, "emotion"), (str,)),
+    ],
+    "jsonl": [
+        (("has_cause_labels",), (bool,)),
+        (("utterances", 0, "speaker"), (str,)),
+        (("utterances", 0, "text"), (str,)),
+        (("labels",), (list, type(None))),
+        (("split",), (str, type(None))),
+        (("pairs", 0, "emotion_utterance"), (int,)),
+    ],
 }
 
 
@@ -300,12 +356,15 @@ TYPED: dict[str, list[tuple[tuple[Any, ...], tuple[type, ...]]]] = {
 @FUZZ
 @given(data=st.data())
 def test_wrong_types_are_errors_never_coercions(slices, fmt: str, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
-    path, text, expected = slices[fmt]
+    path, text, _ = slices[fmt]
     documents = _documents(fmt, text)
     location, allowed = data.draw(st.sampled_from(TYPED[fmt]), label="field")
-    new = data.draw(JSON_VALUES.filter(lambda v: not isinstance(v, allowed)
-                                       or (isinstance(v, bool) and bool not in allowed)),
-                    label="value")
+    new = data.draw(
+        JSON_VALUES.filter(
+            lambda v: not isinstance(v, allowed) or (isinstance(v, bool) and bool not in allowed)
+        ),
+        label="value",
+    )
     documents[0] = _replace(documents[0], _resolve(documents[0], location), new)
     assert _read(path, fmt, _dump(fmt, documents)) is None, (location, new)
 
@@ -319,18 +378,26 @@ def _resolve(document: Any, location: tuple[Any, ...]) -> tuple[Any, ...]:
 
 @pytest.mark.parametrize("fmt", [*JSON_FORMATS, "jsonl"])
 @FUZZ
-@given(indent=st.sampled_from([None, 0, 2, "\t"]), sort_keys=st.booleans(),
-       ascii_only=st.booleans())
-def test_layout_changes_give_the_same_conversations(slices, fmt: str, indent, sort_keys,  # type: ignore[no-untyped-def]
-                                                    ascii_only) -> None:
+@given(
+    indent=st.sampled_from([None, 0, 2, "\t"]), sort_keys=st.booleans(), ascii_only=st.booleans()
+)
+def test_layout_changes_give_the_same_conversations(
+    slices,
+    fmt: str,
+    indent,
+    sort_keys,  # type: ignore[no-untyped-def]
+    ascii_only,
+) -> None:
     path, text, expected = slices[fmt]
     documents = _documents(fmt, text)
     if fmt == "jsonl":
-        content = "".join(json.dumps(d, sort_keys=sort_keys, ensure_ascii=ascii_only) + "\n\n"
-                          for d in documents)
+        content = "".join(
+            json.dumps(d, sort_keys=sort_keys, ensure_ascii=ascii_only) + "\n\n" for d in documents
+        )
     else:
-        content = json.dumps(documents[0], indent=indent, sort_keys=sort_keys,
-                             ensure_ascii=ascii_only)
+        content = json.dumps(
+            documents[0], indent=indent, sort_keys=sort_keys, ensure_ascii=ascii_only
+        )
     conversations = _read(path, fmt, content)
     assert conversations is not None
 

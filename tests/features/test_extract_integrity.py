@@ -18,8 +18,10 @@ from unimeec.features.media import MediaPathError, load_audio, media_path
 
 
 def _manifest(path: Path, media: list[str | None]) -> Path:
-    utts = [{"speaker": "A", "text": f"utterance {k}", **({"media": m} if m else {})}
-            for k, m in enumerate(media, start=1)]
+    utts = [
+        {"speaker": "A", "text": f"utterance {k}", **({"media": m} if m else {})}
+        for k, m in enumerate(media, start=1)
+    ]
     path.write_text(json.dumps({"id": "1", "utterances": utts}) + "\n", encoding="utf-8")
     return path
 
@@ -35,15 +37,28 @@ def test_media_paths_stay_inside_the_media_dir(tmp_path: Path) -> None:
     assert media_path("/etc/passwd", media, allow_absolute=True) == Path("/etc/passwd")
 
 
-def test_escaping_manifest_is_refused_before_any_file_is_read(tmp_path: Path, speech_wav: Path,
-                                                              capsys) -> None:  # type: ignore[no-untyped-def]
+def test_escaping_manifest_is_refused_before_any_file_is_read(
+    tmp_path: Path, speech_wav: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
     media = tmp_path / "media"
     media.mkdir()
     outside = tmp_path / "secret.wav"
     shutil.copy(speech_wav, outside)
     manifest = _manifest(tmp_path / "m.jsonl", ["../secret.wav"])
-    args = ["features", "extract", "--manifest", str(manifest), "--media-dir", str(media),
-            "--modality", "audio", "--extractor", "egemaps_v02", "--out", str(tmp_path / "s")]
+    args = [
+        "features",
+        "extract",
+        "--manifest",
+        str(manifest),
+        "--media-dir",
+        str(media),
+        "--modality",
+        "audio",
+        "--extractor",
+        "egemaps_v02",
+        "--out",
+        str(tmp_path / "s"),
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "media path '../secret.wav' leads outside" in err
@@ -56,16 +71,21 @@ def test_escaping_manifest_is_refused_before_any_file_is_read(tmp_path: Path, sp
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00\x01 not a video at all " * 100])
-def test_undecodable_video_is_recorded_missing(tmp_path: Path, talking_video: Path,
-                                               content: bytes) -> None:
+def test_undecodable_video_is_recorded_missing(
+    tmp_path: Path, talking_video: Path, content: bytes
+) -> None:
     media = tmp_path / "media"
     media.mkdir()
     shutil.copy(talking_video, media / "good.mp4")
     (media / "broken.mp4").write_bytes(content)
     manifest = _manifest(tmp_path / "m.jsonl", ["broken.mp4", "good.mp4"])
-    store, summary = extract_features(read_manifest(manifest),
-                                      build_extractor("fer", "visual", frames=2),
-                                      tmp_path / "visual", media_dir=media, progress=False)
+    store, summary = extract_features(
+        read_manifest(manifest),
+        build_extractor("fer", "visual", frames=2),
+        tmp_path / "visual",
+        media_dir=media,
+        progress=False,
+    )
     assert (summary.extracted, summary.missing) == (1, 1)
     assert "broken.mp4: cannot decode video" in store.missing_reason("1", 1)
     assert store.get("1", 2) is not None
@@ -73,13 +93,28 @@ def test_undecodable_video_is_recorded_missing(tmp_path: Path, talking_video: Pa
 
 def _sine_wav(path: Path, seconds: float = 1.5) -> Path:
     """A 440 Hz tone made by sox (a different recording than the speech)."""
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth",
-                    str(seconds), "sine", "440"], check=True)
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "16000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(path),
+            "synth",
+            str(seconds),
+            "sine",
+            "440",
+        ],
+        check=True,
+    )
     return path
 
 
-def test_resume_retries_failures_and_redoes_changed_media(tmp_path: Path,
-                                                          speech_wav: Path) -> None:
+def test_resume_retries_failures_and_redoes_changed_media(tmp_path: Path, speech_wav: Path) -> None:
     media = tmp_path / "media"
     media.mkdir()
     (media / "a.wav").write_bytes(b"not audio")  # fails first
