@@ -90,6 +90,11 @@ def read_reccon(path: str | Path, *, dataset: str = "reccon",
         log.warning("%s: mapped misspelled emotion labels %s (original kept in "
                     "Utterance.meta['original_emotion'])", path,
                     ", ".join(f"{k}->{RECCON_LABEL_FIXES[k]} x{n}" for k, n in sorted(fixes.items())))
+    unlocated = sum(p.span is not None and p.span.start is None
+                    for conv in conversations for p in conv.pairs)
+    if unlocated:
+        log.warning("%s: %d cause span(s) not found in their cause utterance (text kept, no "
+                    "token range)", path, unlocated)
     deduplicate(conversations, path)
     return conversations
 
