@@ -96,7 +96,7 @@ def test_unexpected_exception_is_reported_as_a_bug(
     def broken(conversations):  # type: ignore[no-untyped-def]
         return {}["missing"]  # a programming error inside a command
 
-    monkeypatch.setattr("unimeec.data.stats.compute_stats", broken)
+    monkeypatch.setattr("unimeec.data.commands.compute_stats", broken)
     assert main(["data", "stats", str(good)]) == EXIT_BUG == 70
     err = capsys.readouterr().err
     assert err.endswith(
