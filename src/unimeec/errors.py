@@ -25,7 +25,8 @@ class DataFormatError(UnimeecError, ValueError):
         conversation: str | None = None,
         field: str | None = None,
     ) -> None:
-        self.reason = message
+        # one line, always: a quoted newline from the file must not split the message
+        self.reason = message.replace("\r", "\\r").replace("\n", "\\n")
         self.path = str(path) if path is not None else None
         self.line = line
         self.conversation = conversation
@@ -75,3 +76,7 @@ class CheckpointError(UnimeecError):
 
 class FeatureError(UnimeecError, ValueError):
     """Features are missing, of the wrong dimension, or could not be extracted."""
+
+
+class OutputError(UnimeecError, OSError):
+    """An output file cannot be written: the path is a directory, or its folder cannot be made."""

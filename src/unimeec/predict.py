@@ -39,7 +39,8 @@ from unimeec.checkpoint import load_model_and_processor, move_batch
 from unimeec.data.features import open_features
 from unimeec.data.io import read_conversations, write_conversations
 from unimeec.data.schema import Conversation, Utterance
-from unimeec.errors import DataFormatError, FeatureError
+from unimeec.errors import ConfigError, DataFormatError, FeatureError
+from unimeec.outputs import prepare_output
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class Predictor:
         self.processor = processor
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
-        self.batch_size = batch_size
+        self.batch_size = _batch_size(batch_size)
         self._warned: set[str] = set()
 
     @classmethod
@@ -194,7 +195,7 @@ class Predictor:
         conversations, single = parse_conversations(inputs)
         conversations = [self._in_label_space(c) for c in conversations]
         lookups = self._features(features)
-        size = batch_size or self.batch_size
+        size = self.batch_size if batch_size is None else _batch_size(batch_size)
         order = sorted(range(len(conversations)), key=lambda i: len(conversations[i]))
         batches = [order[k:k + size] for k in range(0, len(order), size)]
         show = progress if progress is not None else len(conversations) >= PROGRESS_MIN_CONVERSATIONS
@@ -211,16 +212,26 @@ class Predictor:
         return final[0] if single else final
 
 
+def _batch_size(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"batch size must be an integer >= 1, got {value!r}")
+    return value
+
+
 def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | Path | None,
                  *, output_format: str = "jsonl", features: Mapping[str, Any] | None = None,
-                 batch_size: int = 16, threshold: float | None = None) -> list[Conversation]:
+                 batch_size: int = 16, threshold: float | None = None,
+                 input_format: str | None = None) -> list[Conversation]:
     """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout).
 
     ``output_format``: ``jsonl``; ``semeval`` = ``semeval-subtask2`` (utterance causes); or
     ``semeval-subtask1``, the official span submission (``"<utt>_<start>_<end>"`` positions;
-    a model without a span head cites whole cause utterances).
+    a model without a span head cites whole cause utterances). ``input_format`` names the
+    input's format (``--input-format``); detected when ``None``.
     """
-    conversations = read_conversations(input_path)
+    if output is not None:  # a bad output path fails before the model runs, not after
+        prepare_output(output)
+    conversations = read_conversations(input_path, format=input_format)
     predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size).predict(
         conversations, features=features, threshold=threshold)
     assert isinstance(predictions, list)
@@ -230,7 +241,6 @@ def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | P
                               f"{', '.join(OUTPUT_FORMATS)}", field="format")
     spans = "positions" if fmt == "semeval-subtask1" else None
     if output is not None:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
         write_conversations(predictions, output, format=fmt, span_format=spans)
     else:
         with tempfile.TemporaryDirectory() as tmp:

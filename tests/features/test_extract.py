@@ -44,7 +44,8 @@ def test_audio_extraction_writes_the_documented_store(manifest: Path, talking_vi
     conversations = read_manifest(manifest)
     extractor = build_extractor("compare_2016", "audio")
     store, summary = extract_features(conversations, extractor, tmp_path / "audio",
-                                      media_dir=talking_video.parent, progress=False)
+                                      media_dir=talking_video.parent, progress=False,
+                                      allow_absolute_paths=True)
     assert (summary.extracted, summary.missing, summary.skipped, summary.files) == (3, 1, 0, 2)
     assert summary.missing_reasons == {"no media file given in the manifest": 1}
     assert (store.dim, store.modality) == (6373, "audio")
@@ -67,11 +68,12 @@ def test_audio_extraction_writes_the_documented_store(manifest: Path, talking_vi
 
     # resuming does nothing more; a store for a subset is completed by a rerun
     _, again = extract_features(conversations, extractor, tmp_path / "audio", progress=False,
-                                media_dir=talking_video.parent)
+                                media_dir=talking_video.parent, allow_absolute_paths=True)
     assert (again.extracted, again.missing, again.skipped) == (0, 0, 4)
-    _, part = extract_features(conversations[1:], extractor, tmp_path / "part", progress=False)
+    _, part = extract_features(conversations[1:], extractor, tmp_path / "part", progress=False,
+                               allow_absolute_paths=True)
     _, rest = extract_features(conversations, extractor, tmp_path / "part", progress=False,
-                               media_dir=talking_video.parent)
+                               media_dir=talking_video.parent, allow_absolute_paths=True)
     assert (part.extracted, rest.extracted, rest.skipped) == (1, 2, 2)
     np.testing.assert_array_equal(FeatureStore.open(tmp_path / "part").get("1", 1), first)
 
@@ -79,7 +81,8 @@ def test_audio_extraction_writes_the_documented_store(manifest: Path, talking_vi
 def test_facial_expression_extraction(manifest: Path, talking_video: Path, tmp_path: Path) -> None:
     extractor = build_extractor("fer", "visual", frames=3)
     store, summary = extract_features(read_manifest(manifest), extractor, tmp_path / "visual",
-                                      media_dir=talking_video.parent, progress=False)
+                                      media_dir=talking_video.parent, progress=False,
+                                      allow_absolute_paths=True)
     assert (store.dim, store.modality) == (135, "visual")
     assert (summary.extracted, summary.missing) == (1, 3)
     vector = store.get("1", 1)
@@ -98,14 +101,14 @@ def test_cli_extract_in_parallel_info_and_errors(manifest: Path, talking_video: 
     out = tmp_path / "egemaps"
     code = main(["features", "extract", "--manifest", str(manifest), "--media-dir",
                  str(talking_video.parent), "--modality", "audio", "--extractor", "egemaps_v02",
-                 "--workers", "2", "--out", str(out)])
+                 "--workers", "2", "--allow-absolute-paths", "--out", str(out)])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["dim"] == 88 and report["extracted"] == 3 and report["files"] == 2
     store = FeatureStore.open(out)
     serial, _ = extract_features(read_manifest(manifest), build_extractor("egemaps_v02", "audio"),
                                  tmp_path / "serial", media_dir=talking_video.parent,
-                                 progress=False)
+                                 progress=False, allow_absolute_paths=True)
     for key in [("1", 1), ("1", 2), ("2", 1)]:
         np.testing.assert_array_equal(store.get(*key), serial.get(*key))
 
@@ -115,7 +118,7 @@ def test_cli_extract_in_parallel_info_and_errors(manifest: Path, talking_video: 
 
     assert main(["features", "extract", "--manifest", str(manifest), "--media-dir",
                  str(tmp_path / "nowhere"), "--modality", "audio", "--extractor", "egemaps_v02",
-                 "--out", str(tmp_path / "x")]) == 1
+                 "--allow-absolute-paths", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
     assert "1 media file(s) not found in" in err and talking_video.name in err
     assert main(["features", "extract", "--manifest", str(manifest), "--modality", "visual",

@@ -62,7 +62,7 @@ def test_audio_encoder(tiny_wav2vec2: Path, manifest: Path, talking_video: Path,
                        video_half: float, tmp_path: Path) -> None:
     extractor = build_extractor("hf", "audio", model=str(tiny_wav2vec2))
     store, summary = extract_features(read_manifest(manifest), extractor, tmp_path / "s",
-                                      progress=False)
+                                      progress=False, allow_absolute_paths=True)
     assert (store.dim, summary.extracted) == (32, 2)
     assert store.extractor.name == "hf-audio"
     assert store.extractor.settings["model"] == str(tiny_wav2vec2.resolve())
@@ -81,7 +81,7 @@ def test_image_encoder(tiny_vit: Path, manifest: Path, talking_video: Path, vide
                        video_seconds: float, tmp_path: Path) -> None:
     extractor = build_extractor("hf", "visual", model=str(tiny_vit), frames=2)
     store, summary = extract_features(read_manifest(manifest), extractor, tmp_path / "s",
-                                      progress=False)
+                                      progress=False, allow_absolute_paths=True)
     assert (store.dim, store.modality, summary.extracted) == (32, "visual", 2)
     frames = read_frames(talking_video, sample_times(video_half, video_seconds, 2))
     processor = ViTImageProcessor.from_pretrained(tiny_vit)

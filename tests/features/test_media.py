@@ -86,7 +86,8 @@ def test_resolve_media(tmp_path: Path) -> None:
     (tmp_path / "dia1utt1.mp4").write_bytes(b"")
     assert resolve_media("dia1utt1.mp4", tmp_path) == tmp_path / "dia1utt1.mp4"
     assert resolve_media("Friends_S1E1", tmp_path) == tmp_path / "Friends_S1E1.mkv"
-    assert resolve_media(str(tmp_path / "dia1utt1.mp4"), "/elsewhere") == tmp_path / "dia1utt1.mp4"
+    assert resolve_media(str(tmp_path / "dia1utt1.mp4"), "/elsewhere",
+                         allow_absolute=True) == tmp_path / "dia1utt1.mp4"
     with pytest.raises(FeatureError, match="media file not found: .*dia9utt9.mp4"):
         resolve_media("dia9utt9.mp4", tmp_path)
     (tmp_path / "broken.wav").write_bytes(b"not audio at all")

@@ -165,6 +165,28 @@ def test_predict_bad_input_file_is_one_line(run_dir: Path, tmp_path: Path,
     assert "no utterances" in capsys.readouterr().err
 
 
+def test_predict_input_format_empty_input_and_output_path(run_dir: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    record = {"id": "q", "utterances": [{"speaker": "A", "text": "I got the job !"}]}
+    txt = tmp_path / "input.txt"  # our JSONL under a name detection cannot place
+    txt.write_text(json.dumps(record) + "\n")
+    assert main(["predict", "--checkpoint", str(run_dir), str(txt)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot detect the format; name it explicitly" in err and "format=" not in err
+    assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--input-format",
+                 "jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "q"
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n")
+    assert main(["predict", "--checkpoint", str(run_dir), str(blank)]) == 1
+    assert "no conversations in the file" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--input-format", "jsonl",
+                 "-o", str(tmp_path)]) == 1
+    assert "is a directory; give a file name to write" in capsys.readouterr().err
+    assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--batch-size", "0"]) == 2
+
+
 def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
                                                          test_gold: list[Conversation]) -> None:
     from unimeec.training.run import evaluate_checkpoint

@@ -328,10 +328,43 @@ class FeatureStoreWriter:
     def __contains__(self, key: object) -> bool:
         return isinstance(key, tuple) and len(key) == 2 and _key(*key) in self._records
 
-    def record_media(self, name: str, sha256: str) -> None:
-        """Remember an input's hash; a changed file under a recorded name is an error."""
+    def record(self, conversation_id: str, utterance_index: int) -> dict[str, Any] | None:
+        """The index record of a key (``None`` when absent); ``"missing"`` marks a failure."""
+        return self._records.get(_key(conversation_id, utterance_index))
+
+    def media_sha256(self, name: str) -> str | None:
+        """The SHA-256 recorded for a media name, if any."""
+        return self._index.get("media", {}).get(name)
+
+    def keys_with_media(self, name: str) -> list[Key]:
+        """Every recorded key whose features came from media ``name``."""
+        return [k for k, r in self._records.items() if r.get("media") == name]
+
+    def forget(self, keys: Iterable[tuple[str, int]]) -> int:
+        """Drop the records of ``keys`` so they can be extracted again; return how many.
+
+        Why: a resumed extraction retries failed utterances and redoes those whose media
+        changed. The rows the dropped records pointed at stay in their shards, unreferenced
+        (shards are immutable; the space is not reclaimed).
+        """
+        drop = {_key(*k) for k in keys} & self._records.keys()
+        if not drop:
+            return 0
+        for key in drop:
+            del self._records[key]
+
+        def kept(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [r for r in records if _key(r["conversation"], r["utterance"]) not in drop]
+
+        self._index["records"] = kept(self._index["records"])
+        self._pending_records = kept(self._pending_records)
+        return len(drop)
+
+    def record_media(self, name: str, sha256: str, *, replace: bool = False) -> None:
+        """Remember an input's hash; a changed file under a recorded name is an error unless
+        ``replace`` (the caller has forgotten every key extracted from the old file)."""
         media = self._index.setdefault("media", {})
-        if media.get(name, sha256) != sha256:
+        if not replace and media.get(name, sha256) != sha256:
             raise FeatureError(f"{self.path}: media file {name} changed since features were "
                                f"extracted from it (SHA-256 {media[name][:12]}... now "
                                f"{sha256[:12]}...); write to a new store")

@@ -26,7 +26,10 @@ def read_conversations(path: str | Path, format: str | None = None,
     if not path.is_file():
         raise DataFormatError("no such file", path=path)
     fmt = format or detect_format(path)
-    return get_reader(fmt)(path, **options)
+    conversations = get_reader(fmt)(path, **options)
+    if not conversations:  # an empty input is a mistake (wrong file), not zero results
+        raise DataFormatError(f"no conversations in the file (read as {fmt!r})", path=path)
+    return conversations
 
 
 def write_conversations(conversations: Iterable[Conversation], path: str | Path,

@@ -5,22 +5,147 @@ index is 0- or 1-based. Here utterance indices are **1-based, as in the official
 and every object validates itself on construction, so a bad record fails where it is read,
 with its location, instead of deep inside a model.
 
+Why pydantic dataclasses: the field types below are the one statement of what each field
+may hold, and pydantic enforces them everywhere an object is made: by a reader, by
+:meth:`Conversation.from_dict` from our JSONL, by a model's predictions. Types are strict
+(``"false"`` is not a bool, ``"joy"`` is not a tuple of labels, ``True`` is not an index,
+``None`` is not a speaker, NaN/Infinity are not times) and unknown JSONL keys are errors, so
+nothing is coerced or dropped silently. They stay dataclasses (``dataclasses.replace``,
+positional construction, equality, pickling) so the rest of the code sees no difference, and
+every validation failure surfaces as :class:`~unimeec.errors.DataFormatError` naming the
+field. Rules between fields (indices 1..N, labels of the label set, pairs inside the
+conversation) are checked in ``__post_init__`` / :meth:`Conversation.validate`.
+
 ``Conversation.to_dict`` / ``Conversation.from_dict`` define our JSON Lines format (one
 conversation per line); see the README section "Our JSONL format".
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import field, replace
+from typing import Annotated, Any, TypeVar
+
+import pydantic
+from pydantic import BeforeValidator, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic.dataclasses import dataclass as _pydantic_dataclass
 
 from unimeec.data.datasets import LABEL_SETS
 from unimeec.data.labels import is_neutral
 from unimeec.errors import DataFormatError
 
+#: Unknown keys are errors; NaN and infinities are not numbers we accept (nor can write as JSON).
+_CONFIG = ConfigDict(extra="forbid", allow_inf_nan=False)
+_T = TypeVar("_T")
 
-@dataclass(frozen=True)
+
+def _schema_dataclass(cls: type[_T] | None = None, *, frozen: bool = False) -> Any:
+    """A pydantic dataclass whose construction errors are :class:`DataFormatError`."""
+
+    def wrap(cls: type[_T]) -> type[_T]:
+        cls = _pydantic_dataclass(cls, frozen=frozen, config=_CONFIG)  # type: ignore[assignment]
+        init = cls.__init__
+        positional = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+
+        @functools.wraps(init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                init(self, *args, **kwargs)
+            except pydantic.ValidationError as err:
+                raise validation_error(err, what=cls.__name__, positional=positional) from None
+
+        cls.__init__ = __init__  # type: ignore[misc]
+        return cls
+
+    return wrap if cls is None else wrap(cls)
+
+
+def validation_error(err: pydantic.ValidationError, *, what: str | None = None,
+                     names: Mapping[str, str] | None = None,
+                     positional: Sequence[str] = (),
+                     fields: Iterable[str] = ()) -> DataFormatError:
+    """The first problem of a pydantic error as a :class:`DataFormatError` naming its field.
+
+    A location ``('utterances', 0, 'speaker')`` reads "utterance 1" with field ``speaker``;
+    ``names`` adds singular words for list fields (``utterances`` -> ``utterance``). A
+    :class:`DataFormatError` raised inside a ``__post_init__`` passes through unchanged.
+    ``positional`` names the fields of positional arguments (a location ``(0,)``);
+    ``fields`` adds the field names of a non-schema model (the rest of a location are list
+    items, dict keys and union-member tags such as ``'int'``).
+    """
+    names = {**_SINGULAR, **(names or {})}
+    errors = err.errors()
+    # an unknown key explains a "missing" one (a typo), so it is reported first
+    first = next((e for e in errors if e["type"] in _UNKNOWN), errors[0])
+    inner = (first.get("ctx") or {}).get("error")
+    if isinstance(inner, DataFormatError):
+        return inner
+    loc = tuple(first["loc"])
+    if loc and isinstance(loc[0], int) and loc[0] < len(positional):
+        loc = (positional[loc[0]], *loc[1:])
+    if first["type"] in _UNKNOWN or first["type"] in _MISSING:
+        holder, name = _holder(loc[:-1], names) or (what or "record"), str(loc[-1])
+        if first["type"] in _MISSING:
+            return DataFormatError(f"{holder} has no {name!r}", field=name)
+        unknown = sorted(str(e["loc"][-1]) for e in errors
+                         if e["type"] in _UNKNOWN and tuple(e["loc"][:-1]) == loc[:-1])
+        return DataFormatError(f"unknown field(s) in {holder}: {', '.join(unknown)}",
+                               field=unknown[0])
+    named = [k for k, part in enumerate(loc) if isinstance(part, str)]
+    field_names = _FIELD_NAMES | frozenset(fields)
+    known = [k for k in named if loc[k] in field_names]
+    cut = (known[-1] if known else named[0]) if named else len(loc)
+    name = str(loc[cut]) if named else None
+    rest = loc[cut + 1:]
+    if len(rest) == 1 and isinstance(rest[0], int) and name in names:  # a whole list item
+        subject = _holder(loc, names)
+    elif cut == 0 and not rest:  # the field alone: the location already names it
+        subject = ""
+    else:
+        subject = ", ".join(filter(None, (_holder(loc[:cut], names),
+                                          f"{name}{''.join(f'[{p!r}]' for p in rest)}"
+                                          if name else "")))
+    got = first.get("input")
+    shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
+    message = first["msg"][:1].lower() + first["msg"][1:]
+    subject = subject or what or ""
+    return DataFormatError(f"{subject + ': ' if subject else ''}{message}, got {shown} "
+                           f"({type(got).__name__})", field=name)
+
+
+_SINGULAR = {"utterances": "utterance", "pairs": "pair"}
+_UNKNOWN = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
+_MISSING = frozenset({"missing", "missing_argument"})
+
+
+def _holder(loc: Sequence[Any], names: Mapping[str, str]) -> str:
+    """``('utterances', 0, 'span')`` -> ``"utterance 1, span"``."""
+    parts: list[str] = []
+    k = 0
+    while k < len(loc):
+        part = loc[k]
+        if isinstance(part, str) and k + 1 < len(loc) and isinstance(loc[k + 1], int):
+            parts.append(f"{names.get(part, part)} {loc[k + 1] + 1}")
+            k += 2
+        else:
+            parts.append(str(part) if isinstance(part, str) else f"item {part + 1}")
+            k += 1
+    return ", ".join(parts)
+
+
+def _id_to_str(value: Any) -> Any:
+    """Conversation ids are strings; an integer id (SemEval's, JSONL's) is accepted as one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+ConversationId = Annotated[StrictStr, BeforeValidator(_id_to_str)]
+
+
+@_schema_dataclass(frozen=True)
 class CauseSpan:
     """A cause as a span inside the cause utterance (SemEval-2024 subtask 1).
 
@@ -28,9 +153,9 @@ class CauseSpan:
     Either the text or the token range may be unknown (``None``) when a source gives only one.
     """
 
-    text: str | None = None
-    start: int | None = None
-    end: int | None = None
+    text: StrictStr | None = None
+    start: StrictInt | None = None
+    end: StrictInt | None = None
 
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):
@@ -41,7 +166,7 @@ class CauseSpan:
                                   field="span")
 
 
-@dataclass(frozen=True)
+@_schema_dataclass(frozen=True)
 class EmotionCausePair:
     """Utterance ``cause_utterance`` causes the emotion of utterance ``emotion_utterance``.
 
@@ -49,11 +174,11 @@ class EmotionCausePair:
     ``score`` is set on predictions (probability that the pair holds).
     """
 
-    emotion_utterance: int
-    cause_utterance: int
-    emotion: str | None = None
+    emotion_utterance: StrictInt
+    cause_utterance: StrictInt
+    emotion: StrictStr | None = None
     span: CauseSpan | None = None
-    score: float | None = None
+    score: StrictFloat | None = None
 
     @property
     def key(self) -> tuple[int, int]:
@@ -66,7 +191,7 @@ class EmotionCausePair:
         return (self.emotion_utterance, self.emotion, self.cause_utterance)
 
 
-@dataclass
+@_schema_dataclass
 class Utterance:
     """One turn of a conversation.
 
@@ -78,33 +203,28 @@ class Utterance:
     extras (e.g. ``meld_id``, ``feature_row``) that must survive a round trip.
     """
 
-    index: int
-    speaker: str
-    text: str
-    emotion: str | None = None
-    media: str | None = None
-    start: float | None = None
-    end: float | None = None
-    latent_cause: bool = False
-    emotion_scores: dict[str, float] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    index: StrictInt
+    speaker: StrictStr
+    text: StrictStr
+    emotion: StrictStr | None = None
+    media: StrictStr | None = None
+    start: StrictFloat | None = None
+    end: StrictFloat | None = None
+    latent_cause: StrictBool = False
+    emotion_scores: dict[StrictStr, StrictFloat] | None = None
+    meta: dict[StrictStr, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.index, int) or isinstance(self.index, bool) or self.index < 1:
+        if self.index < 1:
             raise DataFormatError(f"utterance index must be an integer >= 1, got {self.index!r}",
                                   field="index")
-        if not isinstance(self.text, str):
-            raise DataFormatError(f"utterance {self.index}: text must be a string", field="text")
-        if not isinstance(self.speaker, str):
-            raise DataFormatError(f"utterance {self.index}: speaker must be a string",
-                                  field="speaker")
         if self.start is not None and self.end is not None and self.end < self.start:
             raise DataFormatError(
                 f"utterance {self.index}: time span ends ({self.end}) before it starts ({self.start})",
                 field="end")
 
 
-@dataclass
+@_schema_dataclass
 class Conversation:
     """A dialogue with its (gold or predicted) emotions and emotion-cause pairs.
 
@@ -113,19 +233,18 @@ class Conversation:
     causes. ``labels`` is the allowed emotion label set; by default the one of ``dataset``.
     """
 
-    id: str
+    id: ConversationId
     utterances: list[Utterance]
     pairs: list[EmotionCausePair] = field(default_factory=list)
-    dataset: str | None = None
-    split: str | None = None
-    has_cause_labels: bool = True
-    labels: tuple[str, ...] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    dataset: StrictStr | None = None
+    split: StrictStr | None = None
+    has_cause_labels: StrictBool = True
+    labels: tuple[StrictStr, ...] | None = None
+    meta: dict[StrictStr, Any] = field(default_factory=dict)
     #: Pairs dropped as exact duplicates by :meth:`deduplicate_pairs` (kept to report them).
     duplicate_pairs: list[EmotionCausePair] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        self.id = str(self.id)
         if self.labels is None and self.dataset in LABEL_SETS:
             self.labels = LABEL_SETS[self.dataset]
         self.validate()
@@ -251,56 +370,43 @@ class Conversation:
                   split: str | None = None) -> Conversation:
         """Build from a JSONL record; ``index`` of utterances defaults to their position.
 
-        Unknown keys are an error (a typo must not silently drop data).
+        The record is validated against the field types of this module (strict: no
+        coercion) and unknown keys are an error (a typo must not silently drop data).
+        ``dataset``/``split`` fill in a record that lacks them.
         """
         if not isinstance(record, Mapping):
             raise DataFormatError(f"a conversation must be a JSON object, got {type(record).__name__}")
-        cid = record.get("id")
-        if cid is None:
+        if "id" not in record:
             raise DataFormatError("missing conversation id", field="id")
+        cid = record["id"]
+        if isinstance(cid, bool) or not isinstance(cid, (str, int)):
+            raise DataFormatError(f"conversation id must be a string or an integer, got {cid!r}",
+                                  field="id")
         cid = str(cid)
-        unknown = set(record) - _CONVERSATION_KEYS
-        if unknown:
-            raise DataFormatError(f"unknown field(s) {', '.join(sorted(unknown))}; allowed: "
-                                  f"{', '.join(sorted(_CONVERSATION_KEYS))}", conversation=cid,
-                                  field=min(unknown))
-        raw_utts = record.get("utterances")
-        if not isinstance(raw_utts, list):
-            raise DataFormatError("'utterances' must be a list", conversation=cid,
-                                  field="utterances")
+        if "duplicate_pairs" in record:  # a reading report, not part of the format
+            raise DataFormatError("unknown field(s) in conversation: duplicate_pairs",
+                                  conversation=cid, field="duplicate_pairs")
+        prepared: dict[str, Any] = {"dataset": dataset, "split": split, **record, "id": cid}
+        utts = prepared.get("utterances")
+        if isinstance(utts, list):  # index defaults to the position, speaker to ""
+            prepared["utterances"] = [{"index": position, "speaker": "", **u}
+                                      if isinstance(u, Mapping) else u
+                                      for position, u in enumerate(utts, start=1)]
+        pairs = prepared.get("pairs")
+        if isinstance(pairs, list):  # shorthand [emotion_utt, cause_utt]
+            prepared["pairs"] = [{"emotion_utterance": p[0], "cause_utterance": p[1]}
+                                 if isinstance(p, list) and len(p) == 2 else p for p in pairs]
         try:
-            utts = [_utterance_from_dict(u, position) for position, u in enumerate(raw_utts, 1)]
-            raw_pairs = record.get("pairs", [])
-            if not isinstance(raw_pairs, list):
-                raise DataFormatError("'pairs' must be a list", field="pairs")
-            pairs = [_pair_from_dict(p) for p in raw_pairs]
-            labels = record.get("labels")
-            return cls(
-                id=cid, utterances=utts, pairs=pairs,
-                dataset=record.get("dataset", dataset), split=record.get("split", split),
-                has_cause_labels=bool(record.get("has_cause_labels", True)),
-                labels=tuple(labels) if labels is not None else None,
-                meta=dict(record.get("meta", {})),
-            )
+            return _CONVERSATION.validate_python(prepared)
+        except pydantic.ValidationError as err:
+            raise validation_error(err, what="conversation").located(conversation=cid) from None
         except DataFormatError as err:
             raise err.located(conversation=cid) from None
 
 
-_CONVERSATION_KEYS = frozenset(
-    {"id", "dataset", "split", "labels", "has_cause_labels", "utterances", "pairs", "meta"})
-_UTTERANCE_KEYS = frozenset({"index", "speaker", "text", "emotion", "media", "start", "end",
-                             "latent_cause", "emotion_scores", "meta"})
-_PAIR_KEYS = frozenset({"emotion_utterance", "cause_utterance", "emotion", "span", "score"})
-_SPAN_KEYS = frozenset({"text", "start", "end"})
-
-
-def _check_keys(raw: Any, allowed: frozenset[str], what: str) -> None:
-    if not isinstance(raw, Mapping):
-        raise DataFormatError(f"{what} must be a JSON object, got {type(raw).__name__}", field=what)
-    unknown = set(raw) - allowed
-    if unknown:
-        raise DataFormatError(f"unknown field(s) in {what}: {', '.join(sorted(unknown))}",
-                              field=min(unknown))
+_CONVERSATION = pydantic.TypeAdapter(Conversation)
+_FIELD_NAMES = frozenset(f.name for cls in (CauseSpan, EmotionCausePair, Utterance, Conversation)
+                         for f in dataclasses.fields(cls))  # type: ignore[arg-type]
 
 
 def _utterance_to_dict(utt: Utterance) -> dict[str, Any]:
@@ -316,19 +422,6 @@ def _utterance_to_dict(utt: Utterance) -> dict[str, Any]:
     return out
 
 
-def _utterance_from_dict(raw: Any, position: int) -> Utterance:
-    _check_keys(raw, _UTTERANCE_KEYS, f"utterance {position}")
-    if "text" not in raw:
-        raise DataFormatError(f"utterance {position} has no 'text'", field="text")
-    return Utterance(
-        index=raw.get("index", position), speaker=str(raw.get("speaker", "")), text=raw["text"],
-        emotion=raw.get("emotion"), media=raw.get("media"),
-        start=raw.get("start"), end=raw.get("end"),
-        latent_cause=bool(raw.get("latent_cause", False)),
-        emotion_scores=raw.get("emotion_scores"), meta=dict(raw.get("meta", {})),
-    )
-
-
 def _pair_to_dict(pair: EmotionCausePair) -> dict[str, Any]:
     out: dict[str, Any] = {"emotion_utterance": pair.emotion_utterance,
                            "cause_utterance": pair.cause_utterance}
@@ -342,17 +435,3 @@ def _pair_to_dict(pair: EmotionCausePair) -> dict[str, Any]:
     return out
 
 
-def _pair_from_dict(raw: Any) -> EmotionCausePair:
-    if isinstance(raw, (list, tuple)) and len(raw) == 2:  # shorthand [emotion_utt, cause_utt]
-        raw = {"emotion_utterance": raw[0], "cause_utterance": raw[1]}
-    _check_keys(raw, _PAIR_KEYS, "pair")
-    for key in ("emotion_utterance", "cause_utterance"):
-        if key not in raw:
-            raise DataFormatError(f"pair has no {key!r}", field=key)
-    span = raw.get("span")
-    if span is not None:
-        _check_keys(span, _SPAN_KEYS, "span")
-        span = CauseSpan(text=span.get("text"), start=span.get("start"), end=span.get("end"))
-    return EmotionCausePair(emotion_utterance=raw["emotion_utterance"],
-                            cause_utterance=raw["cause_utterance"], emotion=raw.get("emotion"),
-                            span=span, score=raw.get("score"))

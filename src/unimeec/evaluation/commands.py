@@ -75,7 +75,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
                             "compare": str(args.compare) if args.compare else None})
     print(report.format_table())
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        from unimeec.outputs import write_text
+
+        write_text(args.json, json.dumps(report.to_dict(), indent=2) + "\n")
         print(f"\nwrote {args.json}")
     return 0

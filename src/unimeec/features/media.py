@@ -7,6 +7,7 @@ SemEval give utterances as time spans inside whole episodes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,22 +17,48 @@ import numpy as np
 from unimeec.errors import FeatureError
 from unimeec.hashing import file_sha256
 
-__all__ = ["cut", "file_sha256", "load_audio", "read_frames", "resolve_media", "sample_times",
-           "video_duration"]
+__all__ = ["MediaPathError", "cut", "file_sha256", "load_audio", "media_path", "read_frames",
+           "resolve_media", "sample_times", "video_duration"]
 
 #: Extensions tried when a manifest names a media file without one (e.g. ``Friends_S1E1``).
 MEDIA_EXTENSIONS: tuple[str, ...] = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".wav", ".mp3",
                                      ".flac", ".m4a", ".ogg")
 
 
-def resolve_media(name: str, media_dir: str | Path | None) -> Path:
-    """The file a manifest's ``media`` field names: absolute, relative to ``media_dir``, or a stem.
+class MediaPathError(FeatureError):
+    """A manifest names a media file outside ``--media-dir`` (or an absolute path, not allowed)."""
+
+
+def media_path(name: str, media_dir: str | Path | None, *, allow_absolute: bool = False) -> Path:
+    """Where a manifest's ``media`` name points, checked to stay inside ``media_dir``.
+
+    Why: a manifest is data, often from someone else; ``../../etc/passwd`` must not make us
+    open and hash files anywhere on the machine. Names are relative to ``media_dir`` (the
+    current directory when ``None``) and may not climb out of it with ``..`` (checked on the
+    written path, so a symbolic link the user placed inside the folder is still followed).
+    Absolute names are refused unless ``allow_absolute`` (``--allow-absolute-paths``).
+    """
+    path = Path(name)
+    if path.is_absolute() or path.drive:
+        if not allow_absolute:
+            raise MediaPathError(f"media path {name!r} is absolute; media names are relative to "
+                                 "--media-dir (pass --allow-absolute-paths to read absolute "
+                                 "paths)")
+        return path
+    normal = Path(os.path.normpath(path))
+    if normal.parts[:1] == ("..",):
+        raise MediaPathError(f"media path {name!r} leads outside "
+                             f"{media_dir if media_dir is not None else 'the current directory'}")
+    return Path(media_dir) / path if media_dir is not None else path
+
+
+def resolve_media(name: str, media_dir: str | Path | None, *,
+                  allow_absolute: bool = False) -> Path:
+    """The file a manifest's ``media`` field names, inside ``media_dir`` (see :func:`media_path`).
 
     A name without extension is matched against :data:`MEDIA_EXTENSIONS` in that order.
     """
-    path = Path(name)
-    if not path.is_absolute() and media_dir is not None:
-        path = Path(media_dir) / path
+    path = media_path(name, media_dir, allow_absolute=allow_absolute)
     if path.is_file():
         return path
     if not path.suffix:
@@ -79,14 +106,17 @@ def video_duration(path: str | Path) -> float:
     """Duration in seconds of the first video stream (container duration as a fallback)."""
     import av
 
-    with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise FeatureError(f"{path}: no video stream")
-        stream = container.streams.video[0]
-        if stream.duration is not None and stream.time_base is not None:
-            return float(stream.duration * stream.time_base)
-        if container.duration is not None:
-            return container.duration / 1_000_000
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise FeatureError(f"{path}: no video stream")
+            stream = container.streams.video[0]
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+            if container.duration is not None:
+                return container.duration / 1_000_000
+    except av.FFmpegError as err:
+        raise FeatureError(f"{path}: cannot decode video ({err})") from err
     raise FeatureError(f"{path}: video duration unknown")
 
 

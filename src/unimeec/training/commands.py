@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from unimeec.argtypes import positive_int
 from unimeec.data.modalities import FEATURE_MODALITIES
 from unimeec.errors import ConfigError
 
@@ -75,9 +76,9 @@ def _test(args: argparse.Namespace) -> int:
         return 0
     print(metrics_table({args.split: metrics}))
     if args.output is not None:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n",
-                                     encoding="utf-8")
+        from unimeec.outputs import write_text
+
+        write_text(args.output, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     if args.predictions is not None:
         from unimeec.training.module import write_jsonl
 
@@ -89,7 +90,8 @@ def _predict(args: argparse.Namespace) -> int:
     from unimeec.predict import predict_file
 
     predictions = predict_file(args.checkpoint, args.input, args.output,
-                               output_format=args.format, features=_features(args.features),
+                               output_format=args.format, input_format=args.input_format,
+                               features=_features(args.features),
                                batch_size=args.batch_size, threshold=args.threshold)
     if args.output is not None:
         print(f"{len(predictions)} conversations predicted -> {args.output}", file=sys.stderr)
@@ -141,8 +143,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="jsonl",
                    choices=("jsonl", "semeval", "semeval-subtask1", "semeval-subtask2"),
                    help="output format (default: jsonl)")
+    p.add_argument("--input-format", default=None,
+                   help="format of the input file (jsonl, semeval, ...; default: detected)")
     p.add_argument("--features", action="append", metavar="MODALITY=PATH",
                    help="feature store, e.g. audio=stores/ecf_audio (repeatable)")
-    p.add_argument("--batch-size", type=int, default=16, help="conversations per batch")
+    p.add_argument("--batch-size", type=positive_int, default=16,
+                   help="conversations per batch")
     p.add_argument("--threshold", type=float, help="override the tuned cause threshold")
     p.set_defaults(handler=_predict)

@@ -186,5 +186,4 @@ class UniMEECLightningModule(L.LightningModule):
 
 def write_jsonl(conversations: list[Conversation], path: str | Path) -> None:
     """Our JSONL format, one conversation per line (the data area's writer)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_conversations(conversations, path, format="jsonl")

@@ -10,7 +10,6 @@ name and a peek at the content.
 from __future__ import annotations
 
 import importlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from unimeec.data.datasets import FORMATS, ReaderFormat
-from unimeec.data.readers._common import read_text
+from unimeec.data.readers._common import parse_json, read_text
 from unimeec.data.readers.iemocap import looks_like_iemocap
 from unimeec.errors import DataFormatError
 
@@ -62,28 +61,31 @@ def detect_format(path: str | Path) -> str:
         if "scene_id" in header:
             return "emorynlp"
         raise DataFormatError("CSV header matches neither MELD (Dialogue_ID) nor EmoryNLP "
-                              "(Scene_ID); pass format=", path=path, line=1)
+                              "(Scene_ID); name the format explicitly", path=path, line=1)
     if _ECF_HEADER.match(first):
         return "ecf"
     if "\t" in first:
         return "iemocap-tsv" if suffix == ".tsv" or looks_like_iemocap(text) else "dailydialog"
-    raise DataFormatError("cannot detect the format; pass format= (one of "
+    raise DataFormatError("cannot detect the format; name it explicitly (one of "
                           f"{', '.join(READERS)})", path=path)
 
 
 def _detect_json(path: Path) -> str:
     text = read_text(path)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = parse_json(text, path=path)
+    except DataFormatError as err:
         if "\n{" in text.strip():  # several JSON objects, one per line
             return "jsonl"
-        raise DataFormatError("invalid JSON; cannot detect the format", path=path) from None
+        raise DataFormatError(f"{err.reason}; cannot detect the format", path=path,
+                              line=err.line) from None
     if isinstance(data, dict):
         if data.get("format") == "convecpe":
             return "convecpe"
         if "utterances" in data and "id" in data:
             return "jsonl"
+        if "conversation_ID" in data:  # one SemEval conversation: its reader says what is wrong
+            return "semeval"
         return "reccon"
     if isinstance(data, list) and data:
         head = data[0]
@@ -91,4 +93,5 @@ def _detect_json(path: Path) -> str:
             return "iemocap-json"
         if isinstance(head, dict) and "conversation_ID" in head:
             return "semeval"
-    raise DataFormatError("JSON structure matches no known format; pass format=", path=path)
+    raise DataFormatError("JSON structure matches no known format; name the format explicitly",
+                          path=path)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from unimeec.data.labels import is_neutral
 from unimeec.data.schema import Conversation
 from unimeec.errors import DataFormatError
 
 log = logging.getLogger("unimeec.data")
 
+_T = TypeVar("_T")
 _TIME = re.compile(r"^(\d+):(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$")
 
 
@@ -40,12 +43,78 @@ def read_text(path: str | Path) -> str:
 
 def read_json(path: str | Path) -> Any:
     """Parse a JSON file; syntax errors name their line."""
-    text = read_text(path)
+    return parse_json(read_text(path), path=path)
+
+
+class _NonStandardConstant(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonStandardConstant(name)
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):  # 1e999: standard JSON, but no float holds it
+        raise _NonStandardConstant(literal)
+    return value
+
+
+def parse_json(text: str, *, path: str | Path | None = None, line: int | None = None) -> Any:
+    """Standard JSON only: syntax errors, ``NaN``/``Infinity`` and nesting too deep to parse
+    are :class:`DataFormatError` naming the line (``line`` is the number of the text's first
+    line when it is one line of a bigger file)."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as err:
+        where = err.lineno if line is None else line
         raise DataFormatError(f"invalid JSON: {err.msg} (column {err.colno})", path=path,
-                              line=err.lineno) from None
+                              line=where) from None
+    except _NonStandardConstant as err:
+        name = str(err)
+        where = line if line is not None else _line_of_constant(text, name)
+        reason = (f"number {name} is too large for a float" if name[-1].isdigit() else
+                  f"{name} is not a JSON value (standard JSON has no NaN or Infinity)")
+        raise DataFormatError(reason, path=path, line=where) from None
+    except RecursionError:
+        depth, where = _deepest_line(text)
+        raise DataFormatError(f"JSON nested too deeply to read (more than {depth} levels)",
+                              path=path, line=line if line is not None else where) from None
+
+
+def _line_of_constant(text: str, name: str) -> int | None:
+    """The first line where ``name`` occurs outside a string (JSON strings never span lines)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        for match in re.finditer(re.escape(name), line):
+            quotes = len(re.findall(r'(?<!\\)(?:\\\\)*"', line[:match.start()]))
+            if quotes % 2 == 0:
+                return number
+    return None
+
+
+def _deepest_line(text: str, limit: int = 500) -> tuple[int, int | None]:
+    """``(limit, line)`` where nesting first exceeds ``limit`` levels (strings skipped)."""
+    depth, line, in_string, escaped = 0, 1, False, False
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return limit, line
+        elif char in "]}":
+            depth -= 1
+    return limit, None
 
 
 def parse_clock(value: str, *, path: str | Path | None = None, line: int | None = None,
@@ -74,6 +143,47 @@ def build_conversation(path: str | Path, line: int | None = None, **kwargs: Any)
         return Conversation(**kwargs)
     except DataFormatError as err:
         raise err.located(path=path, line=line, conversation=str(kwargs.get("id"))) from None
+
+
+def make(cls: type[_T], *, path: str | Path, line: int | None = None,
+         conversation: str | None = None, fields: Mapping[str, str] | None = None,
+         **kwargs: Any) -> _T:
+    """Construct a schema object (``Utterance``, ``EmotionCausePair``...) from a reader.
+
+    The schema's strict types reject what the file holds (a number as a speaker, say); the
+    error then names the file, line and the file's own name of the field (``fields`` maps
+    schema names to format names, e.g. ``{"text": "utterance"}`` for RECCON).
+    """
+    try:
+        return cls(**kwargs)
+    except DataFormatError as err:
+        name = (fields or {}).get(err.field or "", err.field)
+        raise DataFormatError(err.reason, path=err.path or path, line=err.line or line,
+                              conversation=err.conversation or conversation,
+                              field=name) from None
+
+
+def check_gold_pairs(conversation: Conversation, *, path: str | Path,
+                     line: int | None = None) -> None:
+    """Annotated pairs must start at an emotion utterance and agree with its emotion.
+
+    Applied by the readers of annotated datasets (ECF, SemEval, RECCON, ConvECPE), not by the
+    schema: predictions may pair an utterance they labelled neutral (scorers ignore those).
+    """
+    for pair in conversation.pairs:
+        emotion = conversation.utterance(pair.emotion_utterance).emotion
+        if emotion is None:
+            continue
+        if is_neutral(emotion):
+            raise DataFormatError(
+                f"pair ({pair.emotion_utterance}, {pair.cause_utterance}): emotion utterance "
+                f"{pair.emotion_utterance} is labelled {emotion!r}; a cause needs an emotion",
+                path=path, line=line, conversation=conversation.id, field="emotion_utterance")
+        if pair.emotion is not None and pair.emotion != emotion:
+            raise DataFormatError(
+                f"pair ({pair.emotion_utterance}, {pair.cause_utterance}) says {pair.emotion!r} "
+                f"but utterance {pair.emotion_utterance} is labelled {emotion!r}", path=path,
+                line=line, conversation=conversation.id, field="emotion")
 
 
 def deduplicate(conversations: Iterable[Conversation], path: str | Path) -> int:

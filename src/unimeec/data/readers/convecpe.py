@@ -21,7 +21,9 @@ from typing import Any
 
 from unimeec.data.readers._common import (
     build_conversation,
+    check_gold_pairs,
     deduplicate,
+    make,
     read_json,
     require_keys,
     split_from_name,
@@ -47,6 +49,9 @@ def read_convecpe(path: str | Path, *, dataset: str = "convecpe",
     seen: set[str] = set()
     for ordinal, raw in enumerate(data["dialogues"], start=1):
         require_keys(raw, ("id", "utterances", "pairs"), path=path, what=f"dialogue #{ordinal}")
+        if isinstance(raw["id"], bool) or not isinstance(raw["id"], (str, int)):
+            raise DataFormatError(f"dialogue #{ordinal}: id must be a string or an integer, got "
+                                  f"{raw['id']!r}", path=path, field="id")
         cid = str(raw["id"])
         if cid in seen:
             raise DataFormatError("duplicate dialogue id", path=path, conversation=cid, field="id")
@@ -58,15 +63,22 @@ def read_convecpe(path: str | Path, *, dataset: str = "convecpe",
         for position, utt in enumerate(raw["utterances"], start=1):
             require_keys(utt, ("speaker", "text"), path=path, conversation=cid,
                          what=f"utterance {position}")
+            unknown = sorted(set(utt) - {"speaker", "text", "emotion"})
+            if unknown:
+                raise DataFormatError(f"utterance {position}: unknown field(s) "
+                                      f"{', '.join(unknown)}", path=path, conversation=cid,
+                                      field=unknown[0])
             emotion = normalise_label(utt.get("emotion"), path=path, conversation=cid)
-            utts.append(Utterance(index=position, speaker=str(utt["speaker"]),
-                                  text=str(utt["text"]), emotion=emotion))
+            utts.append(make(Utterance, path=path, conversation=cid, index=position,
+                             speaker=utt["speaker"], text=utt["text"], emotion=emotion))
         pairs = [_pair(p, utts, path, cid) for p in raw["pairs"]]
         meta: dict[str, Any] = {k: v for k, v in raw.items()
                                 if k not in ("id", "utterances", "pairs")}
-        conversations.append(build_conversation(path, id=cid, utterances=utts, pairs=pairs,
-                                                dataset=dataset, split=split,
-                                                has_cause_labels=True, meta=meta))
+        conversation = build_conversation(path, id=cid, utterances=utts, pairs=pairs,
+                                          dataset=dataset, split=split, has_cause_labels=True,
+                                          meta=meta)
+        check_gold_pairs(conversation, path=path)
+        conversations.append(conversation)
     deduplicate(conversations, path)
     return conversations
 

@@ -27,6 +27,7 @@ from typing import Any
 from unimeec.data.labels import ECF_EMOTIONS
 from unimeec.data.readers._common import (
     build_conversation,
+    check_gold_pairs,
     check_label,
     log,
     parse_clock,
@@ -86,9 +87,11 @@ def read_ecf(
         meta: dict[str, Any] = {}
         if cid in ECF1_MELD_TEST_OVERLAP and split in (None, "train"):
             meta["meld_test_overlap"] = ECF1_MELD_TEST_OVERLAP[cid]
-        conversations.append(build_conversation(
+        conversation = build_conversation(
             path, header_line, id=cid, utterances=utts, pairs=conv_pairs, dataset=dataset,
-            split=split, has_cause_labels=True, meta=meta))
+            split=split, has_cause_labels=True, meta=meta)
+        check_gold_pairs(conversation, path=path, line=header_line + 1)
+        conversations.append(conversation)
     return conversations
 
 

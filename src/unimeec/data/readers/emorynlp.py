@@ -51,6 +51,7 @@ def read_emorynlp(path: str | Path, *, dataset: str = "emorynlp",
     split = split if split is not None else split_from_name(path)
     scenes: dict[str, list[Utterance]] = {}
     first_line: dict[str, int] = {}
+    utterance_lines: dict[tuple[str, int], int] = {}
     previous: str | None = None
     for line, row in read_csv_rows(path, COLUMNS):
         parts = [row[k].strip() for k in ("Season", "Episode", "Scene_ID", "Utterance_ID")]
@@ -63,6 +64,12 @@ def read_emorynlp(path: str | Path, *, dataset: str = "emorynlp",
             raise DataFormatError("rows of this scene are not contiguous", path=path, line=line,
                                   conversation=cid, field="Scene_ID")
         previous = cid
+        key = (cid, int(parts[3]))
+        if key in utterance_lines:
+            raise DataFormatError(f"duplicate Utterance_ID {parts[3]} in scene {cid} (first on "
+                                  f"line {utterance_lines[key]})", path=path, line=line,
+                                  conversation=cid, field="Utterance_ID")
+        utterance_lines[key] = line
         utts = scenes.setdefault(cid, [])
         first_line.setdefault(cid, line)
         speakers = parse_speakers(row["Speaker"], path=path, line=line)

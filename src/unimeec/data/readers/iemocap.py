@@ -67,6 +67,38 @@ def _speaker(field: str) -> tuple[str, str | None, str | None, dict[str, Any]]:
     return match.group(3), match.group(1), match.group(2), {"speaker_id": field.strip()}
 
 
+class _DialogueIds:
+    """One block is one dialogue: its utterance ids share the dialogue part and never repeat.
+
+    Why: two rows with one id, or two dialogues without a blank line between them, would
+    otherwise silently become one conversation. Only full utterance ids (``..._F000``) are
+    unique; the bare ``..._F`` of some JSON exports names a speaker and may repeat.
+    """
+
+    def __init__(self, path: Path, unit: str) -> None:
+        self.path, self.unit = path, unit  # unit: "line" (TSV) or "utterance" (JSON)
+        self.dialogue: str | None = None
+        self.first: dict[str, int] = {}
+
+    def add(self, did: str | None, meta: dict[str, Any], where: int) -> None:
+        uid = meta.get("speaker_id")
+        line = where if self.unit == "line" else None
+        prefix = "" if line is not None else f"utterance {where}: "
+        if self.dialogue is not None and did is not None and did != self.dialogue:
+            raise DataFormatError(f"{prefix}utterance id {uid} belongs to dialogue {did}, not to "
+                                  f"{self.dialogue} like the utterances before it (dialogues "
+                                  "are separate)", path=self.path, line=line,
+                                  conversation=self.dialogue, field="speaker")
+        self.dialogue = self.dialogue or did
+        if uid is None or not uid[-1:].isdigit():
+            return
+        if uid in self.first:
+            raise DataFormatError(f"{prefix}duplicate utterance id {uid} (first at {self.unit} "
+                                  f"{self.first[uid]})", path=self.path, line=line,
+                                  conversation=self.dialogue, field="speaker")
+        self.first[uid] = where
+
+
 def _conversation(path: Path, line: int | None, utts: list[Utterance], dialogue: str | None,
                   session: str | None, ordinal: int, dataset: str, split: str | None,
                   seen: set[str]) -> Conversation:
@@ -93,8 +125,10 @@ def read_iemocap_tsv(path: str | Path, *, dataset: str = "iemocap",
         if not block:
             return
         utts, dialogue, session = [], None, None
+        ids = _DialogueIds(path, "line")
         for line_no, (speaker_field, text, label) in block:
             speaker, did, sess, meta = _speaker(speaker_field)
+            ids.add(did, meta, line_no)
             dialogue, session = dialogue or did, session or sess
             emotion = normalise_label(label, path=path, line=line_no,
                                       conversation=did or str(len(conversations) + 1))
@@ -133,6 +167,7 @@ def read_iemocap_json(path: str | Path, *, dataset: str = "iemocap",
             raise DataFormatError(f"dialogue #{ordinal} must be a non-empty list of utterances",
                                   path=path, conversation=str(ordinal), field="dialogue")
         utts, dialogue, session = [], None, None
+        ids = _DialogueIds(path, "utterance")
         for position, raw in enumerate(dialogue_utts, start=1):
             if not isinstance(raw, dict) or "text" not in raw or "speaker" not in raw:
                 missing = "text" if isinstance(raw, dict) and "text" not in raw else "speaker"
@@ -145,11 +180,17 @@ def read_iemocap_json(path: str | Path, *, dataset: str = "iemocap",
                                       f"{', '.join(sorted(unknown))}", path=path,
                                       conversation=dialogue or str(ordinal),
                                       field=min(unknown))
-            speaker, did, sess, meta = _speaker(str(raw["speaker"]))
+            for key in ("text", "speaker"):
+                if not isinstance(raw[key], str):
+                    raise DataFormatError(f"utterance {position}: {key!r} must be a string, got "
+                                          f"{raw[key]!r}", path=path,
+                                          conversation=dialogue or str(ordinal), field=key)
+            speaker, did, sess, meta = _speaker(raw["speaker"])
+            ids.add(did, meta, position)
             dialogue, session = dialogue or did, session or sess
             emotion = normalise_label(raw.get("label"), path=path,
                                       conversation=dialogue or str(ordinal))
-            utts.append(Utterance(index=position, speaker=speaker, text=str(raw["text"]),
+            utts.append(Utterance(index=position, speaker=speaker, text=raw["text"],
                                   emotion=emotion, meta=meta))
         conversations.append(_conversation(path, None, utts, dialogue, session, ordinal,
                                            dataset, split, seen))

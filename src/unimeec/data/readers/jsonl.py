@@ -11,9 +11,10 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from unimeec.data.readers._common import deduplicate, read_text
+from unimeec.data.readers._common import deduplicate, parse_json, read_text
 from unimeec.data.schema import Conversation
 from unimeec.errors import DataFormatError
+from unimeec.outputs import write_text
 
 
 def read_jsonl(path: str | Path, *, dataset: str | None = None,
@@ -25,11 +26,7 @@ def read_jsonl(path: str | Path, *, dataset: str | None = None,
     for line_no, line in enumerate(read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(f"invalid JSON: {err.msg} (column {err.colno})", path=path,
-                                  line=line_no) from None
+        record = parse_json(line, path=path, line=line_no)
         try:
             conv = Conversation.from_dict(record, dataset=dataset, split=split)
         except DataFormatError as err:
@@ -44,7 +41,21 @@ def read_jsonl(path: str | Path, *, dataset: str | None = None,
 
 
 def write_jsonl(conversations: Iterable[Conversation], path: str | Path) -> None:
-    """Write one compact JSON object per line (UTF-8, non-ASCII kept readable)."""
-    with Path(path).open("w", encoding="utf-8") as out:
-        out.writelines(json.dumps(conv.to_dict(), ensure_ascii=False) + "\n"
-                       for conv in conversations)
+    """Write one compact JSON object per line (UTF-8, non-ASCII kept readable).
+
+    Only standard JSON is written: a NaN or infinity anywhere (e.g. in ``meta``) is an error
+    naming the conversation, never a ``NaN`` token other readers reject.
+    """
+    write_text(path, "".join(to_json_line(conv) for conv in conversations))
+
+
+def to_json_line(conversation: Conversation) -> str:
+    """One conversation as a line of our JSONL format."""
+    try:
+        return json.dumps(conversation.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError as err:  # NaN / infinity in a free-form field
+        raise DataFormatError(f"cannot write as standard JSON: {err}",
+                              conversation=conversation.id) from None
+    except RecursionError:
+        raise DataFormatError("meta is nested too deeply to write as JSON",
+                              conversation=conversation.id, field="meta") from None

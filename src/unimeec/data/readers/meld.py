@@ -42,6 +42,7 @@ def read_meld(path: str | Path, *, dataset: str = "meld",
     prefix = split or "meld"
     dialogues: dict[str, list[Utterance]] = {}
     first_line: dict[str, int] = {}
+    utterance_lines: dict[tuple[str, str], int] = {}
     previous: str | None = None
     for line, row in read_csv_rows(path, COLUMNS):
         did, uid = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
@@ -53,6 +54,12 @@ def read_meld(path: str | Path, *, dataset: str = "meld",
             raise DataFormatError("rows of this dialogue are not contiguous", path=path,
                                   line=line, conversation=did, field="Dialogue_ID")
         previous = did
+        key = (did, str(int(uid)))
+        if key in utterance_lines:  # two rows would become two utterances of one clip
+            raise DataFormatError(f"duplicate Utterance_ID {uid} in dialogue {did} (first on "
+                                  f"line {utterance_lines[key]})", path=path, line=line,
+                                  conversation=did, field="Utterance_ID")
+        utterance_lines[key] = line
         utts = dialogues.setdefault(did, [])
         first_line.setdefault(did, line)
         emotion = check_label(row["Emotion"].strip(), MELD_EMOTIONS, path=path, line=line,

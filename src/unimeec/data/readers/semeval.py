@@ -37,9 +37,11 @@ from typing import Any
 from unimeec.data.labels import ECF_EMOTIONS
 from unimeec.data.readers._common import (
     build_conversation,
+    check_gold_pairs,
     check_label,
     deduplicate,
     log,
+    make,
     read_json,
     require_keys,
     split_from_name,
@@ -47,6 +49,7 @@ from unimeec.data.readers._common import (
 from unimeec.data.schema import CauseSpan, Conversation, EmotionCausePair, Utterance
 from unimeec.data.spans import locate_span
 from unimeec.errors import DataFormatError
+from unimeec.outputs import write_text
 
 PAIRS_KEY = "emotion-cause_pairs"
 _UTTERANCE_KEYS = ("utterance_ID", "text", "speaker", "emotion", "video_source", "video_name")
@@ -72,6 +75,9 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
     _check_span_format(span_format, SPAN_FORMATS)
     path = Path(path)
     data = read_json(path)
+    if isinstance(data, dict) and "conversation_ID" in data:
+        raise DataFormatError("expected a JSON list of conversations, got a single conversation "
+                              "object; wrap it in [ ]", path=path)
     if not isinstance(data, list):
         raise DataFormatError(f"expected a JSON list of conversations, got {type(data).__name__}",
                               path=path)
@@ -82,15 +88,19 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
     for position, record in enumerate(data, start=1):
         require_keys(record, ("conversation_ID", "conversation"), path=path,
                      what=f"conversation #{position}")
-        cid = str(record["conversation_ID"])
+        cid = _conversation_id(record["conversation_ID"], path, position)
         if cid in seen:
             raise DataFormatError("duplicate conversation_ID", path=path, conversation=cid,
                                   field="conversation_ID")
         seen.add(cid)
+        if PAIRS_KEY in record and not isinstance(record[PAIRS_KEY], list):
+            raise DataFormatError(f"{PAIRS_KEY!r} must be a list of pairs, got "
+                                  f"{type(record[PAIRS_KEY]).__name__}", path=path,
+                                  conversation=cid, field=PAIRS_KEY)
         utts = _utterances(record["conversation"], path, cid)
         has_pairs = PAIRS_KEY in record
         pairs = []
-        for raw in record.get(PAIRS_KEY) or []:
+        for raw in record.get(PAIRS_KEY, []):
             pair = _pair(raw, utts, path, cid, span_format)
             unlocated += pair.span is not None and pair.span.start is None
             pairs.append(pair)
@@ -99,15 +109,26 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
                  if k not in ("conversation_ID", "conversation", PAIRS_KEY)}
         if extra:
             meta["extra"] = extra
-        conversations.append(build_conversation(
+        conversation = build_conversation(
             path, id=cid, utterances=utts, pairs=pairs, dataset=dataset, split=split,
-            has_cause_labels=has_pairs, meta=meta))
+            has_cause_labels=has_pairs, meta=meta)
+        check_gold_pairs(conversation, path=path)
+        conversations.append(conversation)
     if unlocated:
         log.warning("%s: %d cause span(s) not found in their cause utterance (text kept, no "
                     "token range)", path, unlocated)
     if deduplicate_pairs:
         deduplicate(conversations, path)
     return conversations
+
+
+def _conversation_id(raw: Any, path: Path, position: int) -> str:
+    """Official ids are integers; a non-empty string is accepted (test and user files)."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or raw == "":
+        raise DataFormatError(f"conversation #{position}: conversation_ID must be an integer or "
+                              f"a non-empty string, got {raw!r}", path=path,
+                              field="conversation_ID")
+    return str(raw)
 
 
 def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
@@ -119,7 +140,7 @@ def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
         what = f"utterance #{position}"
         require_keys(raw, ("utterance_ID", "text", "speaker"), path=path, conversation=cid,
                      what=what)
-        if raw["utterance_ID"] != position:
+        if type(raw["utterance_ID"]) is not int or raw["utterance_ID"] != position:
             raise DataFormatError(f"{what} has utterance_ID {raw['utterance_ID']!r}; expected "
                                   f"{position}", path=path, conversation=cid, field="utterance_ID")
         for key in ("text", "speaker"):
@@ -129,8 +150,9 @@ def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
         emotion = raw.get("emotion")
         if emotion is not None:
             check_label(emotion, ECF_EMOTIONS, path=path, conversation=cid)
-        utt = Utterance(index=position, speaker=raw["speaker"], text=raw["text"],
-                        emotion=emotion, media=raw.get("video_name"))
+        utt = make(Utterance, path=path, conversation=cid, fields={"media": "video_name"},
+                   index=position, speaker=raw["speaker"], text=raw["text"], emotion=emotion,
+                   media=raw.get("video_name"))
         if "video_source" in raw:
             source = raw["video_source"]
             if not (isinstance(source, list) and len(source) == 3
@@ -223,8 +245,11 @@ def write_semeval(conversations: Iterable[Conversation], path: str | Path, subta
                   span_format: str = "text") -> None:
     """Write a SemEval-2024 Task 3 JSON file (indented like the official files)."""
     records = to_semeval(conversations, subtask, span_format)
-    Path(path).write_text(json.dumps(records, ensure_ascii=False, indent=4) + "\n",
-                          encoding="utf-8")
+    try:
+        text = json.dumps(records, ensure_ascii=False, indent=4, allow_nan=False)
+    except ValueError as err:  # NaN / infinity in a kept extra field
+        raise DataFormatError(f"cannot write as standard JSON: {err}") from None
+    write_text(path, text + "\n")
 
 
 def _record(conv: Conversation, subtask: int, span_format: str) -> dict[str, Any]:
