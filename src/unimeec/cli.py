@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "unimeec.training.commands",
     "unimeec.evaluation.commands",
     "unimeec.report.commands",
+    "unimeec.serving.commands",
 )
 
 

@@ -50,6 +50,8 @@ PROGRESS_MIN_CONVERSATIONS = 64
 OUTPUT_FORMATS: dict[str, str] = {"jsonl": "jsonl", "semeval": "semeval-subtask2",
                                   "semeval-subtask1": "semeval-subtask1",
                                   "semeval-subtask2": "semeval-subtask2"}
+#: ``Predictor`` weight formats: fp32 as saved, or int8 dynamic quantisation (CPU only).
+QUANTIZE_CHOICES: tuple[str, ...] = ("none", "int8")
 
 
 # ---------------------------------------------------------------------- input parsing
@@ -119,25 +121,57 @@ def parse_conversations(inputs: Any) -> tuple[list[Conversation], bool]:
     return out, False
 
 
+def quantize_dynamic_int8(model: Any) -> Any:
+    """Dynamic int8 quantisation of the backbone's ``nn.Linear`` layers, in place.
+
+    Why the backbone only: it holds nearly all the FLOPs of a forward, while the small
+    fresh heads (and the multimodal projections, which read ``.weight`` directly) stay fp32.
+    Weights become int8 once; activations are quantised per batch, so no calibration data
+    is needed. ``torch.ao.quantization`` is deprecated in favour of torchao, but it is
+    what ships with torch; its deprecation warnings are silenced here.
+    """
+    from torch import nn
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|quantize_per)")
+        from torch.ao.quantization import quantize_dynamic
+
+        model.backbone = quantize_dynamic(model.backbone, {nn.Linear}, dtype=torch.qint8,
+                                          inplace=True)
+    return model
+
+
 # ---------------------------------------------------------------------- the predictor
 class Predictor:
     """A saved UniMEEC model ready to predict (eval mode, batched, on ``device``)."""
 
     def __init__(self, model: Any, processor: Any, *, device: str | None = None,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, quantize: str = "none") -> None:
+        if quantize not in QUANTIZE_CHOICES:
+            raise ConfigError(f"quantize={quantize!r}: expected one of "
+                              f"{', '.join(QUANTIZE_CHOICES)}")
+        gpu = torch.cuda.is_available() and quantize == "none"  # int8 kernels are CPU-only
+        self.device = torch.device(device or ("cuda" if gpu else "cpu"))
+        if quantize == "int8" and self.device.type != "cpu":
+            raise ConfigError(f"quantize='int8' runs on the CPU only, not on {self.device}")
         self.model = model.eval()
+        if quantize == "int8":
+            quantize_dynamic_int8(self.model)
+        self.quantize = quantize
         self.processor = processor
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(self.device)
         self.batch_size = _batch_size(batch_size)
         self._warned: set[str] = set()
 
     @classmethod
     def from_pretrained(cls, path: str | Path, *, device: str | None = None,
-                        batch_size: int = 16) -> Predictor:
-        """Load from a model directory or a run directory (its ``model/``)."""
+                        batch_size: int = 16, quantize: str = "none") -> Predictor:
+        """Load from a model directory or a run directory (its ``model/``).
+
+        ``quantize="int8"``: dynamic int8 quantisation for faster CPU inference.
+        """
         model, processor = load_model_and_processor(path)
-        return cls(model, processor, device=device, batch_size=batch_size)
+        return cls(model, processor, device=device, batch_size=batch_size, quantize=quantize)
 
     @property
     def labels(self) -> list[str]:
@@ -221,7 +255,8 @@ def _batch_size(value: int) -> int:
 def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | Path | None,
                  *, output_format: str = "jsonl", features: Mapping[str, Any] | None = None,
                  batch_size: int = 16, threshold: float | None = None,
-                 input_format: str | None = None) -> list[Conversation]:
+                 input_format: str | None = None, quantize: str = "none"
+                 ) -> list[Conversation]:
     """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout).
 
     ``output_format``: ``jsonl``; ``semeval`` = ``semeval-subtask2`` (utterance causes); or
@@ -232,7 +267,8 @@ def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | P
     if output is not None:  # a bad output path fails before the model runs, not after
         prepare_output(output)
     conversations = read_conversations(input_path, format=input_format)
-    predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size).predict(
+    predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size,
+                                            quantize=quantize).predict(
         conversations, features=features, threshold=threshold)
     assert isinstance(predictions, list)
     fmt = OUTPUT_FORMATS.get(output_format)

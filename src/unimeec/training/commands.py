@@ -92,7 +92,8 @@ def _predict(args: argparse.Namespace) -> int:
     predictions = predict_file(args.checkpoint, args.input, args.output,
                                output_format=args.format, input_format=args.input_format,
                                features=_features(args.features),
-                               batch_size=args.batch_size, threshold=args.threshold)
+                               batch_size=args.batch_size, threshold=args.threshold,
+                               quantize=args.quantize)
     if args.output is not None:
         print(f"{len(predictions)} conversations predicted -> {args.output}", file=sys.stderr)
     return 0
@@ -150,4 +151,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=16,
                    help="conversations per batch")
     p.add_argument("--threshold", type=float, help="override the tuned cause threshold")
+    p.add_argument("--quantize", choices=("none", "int8"), default="none",
+                   help="int8: dynamic quantisation of the backbone's linear layers, faster "
+                   "on CPU (default: none)")
     p.set_defaults(handler=_predict)

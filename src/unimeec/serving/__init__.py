@@ -1,0 +1,17 @@
+"""``unimeec serve``: an HTTP service for dialogue systems (FastAPI + uvicorn).
+
+Why a service: a dialogue system needs emotions and causes from a running process, not a
+Python call inside a training repository. The parts, one idea each:
+
+``app``       the FastAPI application: endpoints, limits, one-line JSON errors
+``schemas``   request bodies (pydantic, unknown keys rejected) and their conversion
+``batching``  the micro-batcher that merges concurrent requests into one forward
+``sessions``  the online mode: conversations kept by the server, with stated limits
+``commands``  the ``unimeec serve`` sub-command
+
+Inference goes through :class:`unimeec.predict.Predictor` only. See docs/serving.md.
+"""
+
+from unimeec.serving.app import ServiceSettings, create_app, model_version
+
+__all__ = ["ServiceSettings", "create_app", "model_version"]
