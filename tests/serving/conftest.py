@@ -21,9 +21,12 @@ from unimeec.serving.sessions import SessionLimits
 
 #: Small limits, so that every limit can be crossed with a small request.
 SETTINGS = ServiceSettings(
-    max_batch_size=8, max_wait_ms=150.0, max_body_bytes=20_000,
+    max_batch_size=8,
+    max_wait_ms=150.0,
+    max_body_bytes=20_000,
     inputs=InputLimits(max_conversations=10, max_utterances=12, max_text_chars=300),
-    sessions=SessionLimits(max_sessions=3, max_turns=5, idle_s=600.0))
+    sessions=SessionLimits(max_sessions=3, max_turns=5, idle_s=600.0),
+)
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,9 @@ def assert_same(record: dict[str, Any], expected: Conversation) -> None:
     """A served record equals ``Predictor``'s prediction (probabilities to 1e-5)."""
     got = Conversation.from_dict(record)
     assert got.id == expected.id
-    assert [(u.speaker, u.text) for u in got.utterances] == \
-        [(u.speaker, u.text) for u in expected.utterances]
+    assert [(u.speaker, u.text) for u in got.utterances] == [
+        (u.speaker, u.text) for u in expected.utterances
+    ]
     assert [u.emotion for u in got.utterances] == [u.emotion for u in expected.utterances]
     for u, v in zip(got.utterances, expected.utterances):
         assert u.emotion_scores is not None and v.emotion_scores is not None
@@ -55,15 +56,21 @@ def test_health_info_and_openapi(server: Server, tiny_checkpoint: Any) -> None:
     assert info["settings"]["inputs"]["max_utterances"] == 12
     assert info["settings"]["sessions"]["max_sessions"] == 3
     spec = server.client.get("/openapi.json").json()
-    assert {"/predict", "/sessions/{session_id}/utterances", "/sessions/{session_id}",
-            "/health", "/info"} <= set(spec["paths"])
+    assert {
+        "/predict",
+        "/sessions/{session_id}/utterances",
+        "/sessions/{session_id}",
+        "/health",
+        "/info",
+    } <= set(spec["paths"])
     page = server.client.get("/docs")
     assert page.status_code == 200 and "swagger" in page.text.lower()
 
 
 # ---------------------------------------------------------------------- batch
-def test_predict_batch_equals_predictor(server: Server, reference: Predictor,
-                                        ecf_test: list[Conversation]) -> None:
+def test_predict_batch_equals_predictor(
+    server: Server, reference: Predictor, ecf_test: list[Conversation]
+) -> None:
     records = [c.to_dict() for c in ecf_test[:3]]  # real JSONL records, gold labels included
     turns = _turns(ecf_test[3])
     response = server.client.post("/predict", json={"conversations": [*records, turns]})
@@ -71,39 +78,59 @@ def test_predict_batch_equals_predictor(server: Server, reference: Predictor,
     body = response.json()
     assert body["model_version"] == model_version(server.predictor)
     expected = reference.predict([*ecf_test[:3], [tuple(t) for t in turns]])
-    assert [c["id"] for c in body["conversations"]] == \
-        [ecf_test[0].id, ecf_test[1].id, ecf_test[2].id, "conversation-4"]
+    assert [c["id"] for c in body["conversations"]] == [
+        ecf_test[0].id,
+        ecf_test[1].id,
+        ecf_test[2].id,
+        "conversation-4",
+    ]
     for record, prediction in zip(body["conversations"], expected, strict=True):
         assert_same(record, prediction)
     assert all(p["score"] is not None for c in body["conversations"] for p in c["pairs"])
 
 
 # ---------------------------------------------------------------------- online mode
-def test_online_session_over_several_turns(server: Server, reference: Predictor,
-                                           ecf_test: list[Conversation]) -> None:
+def test_online_session_over_several_turns(
+    server: Server, reference: Predictor, ecf_test: list[Conversation]
+) -> None:
     source = ecf_test[5]
     assert len(source) >= 4
     previous: Conversation | None = None
     for k in range(1, 5):
         u = source.utterance(k)
-        response = server.client.post("/sessions/chat-1/utterances",
-                                      json={"speaker": u.speaker, "text": u.text})
+        response = server.client.post(
+            "/sessions/chat-1/utterances", json={"speaker": u.speaker, "text": u.text}
+        )
         assert response.status_code == 200, response.text
         body = response.json()
-        expected = reference.predict(Conversation(id="chat-1", utterances=[
-            Utterance(index=i, speaker=v.speaker, text=v.text)
-            for i, v in enumerate(source.utterances[:k], start=1)]))
+        expected = reference.predict(
+            Conversation(
+                id="chat-1",
+                utterances=[
+                    Utterance(index=i, speaker=v.speaker, text=v.text)
+                    for i, v in enumerate(source.utterances[:k], start=1)
+                ],
+            )
+        )
         assert body["session_id"] == "chat-1" and body["length"] == k
         turn = body["utterance"]
         assert (turn["index"], turn["speaker"], turn["text"]) == (k, u.speaker, u.text)
         assert turn["emotion"] == expected.utterance(k).emotion
         for label, p in expected.utterance(k).emotion_scores.items():
             assert turn["emotion_scores"][label] == pytest.approx(p, abs=1e-5)
-        assert [c["cause_utterance"] for c in turn["causes"]] == \
-            [p.cause_utterance for p in expected.pairs if p.emotion_utterance == k]
-        changed = [] if previous is None else [
-            i for i in range(1, k) if previous.utterance(i).emotion
-            != expected.utterance(i).emotion or previous.causes_of(i) != expected.causes_of(i)]
+        assert [c["cause_utterance"] for c in turn["causes"]] == [
+            p.cause_utterance for p in expected.pairs if p.emotion_utterance == k
+        ]
+        changed = (
+            []
+            if previous is None
+            else [
+                i
+                for i in range(1, k)
+                if previous.utterance(i).emotion != expected.utterance(i).emotion
+                or previous.causes_of(i) != expected.causes_of(i)
+            ]
+        )
         assert [t["index"] for t in body["updated"]] == changed
         for t in body["updated"]:
             assert t["emotion"] == expected.utterance(t["index"]).emotion
@@ -121,41 +148,93 @@ def test_online_session_over_several_turns(server: Server, reference: Predictor,
 # ---------------------------------------------------------------------- bad requests
 LONG = "x" * 301
 BAD_PREDICT = [
-    (b'{"conversations": [', 400, "body", "body: malformed JSON at character 19: "
-                                          "Expecting value"),
-    (b'{"conversations": [[["A", "hi"]]], "colour": "red"}', 422, "colour",
-     "colour: unknown field"),
-    ({"conversations": [{"id": "x", "utterances": [{"text": "hi", "mood": "ok"}]}]}, 422,
-     "conversations.0.mood", "conversations.0.mood: unknown field(s) in utterance 1: mood"),
-    ({"conversations": []}, 422, "conversations",
-     "conversations: List should have at least 1 item after validation, not 0"),
-    ({"conversations": [[]]}, 422, "conversations.0",
-     "conversations.0: List should have at least 1 item after validation, not 0"),
-    ({"conversations": [{"id": "e", "utterances": []}]}, 422, "conversations.0.utterances",
-     "conversations.0.utterances: conversation has no utterances"),
-    ({"conversations": [[["A", "hi"]] * 13]}, 422, "conversations.0.utterances",
-     "conversations.0.utterances: 13 utterances, more than the limit of 12"),
-    ({"conversations": [[["A", "hi"], ["B", LONG]]]}, 422, "conversations.0.utterances.1.text",
-     "conversations.0.utterances.1.text: 301 characters, more than the limit of 300"),
-    ({"conversations": [[["A", "hi"]]] * 11}, 422, "conversations",
-     "conversations: 11 conversations, more than the limit of 10"),
-    ({"conversations": [[["A", 1]]]}, 422, "conversations.0.0.1",
-     "conversations.0.0.1: Input should be a valid string"),
-    ({"conversations": [5]}, 422, "conversations.0",
-     "conversations.0: a conversation is a JSONL record (an object with 'utterances') or a "
-     "list of [speaker, text] turns"),
+    (
+        b'{"conversations": [',
+        400,
+        "body",
+        ("body: malformed JSON at character 19: Expecting value"),
+    ),
+    (
+        b'{"conversations": [[["A", "hi"]]], "colour": "red"}',
+        422,
+        "colour",
+        "colour: unknown field",
+    ),
+    (
+        {"conversations": [{"id": "x", "utterances": [{"text": "hi", "mood": "ok"}]}]},
+        422,
+        "conversations.0.mood",
+        "conversations.0.mood: unknown field(s) in utterance 1: mood",
+    ),
+    (
+        {"conversations": []},
+        422,
+        "conversations",
+        "conversations: List should have at least 1 item after validation, not 0",
+    ),
+    (
+        {"conversations": [[]]},
+        422,
+        "conversations.0",
+        "conversations.0: List should have at least 1 item after validation, not 0",
+    ),
+    (
+        {"conversations": [{"id": "e", "utterances": []}]},
+        422,
+        "conversations.0.utterances",
+        "conversations.0.utterances: conversation has no utterances",
+    ),
+    (
+        {"conversations": [[["A", "hi"]] * 13]},
+        422,
+        "conversations.0.utterances",
+        "conversations.0.utterances: 13 utterances, more than the limit of 12",
+    ),
+    (
+        {"conversations": [[["A", "hi"], ["B", LONG]]]},
+        422,
+        "conversations.0.utterances.1.text",
+        "conversations.0.utterances.1.text: 301 characters, more than the limit of 300",
+    ),
+    (
+        {"conversations": [[["A", "hi"]]] * 11},
+        422,
+        "conversations",
+        "conversations: 11 conversations, more than the limit of 10",
+    ),
+    (
+        {"conversations": [[["A", 1]]]},
+        422,
+        "conversations.0.0.1",
+        "conversations.0.0.1: Input should be a valid string",
+    ),
+    (
+        {"conversations": [5]},
+        422,
+        "conversations.0",
+        (
+            "conversations.0: a conversation is a JSONL record (an object with 'utterances') or a "
+            "list of [speaker, text] turns"
+        ),
+    ),
     ({"turns": [["A", "hi"]]}, 422, "conversations", "conversations: Field required"),
-    ([1], 422, "body", "body: Input should be a valid dictionary or object to extract fields "
-                       "from"),
+    (
+        [1],
+        422,
+        "body",
+        ("body: Input should be a valid dictionary or object to extract fields from"),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "status", "field", "error"), BAD_PREDICT)
-def test_bad_predict_request_is_a_one_line_error(server: Server, body: Any, status: int,
-                                                 field: str, error: str) -> None:
+def test_bad_predict_request_is_a_one_line_error(
+    server: Server, body: Any, status: int, field: str, error: str
+) -> None:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    response = server.client.post("/predict", content=content,
-                                  headers={"content-type": "application/json"})
+    response = server.client.post(
+        "/predict", content=content, headers={"content-type": "application/json"}
+    )
     assert response.status_code == status
     assert "\n" not in response.text
     assert response.json() == {"error": error, "field": field}
@@ -164,47 +243,60 @@ def test_bad_predict_request_is_a_one_line_error(server: Server, body: Any, stat
 def test_too_large_a_body_is_refused_before_parsing(server: Server) -> None:
     body = json.dumps({"conversations": [[["A", "y" * 250]] * 12] * 8}).encode()
     assert len(body) > SETTINGS.max_body_bytes
-    response = server.client.post("/predict", content=body,
-                                  headers={"content-type": "application/json"})
+    response = server.client.post(
+        "/predict", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
-    assert response.json() == {"error": f"body: request body of {len(body)} bytes or more is "
-                               f"over the limit of {SETTINGS.max_body_bytes} bytes",
-                               "field": "body"}
+    assert response.json() == {
+        "error": f"body: request body of {len(body)} bytes or more is "
+        f"over the limit of {SETTINGS.max_body_bytes} bytes",
+        "field": "body",
+    }
 
     def chunks() -> Any:  # no Content-Length: counted while reading
         for _ in range(len(body) // 1000 + 1):
             yield body[:1000]
 
-    chunked = server.client.post("/predict", content=chunks(),
-                                 headers={"content-type": "application/json"})
+    chunked = server.client.post(
+        "/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert chunked.status_code == 413 and chunked.json()["field"] == "body"
 
 
 BAD_TURNS = [
     ({"speaker": "A", "text": "hi", "mood": 1}, 422, "mood", "mood: unknown field"),
     ({"speaker": "A"}, 422, "text", "text: Field required"),
-    ({"speaker": "A", "text": ""}, 422, "text",
-     "text: String should have at least 1 character"),
-    ({"speaker": "A", "text": LONG}, 422, "text",
-     "text: 301 characters, more than the limit of 300"),
+    ({"speaker": "A", "text": ""}, 422, "text", "text: String should have at least 1 character"),
+    (
+        {"speaker": "A", "text": LONG},
+        422,
+        "text",
+        "text: 301 characters, more than the limit of 300",
+    ),
     ({"speaker": 3, "text": "hi"}, 422, "speaker", "speaker: Input should be a valid string"),
 ]
 
 
 def test_failed_session_requests_change_no_session(server: Server) -> None:
     client = server.client
-    assert client.post("/sessions/keep/utterances",
-                       json={"speaker": "A", "text": "Hello there."}).status_code == 200
+    assert (
+        client.post(
+            "/sessions/keep/utterances", json={"speaker": "A", "text": "Hello there."}
+        ).status_code
+        == 200
+    )
     before = client.get("/sessions/keep").json()
     for body, status, field, error in BAD_TURNS:
         response = client.post("/sessions/keep/utterances", json=body)
-        assert (response.status_code, response.json()) == \
-            (status, {"error": error, "field": field})
+        assert (response.status_code, response.json()) == (status, {"error": error, "field": field})
         fresh = client.post("/sessions/never-made/utterances", json=body)
         assert fresh.status_code == status
         assert client.get("/sessions/never-made").status_code == 404
-    malformed = client.post("/sessions/keep/utterances", content=b"{not json",
-                            headers={"content-type": "application/json"})
+    malformed = client.post(
+        "/sessions/keep/utterances",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert malformed.status_code == 400 and malformed.json()["field"] == "body"
     bad_id = client.post("/sessions/no%20spaces/utterances", json={"text": "hi"})
     assert bad_id.status_code == 422
@@ -213,13 +305,19 @@ def test_failed_session_requests_change_no_session(server: Server) -> None:
 
     # a session holds at most max_turns (5) utterances; the 6th is refused, nothing changes
     for k in range(2, 6):
-        assert client.post("/sessions/keep/utterances",
-                           json={"speaker": "B", "text": f"Turn {k}."}).status_code == 200
+        assert (
+            client.post(
+                "/sessions/keep/utterances", json={"speaker": "B", "text": f"Turn {k}."}
+            ).status_code
+            == 200
+        )
     full = client.get("/sessions/keep").json()
     over = client.post("/sessions/keep/utterances", json={"speaker": "A", "text": "One more."})
     assert over.status_code == 409
-    assert over.json() == {"error": "session_id: session 'keep' holds its limit of 5 "
-                           "utterances; start a new session", "field": "session_id"}
+    assert over.json() == {
+        "error": "session_id: session 'keep' holds its limit of 5 utterances; start a new session",
+        "field": "session_id",
+    }
     assert client.get("/sessions/keep").json() == full
 
     # at most max_sessions (3) sessions; a 4th is refused until one is deleted
@@ -243,8 +341,9 @@ def test_unknown_routes_and_methods(server: Server) -> None:
 
 
 # ---------------------------------------------------------------------- micro-batching
-def test_concurrent_burst_is_micro_batched(server: Server, reference: Predictor,
-                                           ecf_test: list[Conversation]) -> None:
+def test_concurrent_burst_is_micro_batched(
+    server: Server, reference: Predictor, ecf_test: list[Conversation]
+) -> None:
     conversations = [c for c in ecf_test if len(c) <= SETTINGS.inputs.max_utterances][:8]
     before = server.client.get("/health").json()["batches"]
 

@@ -124,8 +124,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, UnimeecError):  # our library refused the input
         return _error(422, str(exc), None)
     log.exception("unexpected error while serving a request")
-    return _error(500, f"internal error ({type(exc).__name__}); the service keeps running",
-                  None)
+    return _error(500, f"internal error ({type(exc).__name__}); the service keeps running", None)
 
 
 class BodyLimit:
@@ -139,8 +138,9 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[..., Any],
-                       send: Callable[..., Any]) -> None:
+    async def __call__(
+        self, scope: MutableMapping[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -171,25 +171,37 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: MutableMapping[str, Any], receive: Callable[..., Any],
-                      send: Callable[..., Any], size: int) -> None:
-        response = _error(413, f"request body of {size} bytes or more is over the limit of "
-                          f"{self.max_bytes} bytes", "body")
+    async def _refuse(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[..., Any],
+        send: Callable[..., Any],
+        size: int,
+    ) -> None:
+        response = _error(
+            413,
+            f"request body of {size} bytes or more is over the limit of {self.max_bytes} bytes",
+            "body",
+        )
         await response(scope, receive, send)
 
 
 # ---------------------------------------------------------------------- the app
-def create_app(predictor: Any, *, settings: ServiceSettings | None = None,
-               version: str | None = None) -> FastAPI:
+def create_app(
+    predictor: Any, *, settings: ServiceSettings | None = None, version: str | None = None
+) -> FastAPI:
     """The service around a loaded :class:`~unimeec.predict.Predictor`."""
     from unimeec import __version__
 
     settings = settings or ServiceSettings()
     version = version or model_version(predictor)
     batcher = MicroBatcher(
-        lambda conversations: predictor.predict(conversations, batch_size=settings.max_batch_size,
-                                                progress=False),
-        max_batch_size=settings.max_batch_size, max_wait_s=settings.max_wait_ms / 1000)
+        lambda conversations: predictor.predict(
+            conversations, batch_size=settings.max_batch_size, progress=False
+        ),
+        max_batch_size=settings.max_batch_size,
+        max_wait_s=settings.max_wait_ms / 1000,
+    )
     store = SessionStore(settings.sessions)
     config = predictor.model.config
 
@@ -203,9 +215,13 @@ def create_app(predictor: Any, *, settings: ServiceSettings | None = None,
             sweeper.cancel()
             await batcher.stop()
 
-    app = FastAPI(title="unimeec", version=__version__, lifespan=lifespan,
-                  description="Emotion recognition and emotion-cause pair extraction in "
-                  f"conversations, served by model {version}. See docs/serving.md.")
+    app = FastAPI(
+        title="unimeec",
+        version=__version__,
+        lifespan=lifespan,
+        description="Emotion recognition and emotion-cause pair extraction in "
+        f"conversations, served by model {version}. See docs/serving.md.",
+    )
     app.state.batcher, app.state.sessions = batcher, store
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(RequestError, _request_error)
@@ -227,8 +243,10 @@ def create_app(predictor: Any, *, settings: ServiceSettings | None = None,
 
     session_id_param = PathParam(pattern=SESSION_ID_PATTERN, description="any id you choose")
 
-    @app.post("/sessions/{session_id}/utterances",
-              summary="Append a turn to a session (created by its first turn)")
+    @app.post(
+        "/sessions/{session_id}/utterances",
+        summary="Append a turn to a session (created by its first turn)",
+    )
     async def add_utterance(turn: TurnIn, session_id: str = session_id_param) -> dict[str, Any]:
         """The new turn's emotion and causes among the turns so far, and the earlier turns
         whose emotion or causes changed with it."""
@@ -237,18 +255,25 @@ def create_app(predictor: Any, *, settings: ServiceSettings | None = None,
         session, changed = await store.append(session_id, turn.speaker, turn.text, predict_one)
         prediction = session.prediction
         assert prediction is not None
-        return {"model_version": version, "session_id": session_id,
-                "length": len(session.turns),
-                "utterance": utterance_view(prediction, prediction.utterances[-1]),
-                "updated": [utterance_view(prediction, prediction.utterance(k)) for k in changed]}
+        return {
+            "model_version": version,
+            "session_id": session_id,
+            "length": len(session.turns),
+            "utterance": utterance_view(prediction, prediction.utterances[-1]),
+            "updated": [utterance_view(prediction, prediction.utterance(k)) for k in changed],
+        }
 
     @app.get("/sessions/{session_id}", summary="A session's turns and current predictions")
     async def get_session(session_id: str = session_id_param) -> dict[str, Any]:
         session = store.get(session_id)
         prediction = session.prediction
         assert prediction is not None
-        return {"model_version": version, "session_id": session_id,
-                "length": len(session.turns), "conversation": prediction.to_dict()}
+        return {
+            "model_version": version,
+            "session_id": session_id,
+            "length": len(session.turns),
+            "conversation": prediction.to_dict(),
+        }
 
     @app.delete("/sessions/{session_id}", status_code=204, summary="Forget a session")
     async def delete_session(session_id: str = session_id_param) -> Response:
@@ -257,16 +282,26 @@ def create_app(predictor: Any, *, settings: ServiceSettings | None = None,
 
     @app.get("/health", summary="Liveness and load")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "sessions": len(store), "pending": batcher.pending,
-                "batches": dataclasses.asdict(batcher.stats)}
+        return {
+            "status": "ok",
+            "sessions": len(store),
+            "pending": batcher.pending,
+            "batches": dataclasses.asdict(batcher.stats),
+        }
 
     @app.get("/info", summary="The model and the service's limits")
     async def info() -> dict[str, Any]:
-        return {"model_version": version, "unimeec_version": __version__,
-                "labels": list(config.emotion_labels), "modalities": list(config.modalities),
-                "cause_threshold": config.cause_threshold, "backbone": config.backbone,
-                "tasks": config.tasks, "quantize": getattr(predictor, "quantize", "none"),
-                "settings": dataclasses.asdict(settings)}
+        return {
+            "model_version": version,
+            "unimeec_version": __version__,
+            "labels": list(config.emotion_labels),
+            "modalities": list(config.modalities),
+            "cause_threshold": config.cause_threshold,
+            "backbone": config.backbone,
+            "tasks": config.tasks,
+            "quantize": getattr(predictor, "quantize", "none"),
+            "settings": dataclasses.asdict(settings),
+        }
 
     return app
 

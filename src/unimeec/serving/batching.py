@@ -144,20 +144,20 @@ class MicroBatcher:
             if len(jobs) == 1:
                 _settle(jobs[0], error=err)
                 return
-            log.info("a batch of %d requests failed (%s); retrying them one by one",
-                     len(jobs), err)
+            log.info("a batch of %d requests failed (%s); retrying them one by one", len(jobs), err)
             for job in jobs:
                 await self._execute([job])
             return
         offset = 0
         for job in jobs:
             n = len(job.conversations)
-            _settle(job, result=results[offset:offset + n])
+            _settle(job, result=results[offset : offset + n])
             offset += n
 
 
-def _settle(job: _Job, *, result: list[Conversation] | None = None,
-            error: BaseException | None = None) -> None:
+def _settle(
+    job: _Job, *, result: list[Conversation] | None = None, error: BaseException | None = None
+) -> None:
     if job.future.done():  # the client went away
         return
     if error is not None:

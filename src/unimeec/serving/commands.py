@@ -17,33 +17,45 @@ def _serve(args: argparse.Namespace) -> int:
         import fastapi  # noqa: F401
         import uvicorn
     except ModuleNotFoundError as err:
-        raise ConfigError(f"unimeec serve needs {err.name}: pip install 'unimeec[serve]'") \
-            from None
+        raise ConfigError(f"unimeec serve needs {err.name}: pip install 'unimeec[serve]'") from None
 
     from unimeec.predict import Predictor
     from unimeec.serving.app import ServiceSettings, create_app, model_version
     from unimeec.serving.schemas import InputLimits
     from unimeec.serving.sessions import SessionLimits
 
-    for name in ("max_batch_size", "max_utterances", "max_sessions", "max_conversations",
-                 "max_body_bytes", "max_text_chars"):
+    for name in (
+        "max_batch_size",
+        "max_utterances",
+        "max_sessions",
+        "max_conversations",
+        "max_body_bytes",
+        "max_text_chars",
+    ):
         _positive(int, f"--{name.replace('_', '-')}", getattr(args, name), 1)
     _positive(float, "--max-wait-ms", args.max_wait_ms, 0)
     _positive(float, "--session-idle-s", args.session_idle_s, 1)
     settings = ServiceSettings(
-        max_batch_size=args.max_batch_size, max_wait_ms=args.max_wait_ms,
+        max_batch_size=args.max_batch_size,
+        max_wait_ms=args.max_wait_ms,
         max_body_bytes=args.max_body_bytes,
-        inputs=InputLimits(max_conversations=args.max_conversations,
-                           max_utterances=args.max_utterances,
-                           max_text_chars=args.max_text_chars),
-        sessions=SessionLimits(max_sessions=args.max_sessions, max_turns=args.max_utterances,
-                               idle_s=args.session_idle_s))
-    predictor = Predictor.from_pretrained(args.checkpoint, device=args.device,
-                                          batch_size=args.max_batch_size, quantize=args.quantize)
+        inputs=InputLimits(
+            max_conversations=args.max_conversations,
+            max_utterances=args.max_utterances,
+            max_text_chars=args.max_text_chars,
+        ),
+        sessions=SessionLimits(
+            max_sessions=args.max_sessions,
+            max_turns=args.max_utterances,
+            idle_s=args.session_idle_s,
+        ),
+    )
+    predictor = Predictor.from_pretrained(
+        args.checkpoint, device=args.device, batch_size=args.max_batch_size, quantize=args.quantize
+    )
     version = model_version(predictor)
     app = create_app(predictor, settings=settings, version=version)
-    print(f"serving {version} on http://{args.host}:{args.port} (OpenAPI page: /docs)",
-          flush=True)
+    print(f"serving {version} on http://{args.host}:{args.port} (OpenAPI page: /docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
@@ -51,37 +63,78 @@ def _serve(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the ``unimeec`` command."""
     p = subparsers.add_parser(
-        "serve", help="serve a saved model over HTTP (predict, online sessions)",
+        "serve",
+        help="serve a saved model over HTTP (predict, online sessions)",
         description="Load a run or model directory and serve it with FastAPI + uvicorn: "
         "POST /predict, online sessions under /sessions/{id}, GET /health, GET /info and the "
-        "OpenAPI page at /docs. Concurrent requests are micro-batched into one forward.")
+        "OpenAPI page at /docs. Concurrent requests are micro-batched into one forward.",
+    )
     p.add_argument("--checkpoint", required=True, help="run directory or its model/ directory")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on "
-                   "(default: 127.0.0.1, this machine only)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to listen on (default: 127.0.0.1, this machine only)",
+    )
     p.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
-    p.add_argument("--max-batch-size", type=int, default=8,
-                   help="most conversations in one forward (default: 8)")
-    p.add_argument("--max-wait-ms", type=float, default=5.0,
-                   help="how long a request waits for others to share its forward "
-                   "(default: 5)")
-    p.add_argument("--quantize", choices=("none", "int8"), default="none",
-                   help="int8: dynamic quantisation of the backbone's linear layers, faster "
-                   "on CPU (default: none)")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available, "
-                   "cpu with --quantize int8)")
-    p.add_argument("--max-conversations", type=int, default=64,
-                   help="most conversations in one /predict request (default: 64)")
-    p.add_argument("--max-utterances", type=int, default=100,
-                   help="most utterances in a conversation or a session (default: 100)")
-    p.add_argument("--max-text-chars", type=int, default=2000,
-                   help="longest speaker or text of one utterance (default: 2000)")
-    p.add_argument("--max-body-bytes", type=int, default=1 << 20,
-                   help="largest request body (default: 1048576)")
-    p.add_argument("--max-sessions", type=int, default=1000,
-                   help="most sessions kept at once (default: 1000)")
-    p.add_argument("--session-idle-s", type=float, default=1800.0,
-                   help="seconds after which an idle session is forgotten (default: 1800)")
-    p.add_argument("--log-level", default="info",
-                   choices=("critical", "error", "warning", "info", "debug"),
-                   help="uvicorn's log level (default: info)")
+    p.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=8,
+        help="most conversations in one forward (default: 8)",
+    )
+    p.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=5.0,
+        help="how long a request waits for others to share its forward (default: 5)",
+    )
+    p.add_argument(
+        "--quantize",
+        choices=("none", "int8"),
+        default="none",
+        help="int8: dynamic quantisation of the backbone's linear layers, faster "
+        "on CPU (default: none)",
+    )
+    p.add_argument(
+        "--device", help="cpu or cuda (default: cuda when available, cpu with --quantize int8)"
+    )
+    p.add_argument(
+        "--max-conversations",
+        type=int,
+        default=64,
+        help="most conversations in one /predict request (default: 64)",
+    )
+    p.add_argument(
+        "--max-utterances",
+        type=int,
+        default=100,
+        help="most utterances in a conversation or a session (default: 100)",
+    )
+    p.add_argument(
+        "--max-text-chars",
+        type=int,
+        default=2000,
+        help="longest speaker or text of one utterance (default: 2000)",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1 << 20,
+        help="largest request body (default: 1048576)",
+    )
+    p.add_argument(
+        "--max-sessions", type=int, default=1000, help="most sessions kept at once (default: 1000)"
+    )
+    p.add_argument(
+        "--session-idle-s",
+        type=float,
+        default=1800.0,
+        help="seconds after which an idle session is forgotten (default: 1800)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's log level (default: info)",
+    )
     p.set_defaults(handler=_serve)

@@ -54,9 +54,17 @@ class PredictRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {"conversations": [[["Monica", "You got the job?"], ["Rachel", "I got it!"]]]},
-                {"conversations": [{"id": "d1", "utterances": [
-                    {"speaker": "Monica", "text": "You got the job?"},
-                    {"speaker": "Rachel", "text": "I got it!"}]}]},
+                {
+                    "conversations": [
+                        {
+                            "id": "d1",
+                            "utterances": [
+                                {"speaker": "Monica", "text": "You got the job?"},
+                                {"speaker": "Rachel", "text": "I got it!"},
+                            ],
+                        }
+                    ]
+                },
             ]
         },
     )
@@ -92,16 +100,22 @@ class InputLimits:
 def check_text(value: str, limits: InputLimits, field: str) -> None:
     """A speaker or text over ``max_text_chars`` is a 422 naming the field."""
     if len(value) > limits.max_text_chars:
-        raise RequestError(422, f"{len(value)} characters, more than the limit of "
-                           f"{limits.max_text_chars}", field=field)
+        raise RequestError(
+            422,
+            f"{len(value)} characters, more than the limit of {limits.max_text_chars}",
+            field=field,
+        )
 
 
 def check_conversation(conversation: Conversation, limits: InputLimits, where: str) -> None:
     """Raise a 422 :class:`RequestError` naming the field when a limit is exceeded."""
     n = len(conversation)
     if n > limits.max_utterances:
-        raise RequestError(422, f"{n} utterances, more than the limit of "
-                           f"{limits.max_utterances}", field=f"{where}utterances")
+        raise RequestError(
+            422,
+            f"{n} utterances, more than the limit of {limits.max_utterances}",
+            field=f"{where}utterances",
+        )
     for position, utterance in enumerate(conversation.utterances):
         for name in ("speaker", "text"):
             check_text(getattr(utterance, name), limits, f"{where}utterances.{position}.{name}")
@@ -110,8 +124,12 @@ def check_conversation(conversation: Conversation, limits: InputLimits, where: s
 def to_conversations(request: PredictRequest, limits: InputLimits) -> list[Conversation]:
     """Validated conversations in request order; turn lists get ids ``conversation-<k>``."""
     if len(request.conversations) > limits.max_conversations:
-        raise RequestError(422, f"{len(request.conversations)} conversations, more than the "
-                           f"limit of {limits.max_conversations}", field="conversations")
+        raise RequestError(
+            422,
+            f"{len(request.conversations)} conversations, more than the "
+            f"limit of {limits.max_conversations}",
+            field="conversations",
+        )
     out: list[Conversation] = []
     for position, item in enumerate(request.conversations):
         where = f"conversations.{position}"
@@ -129,6 +147,10 @@ def to_conversations(request: PredictRequest, limits: InputLimits) -> list[Conve
 
 def session_conversation(session_id: str, turns: list[tuple[str, str]]) -> Conversation:
     """The conversation a session holds, as ``Predictor`` input."""
-    return Conversation(id=session_id, utterances=[
-        Utterance(index=k, speaker=speaker, text=text)
-        for k, (speaker, text) in enumerate(turns, start=1)])
+    return Conversation(
+        id=session_id,
+        utterances=[
+            Utterance(index=k, speaker=speaker, text=text)
+            for k, (speaker, text) in enumerate(turns, start=1)
+        ],
+    )

@@ -39,31 +39,42 @@ class Session:
 
 
 def _causes(conversation: Conversation, index: int) -> list[dict[str, Any]]:
-    return [{"cause_utterance": p.cause_utterance, "emotion": p.emotion, "score": p.score}
-            for p in conversation.pairs if p.emotion_utterance == index]
+    return [
+        {"cause_utterance": p.cause_utterance, "emotion": p.emotion, "score": p.score}
+        for p in conversation.pairs
+        if p.emotion_utterance == index
+    ]
 
 
 def utterance_view(conversation: Conversation, utterance: Utterance) -> dict[str, Any]:
     """One predicted turn: emotion, class probabilities and causes among the turns so far."""
-    return {"index": utterance.index, "speaker": utterance.speaker, "text": utterance.text,
-            "emotion": utterance.emotion, "emotion_scores": utterance.emotion_scores,
-            "causes": _causes(conversation, utterance.index)}
+    return {
+        "index": utterance.index,
+        "speaker": utterance.speaker,
+        "text": utterance.text,
+        "emotion": utterance.emotion,
+        "emotion_scores": utterance.emotion_scores,
+        "causes": _causes(conversation, utterance.index),
+    }
 
 
 def changed_turns(before: Conversation | None, after: Conversation) -> list[int]:
     """Earlier turns whose predicted emotion or cause set differs between two predictions."""
     if before is None:
         return []
-    return [u.index for u, v in zip(before.utterances, after.utterances)
-            if u.emotion != v.emotion
-            or set(before.causes_of(u.index)) != set(after.causes_of(u.index))]
+    return [
+        u.index
+        for u, v in zip(before.utterances, after.utterances)
+        if u.emotion != v.emotion or set(before.causes_of(u.index)) != set(after.causes_of(u.index))
+    ]
 
 
 class SessionStore:
     """Sessions by id, with the limits of :class:`SessionLimits` enforced on every call."""
 
-    def __init__(self, limits: SessionLimits, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limits: SessionLimits, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limits = limits
         self._clock = clock
         self._sessions: dict[str, Session] = {}
@@ -74,8 +85,9 @@ class SessionStore:
     def purge_expired(self) -> int:
         """Forget sessions idle longer than ``idle_s`` (not those in the middle of a request)."""
         cutoff = self._clock() - self.limits.idle_s
-        expired = [sid for sid, s in self._sessions.items()
-                   if s.last_used < cutoff and not s.lock.locked()]
+        expired = [
+            sid for sid, s in self._sessions.items() if s.last_used < cutoff and not s.lock.locked()
+        ]
         for sid in expired:
             del self._sessions[sid]
         return len(expired)
@@ -84,9 +96,12 @@ class SessionStore:
         self.purge_expired()
         session = self._sessions.get(session_id)
         if session is None:
-            raise RequestError(404, f"no session {session_id!r} (never created, deleted, or "
-                               f"idle for more than {self.limits.idle_s:g} s)",
-                               field="session_id")
+            raise RequestError(
+                404,
+                f"no session {session_id!r} (never created, deleted, or "
+                f"idle for more than {self.limits.idle_s:g} s)",
+                field="session_id",
+            )
         session.last_used = self._clock()
         return session
 
@@ -99,32 +114,49 @@ class SessionStore:
         session = self._sessions.get(session_id)
         if session is None:
             if len(self._sessions) >= self.limits.max_sessions:
-                raise RequestError(429, f"the server holds its limit of "
-                                   f"{self.limits.max_sessions} sessions; delete one or wait "
-                                   f"{self.limits.idle_s:g} s for idle ones to expire",
-                                   field="session_id")
+                raise RequestError(
+                    429,
+                    f"the server holds its limit of "
+                    f"{self.limits.max_sessions} sessions; delete one or wait "
+                    f"{self.limits.idle_s:g} s for idle ones to expire",
+                    field="session_id",
+                )
             session = self._sessions[session_id] = Session(session_id, self._clock())
         return session
 
-    async def append(self, session_id: str, speaker: str, text: str,
-                     predict: Callable[[Conversation], Awaitable[Conversation]]
-                     ) -> tuple[Session, list[int]]:
+    async def append(
+        self,
+        session_id: str,
+        speaker: str,
+        text: str,
+        predict: Callable[[Conversation], Awaitable[Conversation]],
+    ) -> tuple[Session, list[int]]:
         """Add a turn (creating the session on its first one); also the changed earlier turns."""
         session = self._open(session_id)
         async with session.lock:
             try:
                 if self._sessions.get(session_id) is not session:
-                    raise RequestError(409, f"session {session_id!r} was deleted while this "
-                                       "request waited", field="session_id")
+                    raise RequestError(
+                        409,
+                        f"session {session_id!r} was deleted while this request waited",
+                        field="session_id",
+                    )
                 if len(session.turns) >= self.limits.max_turns:
-                    raise RequestError(409, f"session {session_id!r} holds its limit of "
-                                       f"{self.limits.max_turns} utterances; start a new "
-                                       "session", field="session_id")
+                    raise RequestError(
+                        409,
+                        f"session {session_id!r} holds its limit of "
+                        f"{self.limits.max_turns} utterances; start a new "
+                        "session",
+                        field="session_id",
+                    )
                 turns = [*session.turns, (speaker, text)]
                 prediction = await predict(session_conversation(session_id, turns))
                 if self._sessions.get(session_id) is not session:
-                    raise RequestError(409, f"session {session_id!r} was deleted during this "
-                                       "request", field="session_id")
+                    raise RequestError(
+                        409,
+                        f"session {session_id!r} was deleted during this request",
+                        field="session_id",
+                    )
             except BaseException:
                 if not session.turns and self._sessions.get(session_id) is session:
                     del self._sessions[session_id]  # a session is created by a success only
