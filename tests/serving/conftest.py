@@ -24,7 +24,7 @@ SETTINGS = ServiceSettings(
     max_batch_size=8,
     max_wait_ms=150.0,
     max_body_bytes=20_000,
-    inputs=InputLimits(max_conversations=10, max_utterances=12, max_text_chars=300),
+    inputs=InputLimits(max_conversations=10, max_utterances=12, max_text_chars=2000),
     sessions=SessionLimits(max_sessions=3, max_turns=5, idle_s=600.0),
 )
 

@@ -146,7 +146,7 @@ def test_online_session_over_several_turns(
 
 
 # ---------------------------------------------------------------------- bad requests
-LONG = "x" * 301
+LONG = "x" * 2001
 BAD_PREDICT = [
     (
         b'{"conversations": [',
@@ -194,7 +194,7 @@ BAD_PREDICT = [
         {"conversations": [[["A", "hi"], ["B", LONG]]]},
         422,
         "conversations.0.utterances.1.text",
-        "conversations.0.utterances.1.text: 301 characters, more than the limit of 300",
+        "conversations.0.utterances.1.text: 2001 characters, more than the limit of 2000",
     ),
     (
         {"conversations": [[["A", "hi"]]] * 11},
@@ -271,7 +271,7 @@ BAD_TURNS = [
         {"speaker": "A", "text": LONG},
         422,
         "text",
-        "text: 301 characters, more than the limit of 300",
+        "text: 2001 characters, more than the limit of 2000",
     ),
     ({"speaker": 3, "text": "hi"}, 422, "speaker", "speaker: Input should be a valid string"),
 ]
@@ -363,3 +363,49 @@ def test_concurrent_burst_is_micro_batched(
     assert requests == len(conversations)
     assert batches < requests, f"{requests} requests ran in {batches} forwards"
     assert after["largest_batch"] > 1
+
+
+# ---------------------------------------------------------------------- model refusals
+#: Within the size limits, but its speaker alone is longer than the backbone's 512 positions.
+UNFIT = [["a " * 600, "Hello."]]
+UNFIT_ERROR = "max_length=512 cannot hold the conversation template of utterance 1"
+
+
+def test_input_the_model_cannot_hold_fails_alone(
+    server: Server, reference: Predictor, ecf_test: list[Conversation]
+) -> None:
+    good = [c for c in ecf_test if len(c) <= SETTINGS.inputs.max_utterances][8:11]
+    bodies = [{"conversations": [c.to_dict()]} for c in good]
+    bodies.insert(1, {"conversations": [UNFIT]})
+
+    def send(body: dict[str, Any]) -> httpx.Response:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            return client.post("/predict", json=body)
+
+    with ThreadPoolExecutor(len(bodies)) as pool:  # one micro-batch, retried one by one
+        responses = list(pool.map(send, bodies))
+    refused = responses.pop(1)
+    assert refused.status_code == 422
+    assert refused.json() == {"error": UNFIT_ERROR, "field": None}
+    for response, expected in zip(responses, reference.predict(good), strict=True):
+        assert response.status_code == 200
+        assert_same(response.json()["conversations"][0], expected)
+
+    client = server.client
+    speaker, text = UNFIT[0]
+    assert (
+        client.post(
+            "/sessions/unfit/utterances", json={"speaker": speaker, "text": text}
+        ).status_code
+        == 422
+    )
+    assert client.get("/sessions/unfit").status_code == 404  # not created by a failure
+    assert client.post("/sessions/fit/utterances", json={"text": "Hi."}).status_code == 200
+    before = client.get("/sessions/fit").json()
+    again = client.post("/sessions/fit/utterances", json={"speaker": speaker, "text": text})
+    assert again.json() == {
+        "error": UNFIT_ERROR.replace("utterance 1", "utterance 2"),
+        "field": None,
+    }
+    assert client.get("/sessions/fit").json() == before
+    assert client.delete("/sessions/fit").status_code == 204

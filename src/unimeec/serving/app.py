@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +43,6 @@ from unimeec.serving.schemas import (
     to_conversations,
 )
 from unimeec.serving.sessions import SessionLimits, SessionStore, utterance_view
-
-log = logging.getLogger(__name__)
 
 #: Session ids are path segments: short, printable, no slashes.
 SESSION_ID_PATTERN = r"^[A-Za-z0-9._~-]{1,128}$"
@@ -121,9 +118,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, UnimeecError):  # our library refused the input
-        return _error(422, str(exc), None)
-    log.exception("unexpected error while serving a request")
+    """A bug, not a bad request: 500 in our shape (uvicorn logs the traceback)."""
     return _error(500, f"internal error ({type(exc).__name__}); the service keeps running", None)
 
 
@@ -229,8 +224,14 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
+    async def run(conversations: list[Conversation]) -> list[Conversation]:
+        try:
+            return await batcher.predict(conversations)
+        except UnimeecError as err:  # the model refused this input (e.g. too long a speaker)
+            raise RequestError(422, str(err)) from None
+
     async def predict_one(conversation: Conversation) -> Conversation:
-        return (await batcher.predict([conversation]))[0]
+        return (await run([conversation]))[0]
 
     @app.post("/predict", summary="Predict emotions and cause pairs of conversations")
     async def predict(request: PredictRequest) -> dict[str, Any]:
@@ -238,7 +239,7 @@ def create_app(
         with ``emotion`` and ``emotion_scores`` on every utterance and ``pairs`` with their
         probability as ``score``."""
         conversations = to_conversations(request, settings.inputs)
-        predictions = await batcher.predict(conversations)
+        predictions = await run(conversations)
         return {"model_version": version, "conversations": [p.to_dict() for p in predictions]}
 
     session_id_param = PathParam(pattern=SESSION_ID_PATTERN, description="any id you choose")
