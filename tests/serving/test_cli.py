@@ -1,0 +1,108 @@
+"""``unimeec serve`` as a user starts it: a subprocess on a free port, int8, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from unimeec.cli import main
+from unimeec.data import Conversation
+from unimeec.predict import Predictor
+
+TURNS = [["Monica", "You got the job?"], ["Rachel", "I got it!"], ["Ross", "What job?"]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_command_int8_end_to_end(tiny_checkpoint: Path) -> None:
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "unimeec.cli",
+        "serve",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--port",
+        str(port),
+        "--quantize",
+        "int8",
+        "--max-wait-ms",
+        "0",
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "unimeec serve did not come up"
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        info = httpx.get(f"{url}/info").json()
+        assert info["quantize"] == "int8" and info["model_version"].endswith("+int8")
+        assert info["settings"]["max_wait_ms"] == 0
+        served = httpx.post(f"{url}/predict", json={"conversations": [TURNS]}).json()
+        expected = Predictor.from_pretrained(tiny_checkpoint, quantize="int8").predict(
+            [tuple(t) for t in TURNS]
+        )
+        assert isinstance(expected, Conversation)
+        got = Conversation.from_dict(served["conversations"][0])
+        assert [u.emotion for u in got.utterances] == [u.emotion for u in expected.utterances]
+        for u, v in zip(got.utterances, expected.utterances):
+            for label, p in v.emotion_scores.items():
+                assert u.emotion_scores[label] == pytest.approx(p, abs=1e-5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    # uvicorn shuts down gracefully, then re-raises the signal (the conventional status)
+    assert process.returncode == -signal.SIGTERM, output
+    assert "Traceback" not in output
+    assert f"serving {info['model_version']} on {url} (OpenAPI page: /docs)" in output
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--max-batch-size", "0", "--max-batch-size must be >= 1, got 0"),
+        ("--max-wait-ms", "-1", "--max-wait-ms must be >= 0.0, got -1.0"),
+        ("--session-idle-s", "0", "--session-idle-s must be >= 1.0, got 0.0"),
+    ],
+)
+def test_serve_command_refuses_impossible_settings(
+    tiny_checkpoint: Path, flag: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--checkpoint", str(tiny_checkpoint), flag, value]) == 1
+    assert capsys.readouterr().err == f"unimeec serve: error: {message}\n"
+
+
+def test_serve_command_names_a_missing_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--checkpoint", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err == (
+        f"unimeec serve: error: {tmp_path / 'nope'}: checkpoint directory not found\n"
+    )
