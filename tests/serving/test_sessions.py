@@ -44,3 +44,21 @@ def test_idle_sessions_expire_and_use_keeps_them(reference: Predictor) -> None:
         assert store.purge_expired() == 2 and len(store) == 0
 
     asyncio.run(scenario())
+
+
+def test_a_session_in_the_middle_of_its_first_turn_is_not_visible(reference: Predictor) -> None:
+    store = SessionStore(SessionLimits())
+
+    async def predict(conversation: Conversation) -> Conversation:
+        return await asyncio.to_thread(reference.predict, conversation)
+
+    async def scenario() -> None:
+        first = asyncio.create_task(store.append("new", "A", "Hi there.", predict))
+        await asyncio.sleep(0)  # the append now waits for its prediction
+        assert len(store) == 1
+        with pytest.raises(RequestError, match="no session 'new'"):
+            store.get("new")
+        session, _ = await first
+        assert store.get("new") is session and session.prediction is not None
+
+    asyncio.run(scenario())

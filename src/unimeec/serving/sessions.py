@@ -95,7 +95,7 @@ class SessionStore:
     def get(self, session_id: str) -> Session:
         self.purge_expired()
         session = self._sessions.get(session_id)
-        if session is None:
+        if session is None or session.prediction is None:  # None: its first turn is running
             raise RequestError(
                 404,
                 f"no session {session_id!r} (never created, deleted, or "
