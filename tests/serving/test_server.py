@@ -73,16 +73,23 @@ def test_predict_batch_equals_predictor(
 ) -> None:
     records = [c.to_dict() for c in ecf_test[:3]]  # real JSONL records, gold labels included
     turns = _turns(ecf_test[3])
-    response = server.client.post("/predict", json={"conversations": [*records, turns]})
+    semeval = {
+        "conversation_ID": 9001,
+        "conversation": [  # SemEval-2024 JSON works too
+            {"utterance_ID": k, "speaker": s, "text": t} for k, (s, t) in enumerate(turns, 1)
+        ],
+    }
+    response = server.client.post("/predict", json={"conversations": [*records, turns, semeval]})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model_version"] == model_version(server.predictor)
-    expected = reference.predict([*ecf_test[:3], [tuple(t) for t in turns]])
+    expected = reference.predict([*ecf_test[:3], [tuple(t) for t in turns], semeval])
     assert [c["id"] for c in body["conversations"]] == [
         ecf_test[0].id,
         ecf_test[1].id,
         ecf_test[2].id,
         "conversation-4",
+        "9001",
     ]
     for record, prediction in zip(body["conversations"], expected, strict=True):
         assert_same(record, prediction)
