@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--bootstrap", type=int, default=1000, help="resamples of the int8-vs-fp32 paired bootstrap"
     )
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="skip the quality part (e.g. to time another thread count)",
+    )
     parser.add_argument("--machine-note", default=None)
     parser.add_argument("--out", type=Path, default=bc.RESULTS_DIR / "serve-quantize.json")
     parser.add_argument("--smoke", action="store_true")
@@ -193,7 +198,11 @@ def main(argv: list[str] | None = None) -> int:
             latency[mode] = measure_latency(predictor, latency_inputs, args.repeats, args.warmup)
             print(f"{mode}: {latency[mode]}", file=sys.stderr)
         load_after = os.getloadavg()[0]
-        quality, paired, commands = measure_quality(checkpoint, gold, work, args.bootstrap)
+        quality: dict[str, dict[str, float]] = {mode: {} for mode in MODES}
+        paired: dict[str, Any] = {}
+        commands: list[str] = []
+        if not args.latency_only:
+            quality, paired, commands = measure_quality(checkpoint, gold, work, args.bootstrap)
     note = args.machine_note or (
         "shared with other jobs (load average above the core count "
         "during the run): latencies are upper bounds"
@@ -220,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=args.warmup,
                 limit=args.limit,
                 load_average_1min=[load_before, load_after],
-                quality_commands=[c for c in commands if f"pred-{mode}" in c],
+                quality_commands=[
+                    c for c in commands if f"pred-{mode}" in c and "--compare" not in c
+                ],
             )
         )
     rows.append(
