@@ -37,6 +37,9 @@ SPEED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("compile_warmup_s", "compile + warm-up s", "{:.1f}"),
     ("latency_p50_ms", "latency p50 ms", "{:.1f}"),
     ("latency_p95_ms", "latency p95 ms", "{:.1f}"),
+    ("latency_p99_ms", "latency p99 ms", "{:.1f}"),
+    ("requests_per_s", "req/s", "{:.1f}"),
+    ("errors", "errors", "{:.0f}"),
     ("throughput_b1_conversations_per_s", "conv/s b1", "{:.1f}"),
     ("throughput_b32_conversations_per_s", "conv/s b32", "{:.1f}"),
 )

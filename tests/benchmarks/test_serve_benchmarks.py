@@ -38,19 +38,20 @@ def test_quantize_smoke(bench_dir: Path, shared_data: Path, tmp_path: Path) -> N
         == 0
     )
     rows = {r["name"]: r for r in _rows(out)}
-    assert set(rows) == {"unimeec-fp32", "unimeec-int8", "unimeec-int8-vs-fp32"}
+    assert set(rows) == {"unimeec-fp32", "unimeec-int8"}
     for name in ("unimeec-fp32", "unimeec-int8"):
         metrics = rows[name]["metrics"]
         assert 0 < metrics["latency_p50_ms"] <= metrics["latency_p95_ms"]
         assert 0 <= metrics["merc_weighted_f1"] <= 1 and 0 <= metrics["mecpe_pair_f1"] <= 1
         assert rows[name]["repeats"] == 5 and rows[name]["latency_utterances"] == 10
     assert rows["unimeec-int8"]["model_version"].endswith("+int8")
-    delta = rows["unimeec-int8-vs-fp32"]["metrics"]["delta_mecpe_pair_f1"]
-    assert (
-        delta
-        == rows["unimeec-int8"]["metrics"]["mecpe_pair_f1"]
+    comparison = rows["unimeec-int8"]["int8_vs_fp32"]
+    assert comparison["delta_mecpe_pair_f1"] == (
+        rows["unimeec-int8"]["metrics"]["mecpe_pair_f1"]
         - rows["unimeec-fp32"]["metrics"]["mecpe_pair_f1"]
     )
+    assert set(comparison["paired_bootstrap"]["mecpe_pair_f1"]) >= {"difference", "p_value"}
+    assert "--compare" in comparison["command"]
     assert "--quantize int8" in " ".join(rows["unimeec-int8"]["quality_commands"])
 
 
