@@ -229,7 +229,25 @@ BAD_PREDICT = [
         [1],
         422,
         "body",
-        ("body: Input should be a valid dictionary or object to extract fields from"),
+        "body: expected a JSON object, sent with content-type: application/json",
+    ),
+    (
+        b'{"conversations": [[["A", "\\ud800"]]]}',
+        422,
+        "conversations.0.0.1",
+        "conversations.0.0.1: not valid Unicode (a lone surrogate at character 0)",
+    ),
+    (
+        b'{"conversations": [{"id": "x\\udfff", "utterances": [{"text": "hi"}]}]}',
+        422,
+        "conversations.0.id",
+        "conversations.0.id: not valid Unicode (a lone surrogate at character 1)",
+    ),
+    (
+        b'{"conversations": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+        400,
+        "body",
+        "body: cannot parse the request body (There was an error parsing the body)",
     ),
 ]
 
@@ -245,6 +263,21 @@ def test_bad_predict_request_is_a_one_line_error(
     assert response.status_code == status
     assert "\n" not in response.text
     assert response.json() == {"error": error, "field": field}
+
+
+def test_a_body_not_sent_as_json_is_refused(server: Server) -> None:
+    response = server.client.post(
+        "/predict",
+        content=b'{"conversations": [[["A", "hi"]]]}',
+        headers={"content-type": "text/plain"},
+    )
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "error": "body: expected a JSON object, sent with content-type: application/json",
+            "field": "body",
+        },
+    )
 
 
 def test_too_large_a_body_is_refused_before_parsing(server: Server) -> None:
@@ -272,6 +305,12 @@ def test_too_large_a_body_is_refused_before_parsing(server: Server) -> None:
 
 BAD_TURNS = [
     ({"speaker": "A", "text": "hi", "mood": 1}, 422, "mood", "mood: unknown field"),
+    (
+        b'{"speaker": "A", "text": "\\ud800"}',
+        422,
+        "text",
+        "text: Input should be a valid string, unable to parse raw data as a unicode string",
+    ),
     ({"speaker": "A"}, 422, "text", "text: Field required"),
     ({"speaker": "A", "text": ""}, 422, "text", "text: String should have at least 1 character"),
     (
@@ -294,9 +333,11 @@ def test_failed_session_requests_change_no_session(server: Server) -> None:
     )
     before = client.get("/sessions/keep").json()
     for body, status, field, error in BAD_TURNS:
-        response = client.post("/sessions/keep/utterances", json=body)
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"content-type": "application/json"}
+        response = client.post("/sessions/keep/utterances", content=content, headers=headers)
         assert (response.status_code, response.json()) == (status, {"error": error, "field": field})
-        fresh = client.post("/sessions/never-made/utterances", json=body)
+        fresh = client.post("/sessions/never-made/utterances", content=content, headers=headers)
         assert fresh.status_code == status
         assert client.get("/sessions/never-made").status_code == 404
     malformed = client.post(

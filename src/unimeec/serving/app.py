@@ -102,8 +102,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         reason = (first.get("ctx") or {}).get("error", "invalid JSON")
         where = first["loc"][1] if len(first["loc"]) > 1 else "?"
         return _error(400, f"malformed JSON at character {where}: {reason}", "body")
-    field = _location(tuple(first.get("loc", ())))
+    loc = tuple(first.get("loc", ()))
+    field = _location(loc)
     message = "unknown field" if first.get("type") == "extra_forbidden" else first["msg"]
+    if loc == ("body",) and first.get("type") in ("model_attributes_type", "dict_type"):
+        message = "expected a JSON object, sent with content-type: application/json"
     return _error(422, message, field or "body")
 
 
@@ -114,6 +117,8 @@ async def _request_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI could not parse the body (e.g. nested too deeply)
+        return _error(400, f"cannot parse the request body ({exc.detail})", "body")
     return _error(exc.status_code, str(exc.detail), None)
 
 

@@ -97,8 +97,28 @@ class InputLimits:
     max_text_chars: int = 2000
 
 
+def check_unicode(value: Any, field: str) -> None:
+    """JSON may escape lone surrogates (``"\\ud800"``), which no tokenizer or UTF-8
+    encoder accepts: a 422 naming the first such string's field."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise RequestError(
+                422, f"not valid Unicode (a lone surrogate at character {err.start})", field=field
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_unicode(key, field)
+            check_unicode(item, f"{field}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for position, item in enumerate(value):
+            check_unicode(item, f"{field}.{position}")
+
+
 def check_text(value: str, limits: InputLimits, field: str) -> None:
-    """A speaker or text over ``max_text_chars`` is a 422 naming the field."""
+    """A speaker or text over ``max_text_chars`` (or not valid Unicode) is a 422."""
+    check_unicode(value, field)
     if len(value) > limits.max_text_chars:
         raise RequestError(
             422,
@@ -133,6 +153,7 @@ def to_conversations(request: PredictRequest, limits: InputLimits) -> list[Conve
     out: list[Conversation] = []
     for position, item in enumerate(request.conversations):
         where = f"conversations.{position}"
+        check_unicode(item, where)
         try:
             [conversation], _ = parse_conversations([item])
         except DataFormatError as err:
