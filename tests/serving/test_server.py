@@ -232,6 +232,12 @@ BAD_PREDICT = [
         "body: expected a JSON object, sent with content-type: application/json",
     ),
     (
+        {"conversations": [{"id": "a", "utterances": [{"text": "hi"}], "labels": 5}]},
+        422,
+        "conversations.0",
+        "conversations.0: not a valid conversation record ('int' object is not iterable)",
+    ),
+    (
         b'{"conversations": [[["A", "\\ud800"]]]}',
         422,
         "conversations.0.0.1",
@@ -457,3 +463,38 @@ def test_input_the_model_cannot_hold_fails_alone(
     }
     assert client.get("/sessions/fit").json() == before
     assert client.delete("/sessions/fit").status_code == 204
+
+
+U = [{"speaker": "A", "text": "hi"}]
+MALFORMED_RECORDS = [
+    {"id": "a", "utterances": "abc"},
+    {"id": "a", "utterances": U, "pairs": [[1, 99]]},
+    {"id": "a", "utterances": U, "pairs": [{"emotion_utterance": "1", "cause_utterance": 1}]},
+    {"id": "a", "utterances": [{"speaker": "A", "text": "hi", "start": "abc", "end": 1}]},
+    {"id": "a", "utterances": [{"speaker": "A", "text": "hi", "meta": "x"}]},
+    {"id": "a", "utterances": U, "meta": [1, 2]},
+    {"id": "a", "utterances": U, "labels": 5},
+    {"id": "a", "utterances": [{"speaker": "A", "text": 5}]},
+    {"id": "a", "utterances": [{"speaker": "A", "text": "hi", "index": "1"}]},
+    {
+        "id": "a",
+        "utterances": U,
+        "pairs": [
+            {"emotion_utterance": 1, "cause_utterance": 1, "span": {"start": "a", "end": "b"}}
+        ],
+    },
+    {"conversation_ID": 1, "conversation": [{"utterance_ID": "x", "text": 1}]},
+    {
+        "conversation_ID": 1,
+        "conversation": [{"utterance_ID": 1, "text": "hi", "speaker": "A"}],
+        "emotion-cause_pairs": [[1, 2, 3]],
+    },
+]
+
+
+@pytest.mark.parametrize("record", MALFORMED_RECORDS)
+def test_malformed_records_are_422_never_500(server: Server, record: dict[str, Any]) -> None:
+    response = server.client.post("/predict", json={"conversations": [[["A", "ok"]], record]})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"].startswith("conversations.1")
+    assert "\n" not in response.text
