@@ -498,3 +498,23 @@ def test_malformed_records_are_422_never_500(server: Server, record: dict[str, A
     assert response.status_code == 422, response.text
     assert response.json()["field"].startswith("conversations.1")
     assert "\n" not in response.text
+
+
+def test_concurrent_turns_of_one_session_are_serialised(server: Server) -> None:
+    texts = [f"Turn number {k}." for k in range(1, 5)]
+
+    def send(text: str) -> dict[str, Any]:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            response = client.post("/sessions/busy/utterances", json={"text": text})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    with ThreadPoolExecutor(len(texts)) as pool:
+        answers = list(pool.map(send, texts))
+    assert sorted(a["length"] for a in answers) == [1, 2, 3, 4]
+    state = server.client.get("/sessions/busy").json()
+    order = [u["text"] for u in state["conversation"]["utterances"]]
+    assert sorted(order) == texts  # every turn once, in the order the server took them
+    for answer in answers:
+        assert order[answer["length"] - 1] == answer["utterance"]["text"]
+    assert server.client.delete("/sessions/busy").status_code == 204
