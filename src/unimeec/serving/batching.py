@@ -131,10 +131,16 @@ class MicroBatcher:
     async def _run(self) -> None:
         while True:
             jobs = await self._gather()
-            if jobs:
+            try:
                 await self._execute(jobs)
+            except Exception as err:  # a dead worker would hang every request
+                log.exception("the micro-batcher failed on a batch; it keeps running")
+                for job in jobs:
+                    _settle(job, error=err)
 
     async def _execute(self, jobs: list[_Job]) -> None:
+        if not jobs:  # every client of this batch went away
+            return
         loop = asyncio.get_running_loop()
         flat = [c for job in jobs for c in job.conversations]
         self.stats.record(jobs)
