@@ -257,15 +257,13 @@ def main(argv: list[str] | None = None) -> int:
 def _tiny_checkpoint(work: Path) -> Path:
     import torch
 
+    from unimeec.checkpoint import save_checkpoint
     from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
-    from unimeec.predict import mark_version
 
     backbone = bc.make_tiny_backbone(work / "tiny_backbone")
     torch.manual_seed(0)
     model = UniMEECModel(UniMEECConfig(backbone=backbone, thc_heads=2)).eval()
-    mark_version(model)
-    model.save_pretrained(work / "tiny" / "model")
-    UniMEECProcessor.from_config(model.config).save_pretrained(work / "tiny" / "model")
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), work / "tiny" / "model")
     return work / "tiny"
 
 

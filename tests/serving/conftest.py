@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from unimeec.checkpoint import save_checkpoint
 from unimeec.data import Conversation, load_dataset
-from unimeec.predict import Predictor, mark_version
+from unimeec.predict import Predictor
 from unimeec.serving import ServiceSettings, create_app
 from unimeec.serving.schemas import InputLimits
 from unimeec.serving.sessions import SessionLimits
@@ -39,9 +40,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_backbone: str
     run_dir = tmp_path_factory.mktemp("serve") / "tiny-run"
     torch.manual_seed(0)
     model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone, thc_heads=2)).eval()
-    mark_version(model)
-    model.save_pretrained(run_dir / "model")
-    UniMEECProcessor.from_config(model.config).save_pretrained(run_dir / "model")
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), run_dir / "model")
     return run_dir
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from starlette.requests import Request
 
 from unimeec.data.schema import Conversation
 from unimeec.errors import UnimeecError
+from unimeec.hashing import file_sha256
 from unimeec.serving.batching import MicroBatcher
 from unimeec.serving.errors import RequestError
 from unimeec.serving.schemas import (
@@ -68,16 +68,9 @@ def model_version(predictor: Any) -> str:
     """
     directory = Path(str(getattr(predictor.model.config, "name_or_path", "") or "model"))
     name = directory.parent.name if directory.name == "model" else directory.name
-    digest = "unknown"
-    for weights in ("model.safetensors", "pytorch_model.bin"):
-        path = directory / weights
-        if path.is_file():
-            sha = hashlib.sha256()
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    sha.update(block)
-            digest = sha.hexdigest()[:12]
-            break
+    weights = [directory / n for n in ("model.safetensors", "pytorch_model.bin")]
+    found = next((w for w in weights if w.is_file()), None)
+    digest = file_sha256(found)[:12] if found is not None else "unknown"
     suffix = "" if getattr(predictor, "quantize", "none") == "none" else f"+{predictor.quantize}"
     return f"{name or 'model'}@{digest}{suffix}"
 
