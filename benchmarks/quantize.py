@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"int8_vs_fp32": comparison} if mode == "int8" else {}
         rows.append(
             bc.result_record(
-                "unimeec-fp32" if mode == "none" else "unimeec-int8",
+                f"unimeec-{'fp32' if mode == 'none' else mode}-threads{args.threads}",
                 "ecf1",
                 "test",
                 {**latency[mode], **quality[mode]},

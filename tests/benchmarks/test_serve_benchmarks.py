@@ -38,21 +38,21 @@ def test_quantize_smoke(bench_dir: Path, shared_data: Path, tmp_path: Path) -> N
         == 0
     )
     rows = {r["name"]: r for r in _rows(out)}
-    assert set(rows) == {"unimeec-fp32", "unimeec-int8"}
-    for name in ("unimeec-fp32", "unimeec-int8"):
+    assert set(rows) == {"unimeec-fp32-threads2", "unimeec-int8-threads2"}
+    for name in ("unimeec-fp32-threads2", "unimeec-int8-threads2"):
         metrics = rows[name]["metrics"]
         assert 0 < metrics["latency_p50_ms"] <= metrics["latency_p95_ms"]
         assert 0 <= metrics["merc_weighted_f1"] <= 1 and 0 <= metrics["mecpe_pair_f1"] <= 1
         assert rows[name]["repeats"] == 5 and rows[name]["latency_utterances"] == 10
-    assert rows["unimeec-int8"]["model_version"].endswith("+int8")
-    comparison = rows["unimeec-int8"]["int8_vs_fp32"]
+    assert rows["unimeec-int8-threads2"]["model_version"].endswith("+int8")
+    comparison = rows["unimeec-int8-threads2"]["int8_vs_fp32"]
     assert comparison["delta_mecpe_pair_f1"] == (
-        rows["unimeec-int8"]["metrics"]["mecpe_pair_f1"]
-        - rows["unimeec-fp32"]["metrics"]["mecpe_pair_f1"]
+        rows["unimeec-int8-threads2"]["metrics"]["mecpe_pair_f1"]
+        - rows["unimeec-fp32-threads2"]["metrics"]["mecpe_pair_f1"]
     )
     assert set(comparison["paired_bootstrap"]["mecpe_pair_f1"]) >= {"difference", "p_value"}
     assert "--compare" in comparison["command"]
-    assert "--quantize int8" in " ".join(rows["unimeec-int8"]["quality_commands"])
+    assert "--quantize int8" in " ".join(rows["unimeec-int8-threads2"]["quality_commands"])
 
 
 def test_load_smoke(bench_dir: Path, shared_data: Path, tmp_path: Path) -> None:

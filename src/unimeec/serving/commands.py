@@ -50,6 +50,11 @@ def _serve(args: argparse.Namespace) -> int:
             idle_s=args.session_idle_s,
         ),
     )
+    if args.threads is not None:
+        _positive(int, "--threads", args.threads, 1)
+        import torch
+
+        torch.set_num_threads(args.threads)
     predictor = Predictor.from_pretrained(
         args.checkpoint, device=args.device, batch_size=args.max_batch_size, quantize=args.quantize
     )
@@ -94,6 +99,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="none",
         help="int8: dynamic quantisation of the backbone's linear layers, faster "
         "on CPU (default: none)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads for the forward (default: torch's; on a CPU shared with other "
+        "jobs, 1 can be faster, see docs/serving.md)",
     )
     p.add_argument(
         "--device", help="cpu or cuda (default: cuda when available, cpu with --quantize int8)"
