@@ -234,8 +234,8 @@ BAD_PREDICT = [
     (
         {"conversations": [{"id": "a", "utterances": [{"text": "hi"}], "labels": 5}]},
         422,
-        "conversations.0",
-        "conversations.0: not a valid conversation record ('int' object is not iterable)",
+        "conversations.0.labels",
+        "conversations.0.labels: conversation: input should be a valid tuple, got 5 (int)",
     ),
     (
         b'{"conversations": [[["A", "\\ud800"]]]}',

@@ -159,10 +159,6 @@ def to_conversations(request: PredictRequest, limits: InputLimits) -> list[Conve
         except DataFormatError as err:
             field = f"{where}.{err.field}" if err.field and " " not in err.field else where
             raise RequestError(422, err.reason, field=field) from None
-        except (TypeError, ValueError) as err:  # a value of the wrong type the schema missed
-            raise RequestError(
-                422, f"not a valid conversation record ({err})", field=where
-            ) from None
         if isinstance(item, list):
             conversation.id = f"conversation-{position + 1}"
         check_conversation(conversation, limits, f"{where}.")
