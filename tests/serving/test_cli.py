@@ -87,16 +87,18 @@ def test_serve_command_int8_end_to_end(tiny_checkpoint: Path) -> None:
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--max-batch-size", "0", "--max-batch-size must be >= 1, got 0"),
-        ("--max-wait-ms", "-1", "--max-wait-ms must be >= 0.0, got -1.0"),
-        ("--session-idle-s", "0", "--session-idle-s must be >= 1.0, got 0.0"),
+        ("--max-batch-size", "0", "argument --max-batch-size: must be an integer >= 1, got 0"),
+        ("--max-wait-ms", "-1", "argument --max-wait-ms: must be a number >= 0, got -1"),
+        ("--session-idle-s", "0", "argument --session-idle-s: must be a number > 0, got 0"),
+        ("--threads", "x", "argument --threads: must be an integer, got 'x'"),
     ],
 )
 def test_serve_command_refuses_impossible_settings(
     tiny_checkpoint: Path, flag: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["serve", "--checkpoint", str(tiny_checkpoint), flag, value]) == 1
-    assert capsys.readouterr().err == f"unimeec serve: error: {message}\n"
+    # a usage error (exit code 2), before anything is loaded
+    assert main(["serve", "--checkpoint", str(tiny_checkpoint), flag, value]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"unimeec serve: error: {message}"
 
 
 def test_serve_command_names_a_missing_checkpoint(

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from unimeec.argtypes import non_negative_float, positive_float, positive_int
 from unimeec.errors import ConfigError
-
-
-def _positive(kind: type, name: str, value: float, minimum: float) -> None:
-    if value < minimum:
-        raise ConfigError(f"{name} must be >= {kind(minimum)}, got {value}")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -24,17 +20,6 @@ def _serve(args: argparse.Namespace) -> int:
     from unimeec.serving.schemas import InputLimits
     from unimeec.serving.sessions import SessionLimits
 
-    for name in (
-        "max_batch_size",
-        "max_utterances",
-        "max_sessions",
-        "max_conversations",
-        "max_body_bytes",
-        "max_text_chars",
-    ):
-        _positive(int, f"--{name.replace('_', '-')}", getattr(args, name), 1)
-    _positive(float, "--max-wait-ms", args.max_wait_ms, 0)
-    _positive(float, "--session-idle-s", args.session_idle_s, 1)
     settings = ServiceSettings(
         max_batch_size=args.max_batch_size,
         max_wait_ms=args.max_wait_ms,
@@ -51,7 +36,6 @@ def _serve(args: argparse.Namespace) -> int:
         ),
     )
     if args.threads is not None:
-        _positive(int, "--threads", args.threads, 1)
         import torch
 
         torch.set_num_threads(args.threads)
@@ -80,16 +64,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="127.0.0.1",
         help="interface to listen on (default: 127.0.0.1, this machine only)",
     )
-    p.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    p.add_argument("--port", type=positive_int, default=8000, help="TCP port (default: 8000)")
     p.add_argument(
         "--max-batch-size",
-        type=int,
+        type=positive_int,
         default=8,
         help="most conversations in one forward (default: 8)",
     )
     p.add_argument(
         "--max-wait-ms",
-        type=float,
+        type=non_negative_float,
         default=5.0,
         help="how long a request waits for others to share its forward (default: 5)",
     )
@@ -102,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         help="torch threads for the forward (default: torch's; on a CPU shared with other "
         "jobs, 1 can be faster, see docs/serving.md)",
     )
@@ -111,34 +95,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-conversations",
-        type=int,
+        type=positive_int,
         default=64,
         help="most conversations in one /predict request (default: 64)",
     )
     p.add_argument(
         "--max-utterances",
-        type=int,
+        type=positive_int,
         default=100,
         help="most utterances in a conversation or a session (default: 100)",
     )
     p.add_argument(
         "--max-text-chars",
-        type=int,
+        type=positive_int,
         default=2000,
         help="longest speaker or text of one utterance (default: 2000)",
     )
     p.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=positive_int,
         default=1 << 20,
         help="largest request body (default: 1048576)",
     )
     p.add_argument(
-        "--max-sessions", type=int, default=1000, help="most sessions kept at once (default: 1000)"
+        "--max-sessions",
+        type=positive_int,
+        default=1000,
+        help="most sessions kept at once (default: 1000)",
     )
     p.add_argument(
         "--session-idle-s",
-        type=float,
+        type=positive_float,
         default=1800.0,
         help="seconds after which an idle session is forgotten (default: 1800)",
     )
