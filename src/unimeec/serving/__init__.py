@@ -12,6 +12,23 @@ Python call inside a training repository. The parts, one idea each:
 Inference goes through :class:`unimeec.predict.Predictor` only. See docs/serving.md.
 """
 
-from unimeec.serving.app import ServiceSettings, create_app, model_version
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Lazy exports: ``unimeec --help`` imports ``serving.commands`` and must not load FastAPI
+#: or torch.
+_EXPORTS = {
+    "ServiceSettings": "unimeec.serving.app",
+    "create_app": "unimeec.serving.app",
+    "model_version": "unimeec.serving.app",
+}
 
 __all__ = ["ServiceSettings", "create_app", "model_version"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
