@@ -108,3 +108,26 @@ def test_serve_command_names_a_missing_checkpoint(
     assert capsys.readouterr().err == (
         f"unimeec serve: error: {tmp_path / 'nope'}: checkpoint directory not found\n"
     )
+
+
+def test_serving_never_imports_training_code(tiny_checkpoint: Path) -> None:
+    """The service loads, predicts and answers without a single ``unimeec.training`` module."""
+    script = (
+        "import sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from unimeec.predict import Predictor\n"
+        "from unimeec.serving import create_app\n"
+        f"app = create_app(Predictor.from_pretrained({str(tiny_checkpoint)!r}, device='cpu'))\n"
+        "with TestClient(app) as client:\n"
+        "    r = client.post('/predict', json={'conversations': [[['A', 'Hi!']]]})\n"
+        "    assert r.status_code == 200, r.text\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('unimeec.training', 'lightning'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | {"PYTHONWARNINGS": "ignore"},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
