@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from unimeec.checkpoint import load_model_and_processor, move_batch
@@ -130,9 +131,7 @@ def quantize_dynamic_int8(model: Any) -> Any:
     is needed. ``torch.ao.quantization`` is deprecated in favour of torchao, but it is
     what ships with torch; its deprecation warnings are silenced here.
     """
-    from torch import nn
-
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # torch.ao.quantization warns that it is deprecated
         warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|quantize_per)")
         from torch.ao.quantization import quantize_dynamic
 
