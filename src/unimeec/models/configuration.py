@@ -28,6 +28,7 @@ from transformers import PretrainedConfig
 from unimeec.data.labels import ECF_EMOTIONS, NEUTRAL_LABELS
 from unimeec.errors import ConfigError
 from unimeec.models.backbones import DEFAULT_BACKBONE, resolve_backbone
+from unimeec.models.scopes import PROMPT_SCOPES
 
 #: Modalities in their fixed pass order (text first: it is always present).
 MODALITY_ORDER: tuple[str, ...] = ("text", "audio", "visual")
@@ -268,7 +269,7 @@ class UniMEECConfig(PretrainedConfig):
             if m != "text" and self.feature_dims.get(m, 0) <= 0:
                 fail("feature_dims", f"modality {m!r} needs a positive feature dimension, got "
                      f"{self.feature_dims!r}")
-        choices = {"scope": ("conversation", "utterance"), "tasks": ("joint", "emotion", "cause"),
+        choices = {"scope": tuple(PROMPT_SCOPES), "tasks": ("joint", "emotion", "cause"),
                    "emotion_readout": EMOTION_READOUTS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
