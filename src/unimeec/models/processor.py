@@ -146,7 +146,7 @@ class UniMEECProcessor:
         for name, array in feature_arrays.items():
             batch[f"features_{name}"] = torch.from_numpy(array)
         batch.update(self._graph(conversations, offsets))
-        batch.update(self._labels(conversations, offsets, batch["candidate_pairs"]))
+        batch.update(self._labels(conversations, batch["candidate_pairs"]))
         if self.config.span_head:
             words = self._span_words(texts, encoded["offset_mapping"], slots["x_positions"])
             batch.update(self._span_inputs(conversations, offsets, words,
@@ -346,9 +346,19 @@ class UniMEECProcessor:
             "candidate_utterances": torch.from_numpy(flat.astype(np.int64)),
         }
 
-    def _labels(self, conversations: list[Conversation], offsets: np.ndarray,
+    def _labels(self, conversations: list[Conversation],
                 candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``emotion_labels`` and the cause labels, each only when some conversation has them."""
         out: dict[str, torch.Tensor] = {}
+        labels = self._emotion_labels(conversations)
+        if any(k != -100 for k in labels):
+            out["emotion_labels"] = torch.tensor(labels, dtype=torch.long)
+        if any(c.has_cause_labels for c in conversations):
+            out.update(self._cause_labels(conversations, candidates))
+        return out
+
+    def _emotion_labels(self, conversations: list[Conversation]) -> list[int]:
+        """Each utterance's class, -100 (ignored by the loss) when unlabelled or unknown."""
         labels = []
         for conv in conversations:
             for utt in conv.utterances:
@@ -359,28 +369,29 @@ class UniMEECProcessor:
                                    "%s; it is ignored by the loss", utt.emotion, conv.id,
                                    self.config.emotion_labels)
                 labels.append(k)
-        if any(k != -100 for k in labels):
-            out["emotion_labels"] = torch.tensor(labels, dtype=torch.long)
-        has_cause = [c.has_cause_labels for c in conversations]
-        if any(has_cause):
-            cand = candidates.numpy()
-            gold_pairs: set[tuple[int, int, int]] = set()
-            emotion_utts: set[tuple[int, int]] = set()
-            for c_pos, conv in enumerate(conversations):
-                if not conv.has_cause_labels:
-                    continue
-                gold_pairs |= {(c_pos, p.emotion_utterance, p.cause_utterance) for p in conv.pairs}
-                if conv.has_emotion_labels:
-                    emotion_utts |= {(c_pos, i) for i in conv.emotion_utterances}
-                else:
-                    emotion_utts |= {(c_pos, p.emotion_utterance) for p in conv.pairs}
-            target = np.array([(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand],
-                              dtype=np.float32)
-            mask = np.array([(int(a), int(b)) in emotion_utts for a, b, _ in cand], dtype=bool)
-            out["cause_labels"] = torch.from_numpy(target)
-            out["cause_mask"] = torch.from_numpy(mask)
-            out["has_cause_labels"] = torch.tensor(has_cause, dtype=torch.bool)
-        return out
+        return labels
+
+    @staticmethod
+    def _cause_labels(conversations: list[Conversation],
+                      candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``cause_labels``, ``cause_mask`` and ``has_cause_labels`` (module docstring)."""
+        gold_pairs: set[tuple[int, int, int]] = set()
+        emotion_utts: set[tuple[int, int]] = set()
+        for c_pos, conv in enumerate(conversations):
+            if not conv.has_cause_labels:
+                continue
+            gold_pairs |= {(c_pos, p.emotion_utterance, p.cause_utterance) for p in conv.pairs}
+            if conv.has_emotion_labels:
+                emotion_utts |= {(c_pos, i) for i in conv.emotion_utterances}
+            else:
+                emotion_utts |= {(c_pos, p.emotion_utterance) for p in conv.pairs}
+        cand = candidates.numpy()
+        target = np.array([(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand],
+                          dtype=np.float32)
+        mask = np.array([(int(a), int(b)) in emotion_utts for a, b, _ in cand], dtype=bool)
+        return {"cause_labels": torch.from_numpy(target), "cause_mask": torch.from_numpy(mask),
+                "has_cause_labels": torch.tensor([c.has_cause_labels for c in conversations],
+                                                 dtype=torch.bool)}
 
     # ------------------------------------------------------------------ helpers
     def sequence_length(self, conversation: Conversation) -> int:
