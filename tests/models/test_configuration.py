@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -65,3 +66,48 @@ def test_max_length_alias_and_json_round_trip(tmp_path):
     for key in ("max_sequence_length", "modalities", "feature_dims", "scope", "cause_floor",
                 "template", "emotion_labels"):
         assert getattr(loaded, key) == getattr(config, key)
+
+
+def test_field_groups_hold_every_argument_once_and_each_has_a_validator():
+    import inspect
+
+    from unimeec.models.configuration import FIELD_GROUPS
+
+    params = inspect.signature(UniMEECConfig.__init__).parameters
+    arguments = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    grouped = [name for names in FIELD_GROUPS.values() for name in names]
+    assert len(arguments) == 51 and sorted(grouped) == sorted(arguments)
+    assert all(callable(getattr(UniMEECConfig, f"_validate_{g}", None)) for g in FIELD_GROUPS)
+
+
+def test_group_is_a_read_view_and_the_saved_config_stays_flat(tmp_path):
+    config = UniMEECConfig(cause_threshold=0.4, thc_layers=2)
+    assert config.group("decoding") == {"cause_threshold": 0.4, "cause_floor": 0.3}
+    assert config.group("context")["thc_layers"] == 2
+    with pytest.raises(ConfigError, match=re.escape(
+            "UniMEECConfig has no field group 'thc'; groups: backbone, labels, modalities, "
+            "prompt, context, heads, losses, decoding")):
+        config.group("thc")
+    config.save_pretrained(tmp_path)
+    record = json.loads((tmp_path / "config.json").read_text())
+    assert (record["cause_threshold"], record["thc_layers"], record["scope"]) == (
+        0.4, 2, "conversation")
+    assert "decoding" not in record and "context" not in record
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pad_to_multiple_of": True}, "pad_to_multiple_of: must be null or an integer >= 0, got True"),
+    ({"chunk_overlap": -1}, "chunk_overlap: must be null or an integer >= 0, got -1"),
+    ({"span_max_tokens": 0}, "span_max_tokens: must be null or an integer >= 1, got 0"),
+    ({"thc_heads": 2.0}, "thc_heads: must be an integer >= 1, got 2.0"),
+    ({"cause_floor": -0.1}, "cause_floor: must be a probability in [0, 1], got -0.1"),
+    ({"span_loss_weight": -1}, "span_loss_weight: must be >= 0, got -1"),
+])
+def test_validator_messages_are_exact(kwargs, message):
+    with pytest.raises(ConfigError, match=f"^{re.escape('UniMEECConfig.' + message)}$"):
+        UniMEECConfig(**kwargs)
+
+
+def test_arguments_are_keyword_only():
+    with pytest.raises(TypeError):
+        UniMEECConfig("some-backbone")  # type: ignore[misc]

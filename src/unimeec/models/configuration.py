@@ -21,16 +21,15 @@ Default cause candidate window (``cause_past`` = 7, ``cause_future`` = 3), measu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from transformers import PretrainedConfig
 
 from unimeec.data.labels import ECF_EMOTIONS, NEUTRAL_LABELS
+from unimeec.data.modalities import MODALITIES
 from unimeec.errors import ConfigError
 from unimeec.models.backbones import DEFAULT_BACKBONE, resolve_backbone
-
-#: Modalities in their fixed pass order (text first: it is always present).
-MODALITY_ORDER: tuple[str, ...] = ("text", "audio", "visual")
+from unimeec.models.scopes import PROMPT_SCOPES
 
 #: Label -> verbalizer word for label names that are not English words themselves.
 DEFAULT_LABEL_WORDS: dict[str, str] = {
@@ -70,76 +69,152 @@ def default_backbone() -> str:
         return DEFAULT_BACKBONE_HUB_NAME
 
 
+#: The fields by concern. Each group has one validator (``UniMEECConfig._validate_<group>``)
+#: and one section of the class docstring; config.json and the YAML ``model:`` sections stay
+#: flat (the class docstring says why).
+FIELD_GROUPS: dict[str, tuple[str, ...]] = {
+    "backbone": ("backbone", "backbone_config", "dropout", "initializer_range"),
+    "labels": ("emotion_labels", "neutral_label", "label_words", "label_word_ids",
+               "label_word_init", "use_mlm_head"),
+    "modalities": ("modalities", "feature_dims", "n_soft_tokens", "soft_token"),
+    "prompt": ("scope", "template", "conversation_template", "context_template",
+               "unknown_speaker", "mask_e_token", "mask_c_token", "max_sequence_length",
+               "pad_to_multiple_of", "prompt_past", "prompt_future", "chunk_overlap"),
+    "context": ("use_thc", "thc_utterance_window", "thc_cause_past", "thc_cause_future",
+                "thc_cause_window", "thc_emotion_window", "thc_layers", "thc_heads",
+                "thc_feed_forward"),
+    "heads": ("tasks", "emotion_readout", "cause_past", "cause_future", "distance_clip",
+              "distance_embedding_size", "cause_hidden_size", "span_head", "span_hidden_size",
+              "span_max_tokens"),
+    "losses": ("cause_loss_weight", "cause_pos_weight", "emotion_class_weights",
+               "span_loss_weight"),
+    "decoding": ("cause_threshold", "cause_floor"),
+}
+
+
+def _fail(name: str, message: str) -> NoReturn:
+    raise ConfigError(f"UniMEECConfig.{name}: {message}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class UniMEECConfig(PretrainedConfig):
     """Configuration of :class:`~unimeec.models.UniMEECModel` and its processor.
+
+    The fields are flat keyword arguments, grouped by concern in :data:`FIELD_GROUPS` and in
+    the sections below. They stay flat, not nested, because ``PretrainedConfig`` saves
+    attributes flat and every saved ``config.json`` and YAML ``model:`` section uses the flat
+    names; a nested form would need a second spelling of every field kept in step.
 
     Windows are in utterance distance. ``None`` for a derived field means "computed":
     ``chunk_overlap`` = ``prompt_past + prompt_future``, ``distance_clip`` =
     ``max(cause_past, cause_future)``, ``cause_hidden_size`` = the backbone's hidden size.
 
-    Args (the less obvious ones):
+    Backbone:
         backbone: HF model name or local path; default the offline MiniLM.
         backbone_config: filled when the model is built (the backbone's own config), so that
             ``from_pretrained`` rebuilds the backbone from our checkpoint without the hub.
+        dropout, initializer_range: of the layers we add (heads, THC, soft-token projections).
+
+    Labels:
+        emotion_labels, neutral_label: the classes, in head order, and the neutral one.
         label_words: label -> verbalizer word overrides (merged over ``DEFAULT_LABEL_WORDS``;
             a label absent from both is used lower-cased).
         label_word_ids: token ids of each label word, filled when the model is built.
+        label_word_init / use_mlm_head: start the emotion head from the label words'
+            embeddings / read emotions with the backbone's own MLM head (if it has one).
+
+    Modalities:
+        modalities, feature_dims: ``text`` plus any of ``audio`` / ``visual``, and the raw
+            feature dimension of each non-text one.
+        n_soft_tokens: soft tokens per audio/visual slot (``k``).
+        soft_token: marker of audio/visual soft-token slots (always a special token).
+
+    Prompt:
+        scope: a name in :data:`~unimeec.models.scopes.PROMPT_SCOPES` (``"conversation"``:
+            one sequence per conversation; ``"utterance"``: one per target, the paper's).
+        template / conversation_template / context_template: the prompt of utterance scope,
+            of conversation scope, and one context line of utterance scope.
+        unknown_speaker: shown for utterances without a speaker name.
+        mask_e_token / mask_c_token: ``None`` = the tokenizer's mask token (added when missing);
+            distinct strings are added as special tokens.
+        max_sequence_length: longest backbone input (also capped by the backbone's position
+            limit); ``max_length=`` is accepted as an alias (transformers reserves the name
+            ``max_length`` of a config for generation).
+        pad_to_multiple_of: batch width rounding (``None``: none).
         prompt_past, prompt_future: utterance-scope context window (``W_past``, ``W_future``).
+        chunk_overlap: utterances shared by consecutive chunks of a long conversation.
+
+    Context (THC, METHOD.md section 4):
+        use_thc: off: the mask states go straight to the heads.
         thc_utterance_window (``w_x``), thc_cause_past / thc_cause_future (``w_c_past`` /
             ``w_c_future``), thc_cause_window (``w_c``), thc_emotion_window (``w_e``).
+        thc_layers / thc_heads: ``L`` layers of attention per THC level, and their heads.
+        thc_feed_forward: add a Transformer feed-forward block to every THC layer (off by
+            default: METHOD.md specifies attention + residual + LayerNorm, and on a small
+            backbone the extra GEMMs cost as much as one backbone layer).
+
+    Heads:
+        tasks: ``"joint"``, ``"emotion"`` or ``"cause"``.
         emotion_readout: what the emotion head reads. ``"mask"`` (METHOD.md section 5): the
             ``[MASK_e]`` state ``e'_i`` alone. ``"mask+slot"`` (our extension): ``e'_i + x'_i``,
             adding the mean of the target's own tokens, the reading a mean-pooling sentence
             encoder such as all-MiniLM-L6-v2 was trained to give; the benchmarks compare both.
         cause_past, cause_future: cause candidates ``j`` in ``[i - K_past, i + K_future]``.
-        n_soft_tokens: soft tokens per audio/visual slot (``k``).
-        thc_layers / thc_heads: ``L`` layers of attention per THC level, and their heads.
-        thc_feed_forward: add a Transformer feed-forward block to every THC layer (off by
-            default: METHOD.md specifies attention + residual + LayerNorm, and on a small
-            backbone the extra GEMMs cost as much as one backbone layer).
+        distance_clip, distance_embedding_size, cause_hidden_size: the pair scorer's relative
+            distance embedding and hidden layer.
+        span_head, span_hidden_size, span_max_tokens: the cause-span head
+            (:mod:`unimeec.models.spans`).
+
+    Losses:
         cause_loss_weight: ``lambda`` of ``CE + lambda * BCE``.
         cause_pos_weight: optional BCE positive weight (pairs are ~1 positive in 10 candidates).
+        emotion_class_weights: optional CE weight per emotion label.
+        span_loss_weight: weight of the span head's loss.
+
+    Decoding:
         cause_threshold / cause_floor: decoding ``tau`` and the best-candidate floor.
-        mask_e_token / mask_c_token: ``None`` = the tokenizer's mask token (added when missing);
-            distinct strings are added as special tokens.
-        soft_token: marker of audio/visual soft-token slots (always a special token).
-        unknown_speaker: shown for utterances without a speaker name.
-        max_sequence_length: longest backbone input (also capped by the backbone's position
-            limit); ``max_length=`` is accepted as an alias (transformers reserves the name
-            ``max_length`` of a config for generation).
     """
 
     model_type = "unimeec"
 
     def __init__(
         self,
+        *,
+        # backbone
         backbone: str | None = None,
         backbone_config: dict[str, Any] | None = None,
+        dropout: float = 0.1,
+        initializer_range: float = 0.02,
+        # labels
         emotion_labels: list[str] | tuple[str, ...] = ECF_EMOTIONS,
         neutral_label: str = "neutral",
         label_words: dict[str, str] | None = None,
         label_word_ids: list[list[int]] | None = None,
-        modalities: list[str] | tuple[str, ...] = ("text",),
-        feature_dims: dict[str, int] | None = None,
-        scope: str = "conversation",
-        use_thc: bool = True,
-        tasks: str = "joint",
         label_word_init: bool = True,
         use_mlm_head: bool = False,
-        emotion_readout: str = "mask",
+        # modalities
+        modalities: list[str] | tuple[str, ...] = ("text",),
+        feature_dims: dict[str, int] | None = None,
+        n_soft_tokens: int = 1,
+        soft_token: str = "[SOFT]",
+        # prompt
+        scope: str = "conversation",
         template: str = DEFAULT_TEMPLATE,
         conversation_template: str = DEFAULT_CONVERSATION_TEMPLATE,
         context_template: str = DEFAULT_CONTEXT_TEMPLATE,
         unknown_speaker: str = "Someone",
         mask_e_token: str | None = None,
         mask_c_token: str | None = None,
-        soft_token: str = "[SOFT]",
         max_sequence_length: int = 512,
         pad_to_multiple_of: int | None = 8,
         prompt_past: int = 4,
         prompt_future: int = 2,
         chunk_overlap: int | None = None,
-        n_soft_tokens: int = 1,
+        # context (THC)
+        use_thc: bool = True,
         thc_utterance_window: int = 3,
         thc_cause_past: int = 7,
         thc_cause_future: int = 3,
@@ -148,45 +223,52 @@ class UniMEECConfig(PretrainedConfig):
         thc_layers: int = 1,
         thc_heads: int = 4,
         thc_feed_forward: bool = False,
+        # heads
+        tasks: str = "joint",
+        emotion_readout: str = "mask",
         cause_past: int = 7,
         cause_future: int = 3,
         distance_clip: int | None = None,
         distance_embedding_size: int = 32,
         cause_hidden_size: int | None = None,
-        dropout: float = 0.1,
-        initializer_range: float = 0.02,
+        span_head: bool = False,
+        span_hidden_size: int | None = None,
+        span_max_tokens: int | None = None,
+        # losses
         cause_loss_weight: float = 1.0,
         cause_pos_weight: float | None = None,
         emotion_class_weights: list[float] | None = None,
+        span_loss_weight: float = 1.0,
+        # decoding
         cause_threshold: float = 0.5,
         cause_floor: float = 0.3,
-        span_head: bool = False,
-        span_loss_weight: float = 1.0,
-        span_hidden_size: int | None = None,
-        span_max_tokens: int | None = None,
         **kwargs: Any,
     ) -> None:
+        # backbone
         self.backbone = resolve_backbone(backbone) if backbone is not None else default_backbone()
         self.backbone_config = backbone_config
+        self.dropout = dropout
+        self.initializer_range = initializer_range
+        # labels
         self.emotion_labels = list(emotion_labels)
         self.neutral_label = neutral_label
         self.label_words = dict(label_words or {})
         self.label_word_ids = label_word_ids
-        self.modalities = list(modalities)
-        self.feature_dims = {str(k): int(v) for k, v in (feature_dims or {}).items()}
-        self.scope = scope
-        self.use_thc = use_thc
-        self.tasks = tasks
         self.label_word_init = label_word_init
         self.use_mlm_head = use_mlm_head
-        self.emotion_readout = emotion_readout
+        # modalities
+        self.modalities = list(modalities)
+        self.feature_dims = {str(k): int(v) for k, v in (feature_dims or {}).items()}
+        self.n_soft_tokens = n_soft_tokens
+        self.soft_token = soft_token
+        # prompt
+        self.scope = scope
         self.template = template
         self.conversation_template = conversation_template
         self.context_template = context_template
         self.unknown_speaker = unknown_speaker
         self.mask_e_token = mask_e_token
         self.mask_c_token = mask_c_token
-        self.soft_token = soft_token
         if "max_length" in kwargs:  # friendly alias; `max_length` itself is a generation
             max_sequence_length = int(kwargs.pop("max_length"))  # parameter to transformers
         self.max_sequence_length = max_sequence_length
@@ -194,7 +276,8 @@ class UniMEECConfig(PretrainedConfig):
         self.prompt_past = prompt_past
         self.prompt_future = prompt_future
         self.chunk_overlap = chunk_overlap
-        self.n_soft_tokens = n_soft_tokens
+        # context (THC)
+        self.use_thc = use_thc
         self.thc_utterance_window = thc_utterance_window
         self.thc_cause_past = thc_cause_past
         self.thc_cause_future = thc_cause_future
@@ -203,23 +286,26 @@ class UniMEECConfig(PretrainedConfig):
         self.thc_layers = thc_layers
         self.thc_heads = thc_heads
         self.thc_feed_forward = thc_feed_forward
+        # heads
+        self.tasks = tasks
+        self.emotion_readout = emotion_readout
         self.cause_past = cause_past
         self.cause_future = cause_future
         self.distance_clip = distance_clip
         self.distance_embedding_size = distance_embedding_size
         self.cause_hidden_size = cause_hidden_size
-        self.dropout = dropout
-        self.initializer_range = initializer_range
+        self.span_head = span_head
+        self.span_hidden_size = span_hidden_size
+        self.span_max_tokens = span_max_tokens
+        # losses
         self.cause_loss_weight = cause_loss_weight
         self.cause_pos_weight = cause_pos_weight
         self.emotion_class_weights = (list(emotion_class_weights)
                                       if emotion_class_weights is not None else None)
+        self.span_loss_weight = span_loss_weight
+        # decoding
         self.cause_threshold = cause_threshold
         self.cause_floor = cause_floor
-        self.span_head = span_head
-        self.span_loss_weight = span_loss_weight
-        self.span_hidden_size = span_hidden_size
-        self.span_max_tokens = span_max_tokens
         super().__init__(**kwargs)
         self.validate()
 
@@ -227,7 +313,7 @@ class UniMEECConfig(PretrainedConfig):
     @property
     def ordered_modalities(self) -> list[str]:
         """The configured modalities in pass order (text first)."""
-        return [m for m in MODALITY_ORDER if m in self.modalities]
+        return [m for m in MODALITIES if m in self.modalities]
 
     @property
     def effective_chunk_overlap(self) -> int:
@@ -247,81 +333,114 @@ class UniMEECConfig(PretrainedConfig):
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the field on any impossible value."""
-        def fail(name: str, message: str) -> None:
-            raise ConfigError(f"UniMEECConfig.{name}: {message}")
+        """Raise :class:`ConfigError` naming the field on any impossible value.
 
+        One validator per group of :data:`FIELD_GROUPS`, in its order.
+        """
+        for group in FIELD_GROUPS:
+            getattr(self, f"_validate_{group}")()
+
+    def group(self, name: str) -> dict[str, Any]:
+        """The fields of one group of :data:`FIELD_GROUPS` and their values (a read view)."""
+        if name not in FIELD_GROUPS:
+            raise ConfigError(f"UniMEECConfig has no field group {name!r}; groups: "
+                              f"{', '.join(FIELD_GROUPS)}")
+        return {field: getattr(self, field) for field in FIELD_GROUPS[name]}
+
+    def _check_choice(self, name: str, allowed: tuple[str, ...]) -> None:
+        if getattr(self, name) not in allowed:
+            _fail(name, f"must be one of {allowed}, got {getattr(self, name)!r}")
+
+    def _check_bools(self, *names: str) -> None:
+        for name in names:
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, f"must be true or false, got {getattr(self, name)!r}")
+
+    def _check_ints(self, *names: str, minimum: int, nullable: bool = False) -> None:
+        for name in names:
+            value = getattr(self, name)
+            if nullable and value is None:
+                continue
+            if not _is_int(value) or value < minimum:
+                null = "null or " if nullable else ""
+                _fail(name, f"must be {null}an integer >= {minimum}, got {value!r}")
+
+    def _check_probabilities(self, *names: str) -> None:
+        for name in names:
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                _fail(name, f"must be a probability in [0, 1], got {getattr(self, name)!r}")
+
+    def _validate_backbone(self) -> None:
+        if not 0.0 <= float(self.dropout) < 1.0:
+            _fail("dropout", f"must be in [0, 1), got {self.dropout!r}")
+
+    def _validate_labels(self) -> None:
         if not self.emotion_labels or len(set(self.emotion_labels)) != len(self.emotion_labels):
-            fail("emotion_labels", f"must be a non-empty list of distinct labels, got "
-                 f"{self.emotion_labels!r}")
+            _fail("emotion_labels", f"must be a non-empty list of distinct labels, got "
+                  f"{self.emotion_labels!r}")
         if self.neutral_label not in self.emotion_labels:
-            fail("neutral_label", f"{self.neutral_label!r} is not one of {self.emotion_labels}")
+            _fail("neutral_label", f"{self.neutral_label!r} is not one of {self.emotion_labels}")
         if self.neutral_label not in NEUTRAL_LABELS:
             # decoding and the cause loss rely on `is_neutral` of the data schema
-            fail("neutral_label", f"must be one of {sorted(NEUTRAL_LABELS)}")
-        unknown = [m for m in self.modalities if m not in MODALITY_ORDER]
+            _fail("neutral_label", f"must be one of {sorted(NEUTRAL_LABELS)}")
+        self._check_bools("label_word_init", "use_mlm_head")
+
+    def _validate_modalities(self) -> None:
+        unknown = [m for m in self.modalities if m not in MODALITIES]
         if unknown or "text" not in self.modalities or len(set(self.modalities)) != len(
                 self.modalities):
-            fail("modalities", f"must be distinct values of {list(MODALITY_ORDER)} including "
-                 f"'text', got {self.modalities!r}")
+            _fail("modalities", f"must be distinct values of {list(MODALITIES)} including "
+                  f"'text', got {self.modalities!r}")
         for m in self.modalities:
             if m != "text" and self.feature_dims.get(m, 0) <= 0:
-                fail("feature_dims", f"modality {m!r} needs a positive feature dimension, got "
-                     f"{self.feature_dims!r}")
-        choices = {"scope": ("conversation", "utterance"), "tasks": ("joint", "emotion", "cause"),
-                   "emotion_readout": EMOTION_READOUTS}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                fail(name, f"must be one of {allowed}, got {getattr(self, name)!r}")
-        for name in ("use_thc", "label_word_init", "use_mlm_head", "thc_feed_forward",
-                     "span_head"):
-            if not isinstance(getattr(self, name), bool):
-                fail(name, f"must be true or false, got {getattr(self, name)!r}")
-        for name in ("prompt_past", "prompt_future", "thc_utterance_window", "thc_cause_past",
-                     "thc_cause_future", "thc_cause_window", "thc_emotion_window", "cause_past",
-                     "cause_future"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                fail(name, f"must be an integer >= 0, got {value!r}")
-        for name in ("n_soft_tokens", "thc_layers", "thc_heads", "max_sequence_length",
-                     "distance_embedding_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                fail(name, f"must be an integer >= 1, got {value!r}")
-        for name in ("chunk_overlap", "distance_clip", "cause_hidden_size", "pad_to_multiple_of"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 0):
-                fail(name, f"must be null or an integer >= 0, got {value!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
-            fail("dropout", f"must be in [0, 1), got {self.dropout!r}")
-        for name in ("cause_threshold", "cause_floor"):
-            if not 0.0 <= float(getattr(self, name)) <= 1.0:
-                fail(name, f"must be a probability in [0, 1], got {getattr(self, name)!r}")
-        if self.cause_loss_weight < 0:
-            fail("cause_loss_weight", f"must be >= 0, got {self.cause_loss_weight!r}")
-        if self.span_loss_weight < 0:
-            fail("span_loss_weight", f"must be >= 0, got {self.span_loss_weight!r}")
-        for name in ("span_hidden_size", "span_max_tokens"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 1):
-                fail(name, f"must be null or an integer >= 1, got {value!r}")
-        if self.span_head and self.tasks == "emotion":
-            fail("span_head", "needs cause pairs: tasks must be 'joint' or 'cause', not 'emotion'")
-        if self.cause_pos_weight is not None and self.cause_pos_weight <= 0:
-            fail("cause_pos_weight", f"must be > 0, got {self.cause_pos_weight!r}")
-        if self.emotion_class_weights is not None and (
-                len(self.emotion_class_weights) != len(self.emotion_labels)
-                or any(w < 0 for w in self.emotion_class_weights)):
-            fail("emotion_class_weights", f"needs {len(self.emotion_labels)} non-negative "
-                 f"weights (one per emotion label), got {self.emotion_class_weights!r}")
+                _fail("feature_dims", f"modality {m!r} needs a positive feature dimension, got "
+                      f"{self.feature_dims!r}")
+        self._check_ints("n_soft_tokens", minimum=1)
+        if not self.soft_token:
+            _fail("soft_token", "must be a non-empty string")
+
+    def _validate_prompt(self) -> None:
+        self._check_choice("scope", tuple(PROMPT_SCOPES))
+        self._check_ints("prompt_past", "prompt_future", minimum=0)
+        self._check_ints("max_sequence_length", minimum=1)
+        self._check_ints("chunk_overlap", "pad_to_multiple_of", minimum=0, nullable=True)
         for name in ("template", "conversation_template"):
             text = getattr(self, name)
             for slot in _TEMPLATE_SLOTS:
                 if text.count(slot) != 1:
-                    fail(name, f"must contain {slot} exactly once: {text!r}")
+                    _fail(name, f"must contain {slot} exactly once: {text!r}")
         if self.context_template.count("{text}") != 1:
-            fail("context_template", f"must contain {{text}} exactly once: "
-                 f"{self.context_template!r}")
-        if not self.soft_token:
-            fail("soft_token", "must be a non-empty string")
+            _fail("context_template", f"must contain {{text}} exactly once: "
+                  f"{self.context_template!r}")
+
+    def _validate_context(self) -> None:
+        self._check_bools("use_thc", "thc_feed_forward")
+        self._check_ints("thc_utterance_window", "thc_cause_past", "thc_cause_future",
+                         "thc_cause_window", "thc_emotion_window", minimum=0)
+        self._check_ints("thc_layers", "thc_heads", minimum=1)
+
+    def _validate_heads(self) -> None:
+        self._check_choice("tasks", ("joint", "emotion", "cause"))
+        self._check_choice("emotion_readout", EMOTION_READOUTS)
+        self._check_bools("span_head")
+        self._check_ints("cause_past", "cause_future", minimum=0)
+        self._check_ints("distance_embedding_size", minimum=1)
+        self._check_ints("distance_clip", "cause_hidden_size", minimum=0, nullable=True)
+        self._check_ints("span_hidden_size", "span_max_tokens", minimum=1, nullable=True)
+        if self.span_head and self.tasks == "emotion":
+            _fail("span_head", "needs cause pairs: tasks must be 'joint' or 'cause', not 'emotion'")
+
+    def _validate_losses(self) -> None:
+        for name in ("cause_loss_weight", "span_loss_weight"):
+            if getattr(self, name) < 0:
+                _fail(name, f"must be >= 0, got {getattr(self, name)!r}")
+        if self.cause_pos_weight is not None and self.cause_pos_weight <= 0:
+            _fail("cause_pos_weight", f"must be > 0, got {self.cause_pos_weight!r}")
+        if self.emotion_class_weights is not None and (
+                len(self.emotion_class_weights) != len(self.emotion_labels)
+                or any(w < 0 for w in self.emotion_class_weights)):
+            _fail("emotion_class_weights", f"needs {len(self.emotion_labels)} non-negative "
+                  f"weights (one per emotion label), got {self.emotion_class_weights!r}")
+
+    def _validate_decoding(self) -> None:
+        self._check_probabilities("cause_threshold", "cause_floor")

@@ -44,29 +44,23 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerBase
 
+from unimeec.data.modalities import FeatureLookup
 from unimeec.data.schema import Conversation
 from unimeec.errors import CheckpointError, ConfigError, FeatureError
 from unimeec.models.configuration import UniMEECConfig
 from unimeec.models.prompt import CausalPromptBuilder, PromptSequence, prepare_tokenizer
+from unimeec.models.scopes import prompt_scope
 from unimeec.models.spans import subword_bounds, whitespace_token_index
 
 logger = logging.getLogger(__name__)
 
 PROCESSOR_CONFIG_NAME = "processor_config.json"
-
-
-class FeatureLookup(Protocol):
-    """Anything that gives one utterance's raw feature vector (``None`` = missing)."""
-
-    dim: int
-
-    def get(self, conversation_id: str, utterance_index: int) -> np.ndarray | None: ...
 
 
 def backbone_position_limit(config: UniMEECConfig) -> int:
@@ -99,6 +93,7 @@ class UniMEECProcessor:
         prepare_tokenizer(tokenizer, config)
         self.max_length = min(config.max_sequence_length, backbone_position_limit(config))
         self.builder = CausalPromptBuilder(tokenizer, config, self.max_length)
+        self.scope = prompt_scope(config.scope)
         self.label_index = {label: k for k, label in enumerate(config.emotion_labels)}
         self._warned_labels: set[str] = set()
 
@@ -136,29 +131,58 @@ class UniMEECProcessor:
     # ------------------------------------------------------------------ batch building
     def __call__(self, conversations: Sequence[Conversation],
                  features: Mapping[str, FeatureLookup] | None = None) -> dict[str, Any]:
+        """The batch of ``conversations`` (keys in the module docstring), built in steps."""
         conversations = list(conversations)
         if not conversations:
             raise ValueError("cannot build a batch of zero conversations")
-        cfg = self.config
-        modalities = cfg.ordered_modalities
+        features = self._check_feature_modalities(features)
+        offsets = np.cumsum([0] + [len(c) for c in conversations])
+        texts, encoded = self._tokenise(conversations)
+        present, feature_arrays = self._features(conversations, offsets, features)
+        sequences, rows_of = self._sequences(conversations, offsets, encoded["input_ids"], present)
+        batch = self._pad(sequences)
+        slots = self._slot_positions(sequences, rows_of, offsets, present)
+        batch.update(slots)
+        for name, array in feature_arrays.items():
+            batch[f"features_{name}"] = torch.from_numpy(array)
+        batch.update(self._graph(conversations, offsets))
+        batch.update(self._labels(conversations, batch["candidate_pairs"]))
+        if self.config.span_head:
+            words = self._span_words(texts, encoded["offset_mapping"], slots["x_positions"])
+            batch.update(self._span_inputs(conversations, offsets, words,
+                                           batch["candidate_pairs"]))
+        batch["conversations"] = conversations
+        return batch
+
+    def _check_feature_modalities(
+            self, features: Mapping[str, FeatureLookup] | None) -> dict[str, FeatureLookup]:
+        """Features may be given only for the model's non-text modalities."""
+        modalities = self.config.ordered_modalities
         features = dict(features or {})
         for name in features:
             if name not in modalities or name == "text":
                 raise FeatureError(f"features given for modality {name!r}, but the model's "
                                    f"modalities are {modalities}")
-        offsets = np.cumsum([0] + [len(c) for c in conversations])
-        n_utt = int(offsets[-1])
+        return features
+
+    def _tokenise(self, conversations: list[Conversation]) -> tuple[list[str], Any]:
+        """Every utterance's text in one tokenizer call (a leading space: a word start)."""
         texts = [" " + u.text for c in conversations for u in c.utterances]
         encoded = self.tokenizer(texts, add_special_tokens=False,
-                                 return_offsets_mapping=cfg.span_head)
-        token_ids = encoded["input_ids"]
+                                 return_offsets_mapping=self.config.span_head)
+        return texts, encoded
 
-        # features and presence
+    def _features(self, conversations: list[Conversation], offsets: np.ndarray,
+                  features: Mapping[str, FeatureLookup]
+                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``present`` [M, U] (text: always) and each non-text modality's [U, d] array."""
+        modalities = self.config.ordered_modalities
+        n_utt = int(offsets[-1])
         present = np.zeros((len(modalities), n_utt), dtype=bool)
         present[0] = True
-        feature_arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, np.ndarray] = {}
         for m_idx, name in enumerate(modalities[1:], start=1):
-            dim = cfg.feature_dims[name]
+            dim = self.config.feature_dims[name]
             array = np.zeros((n_utt, dim), dtype=np.float32)
             lookup = features.get(name)
             if lookup is not None:
@@ -178,84 +202,84 @@ class UniMEECProcessor:
                         u = int(offsets[c_pos]) + utt.index - 1
                         array[u] = vec
                         present[m_idx, u] = True
-            feature_arrays[name] = array
+            arrays[name] = array
+        return present, arrays
 
-        # prompt sequences of every pass
+    def _sequences(self, conversations: list[Conversation], offsets: np.ndarray,
+                   token_ids: list[list[int]], present: np.ndarray
+                   ) -> tuple[list[PromptSequence], list[tuple[int, int]]]:
+        """The prompt sequences of every pass, and the (conversation, pass) of each."""
         sequences: list[PromptSequence] = []
-        seq_conv: list[int] = []
-        seq_modality: list[int] = []
+        rows_of: list[tuple[int, int]] = []
         for c_pos, conv in enumerate(conversations):
-            start = int(offsets[c_pos])
-            speakers = [u.speaker for u in conv.utterances]
-            ids = token_ids[start:start + len(conv)]
-            lines = (self.builder.context_lines(speakers, ids)
-                     if cfg.scope == "utterance" else [])
-            for m_idx in range(len(modalities)):
-                mask = present[m_idx, start:start + len(conv)]
-                if not mask.any():
-                    continue
-                soft = m_idx > 0
-                if cfg.scope == "utterance":
-                    new = [self.builder.utterance_sequence(i + 1, speakers, ids, lines, soft)
-                           for i in np.flatnonzero(mask)]
-                else:
-                    new = self.builder.conversation_sequences(speakers, ids, soft)
+            start, end = int(offsets[c_pos]), int(offsets[c_pos + 1])
+            passes = self.scope.sequences(self.builder, [u.speaker for u in conv.utterances],
+                                          token_ids[start:end], present[:, start:end])
+            for m_idx, new in enumerate(passes):
                 sequences += new
-                seq_conv += [c_pos] * len(new)
-                seq_modality += [m_idx] * len(new)
+                rows_of += [(c_pos, m_idx)] * len(new)
+        return sequences, rows_of
 
+    def _pad(self, sequences: list[PromptSequence]) -> dict[str, torch.Tensor]:
+        """``input_ids`` and ``attention_mask``, padded to a multiple of ``pad_to_multiple_of``."""
         lengths = [len(s.input_ids) for s in sequences]
         width = max(lengths)
-        if cfg.pad_to_multiple_of:
-            width = -(-width // cfg.pad_to_multiple_of) * cfg.pad_to_multiple_of
+        multiple = self.config.pad_to_multiple_of
+        if multiple:
+            width = -(-width // multiple) * multiple
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         input_ids = np.full((len(sequences), width), pad, dtype=np.int64)
         attention = np.zeros((len(sequences), width), dtype=np.int64)
-        n_mod = len(modalities)
-        x_pos = np.zeros((n_mod, n_utt, 3), dtype=np.int64)
-        x_pos[..., 2] = 1
-        e_pos = np.zeros((n_mod, n_utt, 2), dtype=np.int64)
-        c_pos_arr = np.zeros((n_mod, n_utt, 2), dtype=np.int64)
-        soft_rows: list[tuple[int, int, int, int]] = []
         for row, seq in enumerate(sequences):
             input_ids[row, :lengths[row]] = seq.input_ids
             attention[row, :lengths[row]] = 1
-            base = int(offsets[seq_conv[row]]) - 1
-            m_idx = seq_modality[row]
+        return {"input_ids": torch.from_numpy(input_ids),
+                "attention_mask": torch.from_numpy(attention)}
+
+    @staticmethod
+    def _slot_positions(sequences: list[PromptSequence], rows_of: list[tuple[int, int]],
+                        offsets: np.ndarray, present: np.ndarray) -> dict[str, torch.Tensor]:
+        """Where each utterance's ``X`` slot, masks and soft tokens lie, per pass.
+
+        Utterances absent from a pass (``modality_mask`` false) keep the dummy slot (row 0,
+        columns 0..1).
+        """
+        n_mod, n_utt = present.shape
+        x_pos = np.zeros((n_mod, n_utt, 3), dtype=np.int64)
+        x_pos[..., 2] = 1
+        e_pos = np.zeros((n_mod, n_utt, 2), dtype=np.int64)
+        c_pos = np.zeros((n_mod, n_utt, 2), dtype=np.int64)
+        soft_rows: list[tuple[int, int, int, int]] = []
+        for row, (seq, (conv, m_idx)) in enumerate(zip(sequences, rows_of)):
+            base = int(offsets[conv]) - 1
             if seq.targets:
                 t = np.array([(s.utterance, s.x_start, s.x_end, s.mask_e, s.mask_c)
                               for s in seq.targets], dtype=np.int64)
                 u = base + t[:, 0]
-                x_pos[m_idx, u] = np.stack([np.full(len(t), row), t[:, 1], t[:, 2]], axis=1)
-                e_pos[m_idx, u] = np.stack([np.full(len(t), row), t[:, 3]], axis=1)
-                c_pos_arr[m_idx, u] = np.stack([np.full(len(t), row), t[:, 4]], axis=1)
+                rows = np.full(len(t), row)
+                x_pos[m_idx, u] = np.stack([rows, t[:, 1], t[:, 2]], axis=1)
+                e_pos[m_idx, u] = np.stack([rows, t[:, 3]], axis=1)
+                c_pos[m_idx, u] = np.stack([rows, t[:, 4]], axis=1)
             soft_rows += [(row, col, m_idx * n_utt + base + utt, rank)
                           for col, utt, rank in seq.soft]
         soft = np.array(soft_rows, dtype=np.int64).reshape(-1, 4)
-
-        batch: dict[str, Any] = {
-            "input_ids": torch.from_numpy(input_ids),
-            "attention_mask": torch.from_numpy(attention),
+        return {
             "x_positions": torch.from_numpy(x_pos),
             "mask_e_positions": torch.from_numpy(e_pos),
-            "mask_c_positions": torch.from_numpy(c_pos_arr),
+            "mask_c_positions": torch.from_numpy(c_pos),
             "modality_mask": torch.from_numpy(present),
             "soft_positions": torch.from_numpy(soft[:, :2].copy()),
             "soft_owner": torch.from_numpy(soft[:, 2].copy()),
             "soft_rank": torch.from_numpy(soft[:, 3].copy()),
         }
-        for name, array in feature_arrays.items():
-            batch[f"features_{name}"] = torch.from_numpy(array)
-        batch.update(self._graph(conversations, offsets))
-        batch.update(self._labels(conversations, offsets, batch["candidate_pairs"]))
-        if cfg.span_head:
-            words = [whitespace_token_index(text, spans)[:int(end - start)]
-                     for text, spans, (_, start, end)
-                     in zip(texts, encoded["offset_mapping"], x_pos[0])]
-            batch.update(self._span_inputs(conversations, offsets, words,
-                                           batch["candidate_pairs"]))
-        batch["conversations"] = conversations
-        return batch
+
+    @staticmethod
+    def _span_words(texts: list[str], offset_mapping: list[list[tuple[int, int]]],
+                    x_positions: torch.Tensor) -> list[list[int]]:
+        """Each utterance's word index per sub-word, as many as its text-pass ``X`` slot keeps."""
+        return [whitespace_token_index(text, spans)[:int(end - start)]
+                for text, spans, (_, start, end)
+                in zip(texts, offset_mapping, x_positions[0].numpy())]
 
     @staticmethod
     def _span_inputs(conversations: list[Conversation], offsets: np.ndarray,
@@ -322,9 +346,19 @@ class UniMEECProcessor:
             "candidate_utterances": torch.from_numpy(flat.astype(np.int64)),
         }
 
-    def _labels(self, conversations: list[Conversation], offsets: np.ndarray,
+    def _labels(self, conversations: list[Conversation],
                 candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``emotion_labels`` and the cause labels, each only when some conversation has them."""
         out: dict[str, torch.Tensor] = {}
+        labels = self._emotion_labels(conversations)
+        if any(k != -100 for k in labels):
+            out["emotion_labels"] = torch.tensor(labels, dtype=torch.long)
+        if any(c.has_cause_labels for c in conversations):
+            out.update(self._cause_labels(conversations, candidates))
+        return out
+
+    def _emotion_labels(self, conversations: list[Conversation]) -> list[int]:
+        """Each utterance's class, -100 (ignored by the loss) when unlabelled or unknown."""
         labels = []
         for conv in conversations:
             for utt in conv.utterances:
@@ -335,28 +369,29 @@ class UniMEECProcessor:
                                    "%s; it is ignored by the loss", utt.emotion, conv.id,
                                    self.config.emotion_labels)
                 labels.append(k)
-        if any(k != -100 for k in labels):
-            out["emotion_labels"] = torch.tensor(labels, dtype=torch.long)
-        has_cause = [c.has_cause_labels for c in conversations]
-        if any(has_cause):
-            cand = candidates.numpy()
-            gold_pairs: set[tuple[int, int, int]] = set()
-            emotion_utts: set[tuple[int, int]] = set()
-            for c_pos, conv in enumerate(conversations):
-                if not conv.has_cause_labels:
-                    continue
-                gold_pairs |= {(c_pos, p.emotion_utterance, p.cause_utterance) for p in conv.pairs}
-                if conv.has_emotion_labels:
-                    emotion_utts |= {(c_pos, i) for i in conv.emotion_utterances}
-                else:
-                    emotion_utts |= {(c_pos, p.emotion_utterance) for p in conv.pairs}
-            target = np.array([(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand],
-                              dtype=np.float32)
-            mask = np.array([(int(a), int(b)) in emotion_utts for a, b, _ in cand], dtype=bool)
-            out["cause_labels"] = torch.from_numpy(target)
-            out["cause_mask"] = torch.from_numpy(mask)
-            out["has_cause_labels"] = torch.tensor(has_cause, dtype=torch.bool)
-        return out
+        return labels
+
+    @staticmethod
+    def _cause_labels(conversations: list[Conversation],
+                      candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``cause_labels``, ``cause_mask`` and ``has_cause_labels`` (module docstring)."""
+        gold_pairs: set[tuple[int, int, int]] = set()
+        emotion_utts: set[tuple[int, int]] = set()
+        for c_pos, conv in enumerate(conversations):
+            if not conv.has_cause_labels:
+                continue
+            gold_pairs |= {(c_pos, p.emotion_utterance, p.cause_utterance) for p in conv.pairs}
+            if conv.has_emotion_labels:
+                emotion_utts |= {(c_pos, i) for i in conv.emotion_utterances}
+            else:
+                emotion_utts |= {(c_pos, p.emotion_utterance) for p in conv.pairs}
+        cand = candidates.numpy()
+        target = np.array([(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand],
+                          dtype=np.float32)
+        mask = np.array([(int(a), int(b)) in emotion_utts for a, b, _ in cand], dtype=bool)
+        return {"cause_labels": torch.from_numpy(target), "cause_mask": torch.from_numpy(mask),
+                "has_cause_labels": torch.tensor([c.has_cause_labels for c in conversations],
+                                                 dtype=torch.bool)}
 
     # ------------------------------------------------------------------ helpers
     def sequence_length(self, conversation: Conversation) -> int:
@@ -364,10 +399,8 @@ class UniMEECProcessor:
         ids = self.tokenizer([" " + u.text for u in conversation.utterances],
                              add_special_tokens=False)["input_ids"]
         n_text = sum(len(t) for t in ids)
-        if self.config.scope == "utterance":
-            window = self.config.prompt_past + self.config.prompt_future + 2
-            return n_text * window
-        return n_text + 20 * len(conversation)
+        return self.scope.approximate_length(n_text, len(conversation), self.config.prompt_past,
+                                             self.config.prompt_future)
 
     def check_labels(self, conversations: Sequence[Conversation]) -> None:
         """Raise when a conversation uses emotion labels the model does not know."""
