@@ -50,6 +50,7 @@ def test_merge_combines_seeds_of_separate_jobs(bench_dir):
     assert merged["ecf1"]["seeds"] == [0] and merged["ecf1"]["command"] == "S"
 
 
+@pytest.mark.slow  # 7 training processes: about a minute
 def test_sweep_smoke_runs_every_kind_of_job(bench_dir, shared_data, tmp_path):
     import sweep
 

