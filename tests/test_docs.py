@@ -52,6 +52,18 @@ ILLUSTRATIONS: dict[tuple[str, str], str] = {
         "needs ECF 1.0 audio and visual feature stores, which the shared data does not have; "
         "tests/features/test_train_with_features.py runs extract -> train -> predict "
         "--features on the media fixtures",
+    ("docs/features.md", "from unimeec.data.ecf_features import EcfFeatures"):
+        "needs the official ECF feature tables (13,620 x 6,373 floats, about 350 MB, not in the "
+        "shared data); tests/data/test_ecf_features.py reads tables of the official layout "
+        "with the real video_id_mapping.npy",
+    ("docs/features.md", "unimeec features convert-ecf --table audio_embedding_6373.npy --out "
+                         "features/ecf-audio"):
+        "needs the official ECF feature tables (see above); tests/data/test_ecf_features.py "
+        "converts a table of the official layout",
+    ("docs/benchmarks.md", "python benchmarks/quality.py --datasets ecf1 meld reccon --seeds 0 1 "
+                           "2 --epochs 5   # UniMEEC + baselines"):
+        "the benchmark runs themselves take hours on CPU (gpu.sh needs a GPU); every script's "
+        "--smoke run is tested in tests/benchmarks/, and table.py in test_bench_scripts.py",
 }
 
 
@@ -125,6 +137,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
     from unimeec.cli import main
     from unimeec.data import load_dataset, read_conversations, write_conversations
     from unimeec.data.download import download_dataset
+    from unimeec.features import build_extractor, extract_features, read_manifest
 
     root = tmp_path_factory.mktemp("docs")
     (root / "shared").mkdir()
@@ -154,6 +167,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
         for utterance in conversation.utterances:
             utterance.emotion = None
     write_conversations(evaluation_input, work / "eval.json", "semeval-subtask2")
+    extract_features(read_manifest(work / "conversations.jsonl"),
+                     build_extractor("compare_2016", "audio"), work / "features" / "audio",
+                     media_dir=work / "media", progress=False)
 
     cwd = Path.cwd()
     os.chdir(work)
