@@ -6,7 +6,8 @@ datasets), ``../shared/data``, ``configs/``, ``runs/ecf1-joint`` (a tiny model t
 real ``unimeec train``), ``conversations.jsonl`` and ``media/`` (the committed media
 fixtures). Bash blocks run in a real ``bash -euo pipefail`` with the ``unimeec`` of this
 environment. A block that cannot run here says so in its fence (```` ```bash illustration ````)
-and has its reason in ``ILLUSTRATIONS``; a block marked ``slow`` is a slow test.
+and has its reason in ``ILLUSTRATIONS``, which the first test checks; a block marked
+``slow`` (```` ```python slow ````) is a slow test, and so is every bash block.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,41 +32,73 @@ REPO = Path(__file__).resolve().parents[1]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FIXTURES = REPO / "tests" / "fixtures"
 
-#: (page, first line of the block) -> why the block is not run.
-ILLUSTRATIONS: dict[tuple[str, str], str] = {
-    ("README.md", 'pip install torch==2.13.0 && pip install -e ".[dev]" && pip install --no-deps '
-                  "-r requirements-fer.txt"):
-        "installs packages (CI's .ci/run does exactly this) and then runs the 10-20 minute "
-        "main job; tests/training/test_workflow.py runs `unimeec train` on 20 conversations",
-    ("README.md", 'python -m pytest -q                  # the full suite, what CI runs: TIME_FULL'):
+#: (page, how the block's first line starts, why the block is not run).
+ILLUSTRATIONS: list[tuple[str, str, str]] = [
+    (
+        "README.md",
+        "pip install torch==2.13.0",
+        (
+            "installs packages (.ci/run does exactly this), then runs the 10-20 minute main job; "
+            "tests/training/test_workflow.py runs `unimeec train` on 20 conversations"
+        ),
+    ),
+    ("README.md", "python -m pytest -q   ", "runs the test suite, which would run itself"),
+    (
+        "README.md",
+        'python -m pytest -q -m "not slow"   # daily default',
         "runs the test suite, which would run itself",
-    ("README.md", 'python -m pytest -q -m "not slow"   # daily default'):
-        "runs the test suite, which would run itself",
-    ("docs/training.md", "unimeec train --config configs/ecf1_joint.yaml --data-dir data"):
-        "the 10-20 minute main job; the workspace's runs/ecf1-joint was made by this command "
-        "with data.limit=6 and a tiny backbone, and tests/training/test_workflow.py checks it",
-    ("docs/training.md", "unimeec test --checkpoint runs/ecf1-joint trainer.devices=2 "
-                         "trainer.strategy=ddp"):
-        "two DDP processes take about a minute; tests/training/test_workflow.py::"
-        "test_two_process_ddp_gives_the_single_process_metrics runs `unimeec test` so",
-    ("docs/training.md", "unimeec predict --checkpoint runs/ecf1-joint-multimodal "
-                         "conversations.jsonl \\"):
-        "needs ECF 1.0 audio and visual feature stores, which the shared data does not have; "
-        "tests/features/test_train_with_features.py runs extract -> train -> predict "
-        "--features on the media fixtures",
-    ("docs/features.md", "from unimeec.data.ecf_features import EcfFeatures"):
-        "needs the official ECF feature tables (13,620 x 6,373 floats, about 350 MB, not in the "
-        "shared data); tests/data/test_ecf_features.py reads tables of the official layout "
-        "with the real video_id_mapping.npy",
-    ("docs/features.md", "unimeec features convert-ecf --table audio_embedding_6373.npy --out "
-                         "features/ecf-audio"):
-        "needs the official ECF feature tables (see above); tests/data/test_ecf_features.py "
-        "converts a table of the official layout",
-    ("docs/benchmarks.md", "python benchmarks/quality.py --datasets ecf1 meld reccon --seeds 0 1 "
-                           "2 --epochs 5   # UniMEEC + baselines"):
-        "the benchmark runs themselves take hours on CPU (gpu.sh needs a GPU); every script's "
-        "--smoke run is tested in tests/benchmarks/, and table.py in test_bench_scripts.py",
-}
+    ),
+    (
+        "docs/training.md",
+        "unimeec train --config configs/ecf1_joint.yaml --data-dir data",
+        (
+            "the 10-20 minute main job; the workspace's runs/ecf1-joint is this command with "
+            "data.limit=6 and a tiny backbone, and tests/training/test_workflow.py checks its run"
+        ),
+    ),
+    (
+        "docs/training.md",
+        "unimeec test --checkpoint runs/ecf1-joint trainer.devices=2",
+        (
+            "two DDP processes take about a minute; tests/training/test_workflow.py::"
+            "test_two_process_ddp_gives_the_single_process_metrics runs this `unimeec test`"
+        ),
+    ),
+    (
+        "docs/training.md",
+        "unimeec predict --checkpoint runs/ecf1-joint-multimodal",
+        (
+            "needs ECF 1.0 audio and visual feature stores, which the shared data does not have; "
+            "tests/features/test_train_with_features.py runs extract -> train -> predict "
+            "--features on the media fixtures"
+        ),
+    ),
+    (
+        "docs/features.md",
+        "from unimeec.data.ecf_features import EcfFeatures",
+        (
+            "needs the official ECF feature tables (13,620 x 6,373 floats, about 350 MB, not in the "
+            "shared data); tests/data/test_ecf_features.py reads tables of the official layout "
+            "with the real video_id_mapping.npy"
+        ),
+    ),
+    (
+        "docs/features.md",
+        "unimeec features convert-ecf",
+        (
+            "needs the official ECF feature tables (see above); tests/data/test_ecf_features.py "
+            "converts a table of the official layout"
+        ),
+    ),
+    (
+        "docs/benchmarks.md",
+        "python benchmarks/quality.py",
+        (
+            "the benchmark runs themselves take hours on CPU (gpu.sh needs a GPU); every script's "
+            "--smoke run is tested in tests/benchmarks/, and table.py in test_bench_scripts.py"
+        ),
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -74,10 +108,6 @@ class Block:
     lang: str
     flags: frozenset[str]
     code: str
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.page, self.code.strip().splitlines()[0]
 
     def __str__(self) -> str:
         return f"{self.page}:{self.line}"
@@ -100,23 +130,77 @@ BLOCKS = read_blocks()
 
 
 def _params(lang: str) -> list[pytest.param]:
-    return [pytest.param(b, id=str(b), marks=[pytest.mark.slow] if "slow" in b.flags else [])
-            for b in BLOCKS if b.lang == lang and "illustration" not in b.flags]
+    return [
+        pytest.param(b, id=str(b), marks=[pytest.mark.slow] if "slow" in b.flags else [])
+        for b in BLOCKS
+        if b.lang == lang and "illustration" not in b.flags
+    ]
 
 
 def test_every_illustration_has_its_reason_and_nothing_else_is_left_out() -> None:
-    marked = {b.key for b in BLOCKS if "illustration" in b.flags}
-    assert marked == set(ILLUSTRATIONS), "fence marked `illustration` <-> ILLUSTRATIONS"
-    assert all(reason.strip() for reason in ILLUSTRATIONS.values())
-    unknown = {str(b): b.flags - {"illustration", "slow"} for b in BLOCKS
-               if b.flags - {"illustration", "slow"}}
+    marked = [b for b in BLOCKS if "illustration" in b.flags]
+    matches = {
+        str(b): [
+            reason
+            for page, start, reason in ILLUSTRATIONS
+            if b.page == page and b.code.startswith(start)
+        ]
+        for b in marked
+    }
+    assert {block: len(reasons) for block, reasons in matches.items()} == {
+        str(b): 1 for b in marked
+    }, "every `illustration` fence has exactly one entry in ILLUSTRATIONS"
+    assert len(ILLUSTRATIONS) == len(marked), "an entry of ILLUSTRATIONS matches no block"
+    assert all(reason.strip() for _, _, reason in ILLUSTRATIONS)
+    unknown = {
+        str(b): b.flags - {"illustration", "slow"}
+        for b in BLOCKS
+        if b.flags - {"illustration", "slow"}
+    }
     assert unknown == {}
     # commands are never hidden in a plain fence, where no test would run them
-    plain = [str(b) for b in BLOCKS if b.lang in ("", "text")
-             and any(line.lstrip().startswith(("unimeec ", "python ", "$ "))
-                     for line in b.code.splitlines())]
+    plain = [
+        str(b)
+        for b in BLOCKS
+        if b.lang in ("", "text")
+        and any(
+            line.lstrip().startswith(("unimeec ", "python ", "$ ")) for line in b.code.splitlines()
+        )
+    ]
     assert plain == []
     assert {b.lang for b in BLOCKS} <= {"", "python", "bash", "json", "yaml"}
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _links_and_anchors(page: Path) -> tuple[list[str], set[str]]:
+    tokens = MarkdownIt().parse(page.read_text(encoding="utf-8"))
+    links, anchors = [], set()
+    for k, token in enumerate(tokens):
+        if token.type == "heading_open":
+            anchors.add(_slug(tokens[k + 1].content))
+        for child in token.children or []:
+            if child.type == "link_open":
+                links.append(str(child.attrs["href"]))
+    return links, anchors
+
+
+def test_relative_links_point_to_files_and_headings_that_exist() -> None:
+    anchors = {page.resolve(): _links_and_anchors(page)[1] for page in PAGES}
+    broken = []
+    for page in PAGES:
+        for href in _links_and_anchors(page)[0]:
+            if re.match(r"^[a-z]+:", href):
+                continue  # http(s), mailto: not checked offline
+            path, _, anchor = href.partition("#")
+            target = (page.parent / path).resolve() if path else page.resolve()
+            if not target.exists() or (anchor and anchor not in anchors.get(target, set())):
+                broken.append(f"{page.relative_to(REPO)}: {href}")
+    assert broken == []
 
 
 # ---------------------------------------------------------------------- the workspace
@@ -131,8 +215,9 @@ def _serve(root: Path) -> tuple[ThreadingHTTPServer, str]:
 
 
 @pytest.fixture(scope="session")
-def workspace(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
-              tiny_backbone: str) -> Iterator[Path]:
+def workspace(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, tiny_backbone: str
+) -> Iterator[Path]:
     """A user's directory after the set-up; the docs' examples run inside it."""
     from unimeec.cli import main
     from unimeec.data import load_dataset, read_conversations, write_conversations
@@ -160,24 +245,43 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
         for utterance in conversation.utterances:
             utterance.media, utterance.start, utterance.end = "talk.mp4", 0.0, 2.0
     write_conversations(conversations, work / "conversations.jsonl")
-    evaluation_input = read_conversations(work / "data" / "ecf2-semeval2024" /
-                                          "Subtask_1_train.json")[:4]
+    evaluation_input = read_conversations(
+        work / "data" / "ecf2-semeval2024" / "Subtask_1_train.json"
+    )[:4]
     for conversation in evaluation_input:  # what an evaluation file gives: no labels
         conversation.pairs = []
         for utterance in conversation.utterances:
             utterance.emotion = None
     write_conversations(evaluation_input, work / "eval.json", "semeval-subtask2")
-    extract_features(read_manifest(work / "conversations.jsonl"),
-                     build_extractor("compare_2016", "audio"), work / "features" / "audio",
-                     media_dir=work / "media", progress=False)
+    extract_features(
+        read_manifest(work / "conversations.jsonl"),
+        build_extractor("compare_2016", "audio"),
+        work / "features" / "audio",
+        media_dir=work / "media",
+        progress=False,
+    )
 
     cwd = Path.cwd()
     os.chdir(work)
     try:
-        assert main(["train", "--config", "configs/ecf1_joint.yaml", "--data-dir", "data",
-                     "data.limit=6", "data.batch_size=2", f"model.backbone={tiny_backbone}",
-                     "trainer.max_epochs=1", "trainer.accelerator=cpu",
-                     "trainer.enable_progress_bar=false"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--config",
+                    "configs/ecf1_joint.yaml",
+                    "--data-dir",
+                    "data",
+                    "data.limit=6",
+                    "data.batch_size=2",
+                    f"model.backbone={tiny_backbone}",
+                    "trainer.max_epochs=1",
+                    "trainer.accelerator=cpu",
+                    "trainer.enable_progress_bar=false",
+                ]
+            )
+            == 0
+        )
     finally:
         os.chdir(cwd)
     yield work
@@ -198,10 +302,20 @@ def test_python_example(block: Block, workspace: Path, monkeypatch: pytest.Monke
 @pytest.mark.parametrize("block", _params("bash"))
 def test_bash_example(block: Block, workspace: Path) -> None:
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-           "UNIMEEC_DATA": str(workspace / "data")}
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.code], cwd=workspace, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "UNIMEEC_DATA": str(workspace / "data"),
+    }
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.code],
+        check=False,
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"{block} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
@@ -218,5 +332,6 @@ def test_json_example_is_read_by_its_reader(block: Block, tmp_path: Path) -> Non
         path, fmt = tmp_path / "one.jsonl", "jsonl"
         path.write_text(json.dumps(record) + "\n", encoding="utf-8")
     (conversation,) = read_conversations(path, fmt)
-    assert len(conversation.utterances) == len(record.get("utterances") or
-                                               record["dialogues"][0]["utterances"])
+    assert len(conversation.utterances) == len(
+        record.get("utterances") or record["dialogues"][0]["utterances"]
+    )

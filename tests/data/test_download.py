@@ -64,18 +64,22 @@ def _serve(root: Path, handler: type[SimpleHTTPRequestHandler]) -> Iterator[str]
         thread.join()
 
 
-
 @pytest.fixture
 def mirror(shared_data: Path) -> Iterator[str]:
     yield from _serve(shared_data, RangeHandler)
 
 
-def test_download_all_from_loopback(mirror: str, tmp_path: Path, shared_data: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_all_from_loopback(
+    mirror: str, tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dest = tmp_path / "data"
     for name in ("meld", "ecf1", "semeval2024"):
-        assert main(["data", "download", name, "--to", str(dest), "--base-url", mirror,
-                     "--no-progress"]) == 0
+        assert (
+            main(
+                ["data", "download", name, "--to", str(dest), "--base-url", mirror, "--no-progress"]
+            )
+            == 0
+        )
     out = capsys.readouterr().out
     for files in DOWNLOADS.values():
         for source in files:
@@ -88,8 +92,9 @@ def test_download_all_from_loopback(mirror: str, tmp_path: Path, shared_data: Pa
     assert "pairs                         866" in capsys.readouterr().out
 
 
-def test_download_resumes_with_range(mirror: str, tmp_path: Path, shared_data: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_resumes_with_range(
+    mirror: str, tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     official = (shared_data / "ecf1" / "train.txt").read_bytes()
     part = tmp_path / "ecf1" / "train.txt.part"
     part.parent.mkdir(parents=True)
@@ -128,8 +133,12 @@ def test_wrong_checksum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert not (dest / "ecf2-semeval2024" / "Subtask_1_train.json").exists()
         assert not (dest / "ecf2-semeval2024" / "Subtask_1_train.json.part").exists()
         # missing file on the server: HTTP 404 is a DownloadError too, reported by the CLI
-        assert main(["data", "download", "meld", "--to", str(dest), "--base-url", url,
-                     "--no-progress"]) == 1
+        assert (
+            main(
+                ["data", "download", "meld", "--to", str(dest), "--base-url", url, "--no-progress"]
+            )
+            == 1
+        )
     assert "HTTP 404" in capsys.readouterr().err
 
 
@@ -140,8 +149,11 @@ def test_download_unknown_dataset(tmp_path: Path) -> None:
 
 def test_sources_are_pinned_raw_urls() -> None:
     train = DOWNLOADS["ecf1"][0]
-    assert train.url == ("https://raw.githubusercontent.com/NUSTM/MECPE/"
-                         "359c97c74416aecd6b9e62738db10a37b4aa0104/data/train.txt")
+    assert train.url == (
+        "https://raw.githubusercontent.com/NUSTM/MECPE/"
+        "359c97c74416aecd6b9e62738db10a37b4aa0104/data/train.txt"
+    )
     assert DOWNLOADS["semeval2024"][0].url.startswith(
-        "https://raw.githubusercontent.com/NUSTM/SemEval-2024_ECAC/f6054366e3")
+        "https://raw.githubusercontent.com/NUSTM/SemEval-2024_ECAC/f6054366e3"
+    )
     assert all(len(s.sha256) == 64 for files in DOWNLOADS.values() for s in files)

@@ -8,20 +8,37 @@ from unimeec.data import CauseSpan, Conversation, EmotionCausePair, Utterance, c
 
 
 def _conversations() -> list[Conversation]:
-    first = Conversation("1", [
-        Utterance(1, "A", "I lost my keys .", "sadness"),
-        Utterance(2, "B", "Oh no .", "neutral"),
-        Utterance(3, "A", "Found them !", "joy", latent_cause=True),
-    ], pairs=[EmotionCausePair(1, 1, "sadness", CauseSpan("I lost my keys", 0, 4)),
-              EmotionCausePair(1, 1, "sadness", CauseSpan("my keys", 2, 4)),  # a second span
-              EmotionCausePair(3, 3, "joy"), EmotionCausePair(3, 3, "joy")],  # a duplicate
-        dataset="ecf1", split="train")
+    first = Conversation(
+        "1",
+        [
+            Utterance(1, "A", "I lost my keys .", "sadness"),
+            Utterance(2, "B", "Oh no .", "neutral"),
+            Utterance(3, "A", "Found them !", "joy", latent_cause=True),
+        ],
+        pairs=[
+            EmotionCausePair(1, 1, "sadness", CauseSpan("I lost my keys", 0, 4)),
+            EmotionCausePair(1, 1, "sadness", CauseSpan("my keys", 2, 4)),  # a second span
+            EmotionCausePair(3, 3, "joy"),
+            EmotionCausePair(3, 3, "joy"),
+        ],  # a duplicate
+        dataset="ecf1",
+        split="train",
+    )
     assert first.deduplicate_pairs() == 1
-    second = Conversation("2", [Utterance(1, "A", "Hello .", None),
-                                Utterance(2, "B", "Go away !", "anger")],
-                          pairs=[EmotionCausePair(2, 1, "anger")], dataset="ecf1", split="train")
-    emotion_only = Conversation("3", [Utterance(1, "A", "Yay .", "joy")], dataset="meld",
-                                split="dev", has_cause_labels=False)
+    second = Conversation(
+        "2",
+        [Utterance(1, "A", "Hello .", None), Utterance(2, "B", "Go away !", "anger")],
+        pairs=[EmotionCausePair(2, 1, "anger")],
+        dataset="ecf1",
+        split="train",
+    )
+    emotion_only = Conversation(
+        "3",
+        [Utterance(1, "A", "Yay .", "joy")],
+        dataset="meld",
+        split="dev",
+        has_cause_labels=False,
+    )
     return [first, second, emotion_only]
 
 

@@ -20,19 +20,25 @@ def test_attention_layer_is_the_documented_formula() -> None:
     other = torch.tensor([[[0, 1, 1, 0, 0], [1, 0, 0, 1, 1], [0, 0, 1, 1, 0]]], dtype=torch.bool)
     with torch.no_grad():
         got = layer(query, keys, mask, other)[0]
-        projected = layer.query(query[0])                       # [3, hidden + 2 * heads]
+        projected = layer.query(query[0])  # [3, hidden + 2 * heads]
         q = projected[:, :hidden].view(3, heads, d)
-        relation = projected[:, hidden:].view(3, heads, 2)      # per head: (same, other)
+        relation = projected[:, hidden:].view(3, heads, 2)  # per head: (same, other)
         key_value = layer.key_value(keys[0]).view(5, 2, heads, d)
-        k, v = key_value[:, 0], key_value[:, 1]                 # [5, heads, d]
+        k, v = key_value[:, 0], key_value[:, 1]  # [5, heads, d]
         expected = torch.empty(3, hidden)
         for i in range(3):
             for h in range(heads):
-                scores = torch.tensor([
-                    float(q[i, h] @ k[j, h]) / math.sqrt(d) + float(relation[i, h, int(other[0, i, j])])
-                    if mask[0, i, j] else -math.inf for j in range(5)])
+                scores = torch.tensor(
+                    [
+                        float(q[i, h] @ k[j, h]) / math.sqrt(d)
+                        + float(relation[i, h, int(other[0, i, j])])
+                        if mask[0, i, j]
+                        else -math.inf
+                        for j in range(5)
+                    ]
+                )
                 weights = torch.softmax(scores, dim=0)
-                expected[i, h * d:(h + 1) * d] = weights @ v[:, h]
+                expected[i, h * d : (h + 1) * d] = weights @ v[:, h]
         expected = layer.attention_norm(query[0] + layer.output(expected))
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
@@ -44,8 +50,14 @@ def test_hidden_size_must_split_into_the_heads() -> None:
 
 def _context(**windows: int) -> HierarchicalContext:
     torch.manual_seed(0)
-    settings = {"utterance_window": 1, "cause_past": 2, "cause_future": 0, "cause_window": 1,
-                "emotion_window": 1, **windows}
+    settings = {
+        "utterance_window": 1,
+        "cause_past": 2,
+        "cause_future": 0,
+        "cause_window": 1,
+        "emotion_window": 1,
+        **windows,
+    }
     return HierarchicalContext(8, 2, layers=1, dropout=0.0, **settings).eval()
 
 
@@ -55,8 +67,9 @@ def _reads(output: torch.Tensor, source: torch.Tensor, i: int) -> set[int]:
     A random direction, not the plain sum: a LayerNorm output always sums to its bias.
     """
     direction = torch.randn(output.shape[-1], generator=torch.Generator().manual_seed(0))
-    (grad,) = torch.autograd.grad(output[0, i] @ direction, source, retain_graph=True,
-                                  allow_unused=True)
+    (grad,) = torch.autograd.grad(
+        output[0, i] @ direction, source, retain_graph=True, allow_unused=True
+    )
     if grad is None:  # not in the graph at all
         return set()
     return {j for j in range(source.shape[1]) if grad[0, j].abs().sum() > 0}
