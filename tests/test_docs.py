@@ -109,6 +109,20 @@ ILLUSTRATIONS: list[tuple[str, str, str]] = [
         "runs a test of the suite (tests/report/test_report_browser.py), which runs anyway",
     ),
     (
+        "docs/spans.md",
+        "# selection run: dev = the 151",
+        (
+            "two full SemEval-2024 training runs (hours on CPU) and the official test file, "
+            "which the shared data does not have; tests/training/test_span_workflow.py runs "
+            "train -> predict -> evaluate for subtask 1 on a few conversations"
+        ),
+    ),
+    (
+        "docs/spans.md",
+        "python benchmarks/spans.py",
+        "the span benchmark itself (hours on CPU); tests/benchmarks/test_bench_spans.py runs it",
+    ),
+    (
         "docs/benchmarks.md",
         "python benchmarks/quality.py",
         (
