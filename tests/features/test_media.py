@@ -18,6 +18,15 @@ from unimeec.features.media import (
 )
 
 
+def test_fixtures_are_the_files_make_media_wrote(
+    speech_wav: Path, speech_mp3: Path, talking_video: Path, media_facts: dict
+) -> None:
+    from unimeec.hashing import file_sha256
+
+    for path in (speech_wav, speech_mp3, talking_video):
+        assert file_sha256(path) == media_facts["sha256"][path.name], path
+
+
 def test_wav_is_read_sample_exact(speech_wav: Path) -> None:
     import wave
 
