@@ -204,6 +204,7 @@ def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
         assert double[key] == pytest.approx(value, abs=1e-6), key
 
 
+@pytest.mark.slow  # two gloo processes
 def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
         run_dir: Path, test_gold: list[Conversation]) -> None:
     """Under ddp_spawn the grid's exact scores stay in the workers; the logged ones decide."""
