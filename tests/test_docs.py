@@ -123,6 +123,38 @@ ILLUSTRATIONS: list[tuple[str, str, str]] = [
         "the span benchmark itself (hours on CPU); tests/benchmarks/test_bench_spans.py runs it",
     ),
     (
+        "docs/serving.md",
+        "pip install 'unimeec[serve]'",
+        (
+            "installs a package and starts a server that runs until stopped; "
+            "tests/serving/test_server.py runs a real server on loopback"
+        ),
+    ),
+    (
+        "docs/serving.md",
+        "curl -s localhost:8000/predict",
+        (
+            "needs a running `unimeec serve`; tests/serving/test_server.py sends these requests "
+            "to a real server on loopback"
+        ),
+    ),
+    (
+        "docs/serving.md",
+        "curl -s localhost:8000/sessions/chat-42/utterances",
+        (
+            "needs a running `unimeec serve`; tests/serving/test_server.py runs the session "
+            "requests against a real server"
+        ),
+    ),
+    (
+        "docs/serving.md",
+        '{"model_version": "ecf1-joint@1ccc21501435", "session_id"',
+        (
+            "an answer shortened with `...` (not JSON); tests/serving/test_server.py checks the "
+            "full answer"
+        ),
+    ),
+    (
         "docs/benchmarks.md",
         "python benchmarks/quality.py",
         (
@@ -359,12 +391,11 @@ def test_json_example_is_read_by_its_reader(block: Block, tmp_path: Path) -> Non
 
     record = json.loads(block.code)
     if record.get("format") == "convecpe":
-        path, fmt = tmp_path / "export.json", "convecpe"
+        path, fmt, expected = tmp_path / "export.json", "convecpe", record["dialogues"]
         path.write_text(block.code, encoding="utf-8")
-    else:  # one conversation of our JSONL format, pretty-printed
-        path, fmt = tmp_path / "one.jsonl", "jsonl"
-        path.write_text(json.dumps(record) + "\n", encoding="utf-8")
-    (conversation,) = read_conversations(path, fmt)
-    assert len(conversation.utterances) == len(
-        record.get("utterances") or record["dialogues"][0]["utterances"]
-    )
+    else:  # one conversation of our JSONL format, or a service answer holding several
+        expected = record.get("conversations", [record])
+        path, fmt = tmp_path / "records.jsonl", "jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in expected), encoding="utf-8")
+    conversations = read_conversations(path, fmt)
+    assert [len(c.utterances) for c in conversations] == [len(r["utterances"]) for r in expected]
