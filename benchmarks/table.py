@@ -99,6 +99,24 @@ CHECKPOINT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("load_s", "whole load s", "{:.3f}"),
 )
 CHECKPOINT_ROW = "unimeec-checkpoint-load"
+#: Columns of the span-cause table (benchmarks/spans.py; fractions shown as percentages).
+SPAN_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("semeval_st1_strict_weighted_f1", "strict w-F1", "{:.1%}"),
+    ("semeval_st1_proportional_weighted_f1", "proportional w-F1", "{:.1%}"),
+    ("semeval_st1_strict_micro_f1", "strict micro F1", "{:.1%}"),
+    ("semeval_st1_proportional_micro_f1", "proportional micro F1", "{:.1%}"),
+    ("mecpe_pair_f1", "pair F1", "{:.1%}"),
+    ("merc_weighted_f1", "emotion w-F1", "{:.1%}"),
+)
+#: Columns of the report-building table (benchmarks/report_speed.py).
+REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("conversations", "conversations", "{:.0f}"),
+    ("wall_s_median", "wall s (median)", "{:.1f}"),
+    ("wall_s_max", "wall s (max)", "{:.1f}"),
+    ("cpu_s_median", "CPU s (median)", "{:.1f}"),
+    ("conversations_per_s", "conv/s", "{:.1f}"),
+    ("site_mib", "site MiB", "{:.1f}"),
+)
 
 
 def speed_table(rows: Iterable[dict[str, Any]],
@@ -156,6 +174,9 @@ def _quality_key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def render(rows: list[dict[str, Any]]) -> str:
+    spans = [r for r in rows if SPAN_COLUMNS[0][0] in r["metrics"]]
+    report = [r for r in rows if REPORT_COLUMNS[1][0] in r["metrics"]]
+    rows = [r for r in rows if r not in spans and r not in report]
     is_speed = [r for r in rows if r["split"] != "test" or "latency_p50_ms" in r["metrics"]]
     checkpoint = [r for r in is_speed if r["name"] == CHECKPOINT_ROW]
     speed = [r for r in is_speed if r["name"] not in ("unimeec-cost-vs-length", CHECKPOINT_ROW)]
@@ -187,6 +208,12 @@ def render(rows: list[dict[str, Any]]) -> str:
     if checkpoint:
         parts += ["### Checkpoint integrity check (MiniLM-sized model directory)", "",
                   speed_table(checkpoint, CHECKPOINT_COLUMNS), ""]
+    if spans:
+        parts += [("### Span causes (SemEval-2024 Task 3 subtask 1, hash hold-out dev of "
+                   "Subtask_1_train; percentages)"), "", speed_table(spans, SPAN_COLUMNS), ""]
+    if report:
+        parts += ["### Building the visual report (`unimeec report`)", "",
+                  speed_table(report, REPORT_COLUMNS), ""]
     plots = sorted({r["plot"] for r in rows if r.get("plot")})
     for plot in plots:
         name = Path(plot).name

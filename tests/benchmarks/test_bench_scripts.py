@@ -180,7 +180,7 @@ def test_published_results_are_valid_rows_and_the_readme_table_is_generated_from
     assert rows, "benchmarks/results/ holds no result rows"
     for row in rows:
         assert REQUIRED <= set(row), row["name"]
-        assert row["command"].startswith(("python benchmarks/", "BUDGET_S=")), row["command"]
+        assert row["command"].startswith(("python benchmarks/", "BUDGET_S=", "unimeec ")), row["command"]
         assert all(math.isfinite(v) for v in row["metrics"].values()), row["name"]
         fractions = [v for k, v in row["metrics"].items() if k.startswith(("merc_", "mecpe_"))]
         assert all(0.0 <= v <= 1.0 for v in fractions), row["name"]
