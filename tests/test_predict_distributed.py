@@ -220,6 +220,15 @@ def test_one_process_through_lightning_is_the_predictor_output(
     assert main([*_args(checkpoint, inputs, output, options), "--features", f"audio={audio}"]) == 0
     assert output.read_bytes() == reference
     assert not (tmp_path / "lightning.jsonl.shards").exists()  # merged, then removed
+    # the official span submission (positions) goes through the same writer
+    spans = _reference(
+        checkpoint, inputs, tmp_path / "ref1.json", audio, output_format="semeval-subtask1"
+    )
+    options = "--format semeval-subtask1 --devices 1 --accelerator cpu"
+    output = tmp_path / "lightning1.json"
+    assert main([*_args(checkpoint, inputs, output, options), "--features", f"audio={audio}"]) == 0
+    assert output.read_bytes() == spans
+    assert '"emotion-cause_pairs"' in spans.decode()
 
 
 def test_two_gloo_processes_give_the_single_process_output(
