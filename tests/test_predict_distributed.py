@@ -67,10 +67,15 @@ def _write_shards(conversations: list[Conversation], directory: Path, world: int
         )
 
 
-def test_merge_restores_input_order(conversations: list[Conversation], tmp_path: Path) -> None:
-    _write_shards(conversations, tmp_path, 2)
-    assert len(read_conversations(shard_path(tmp_path, 0, 2))) == 4
-    merged = merge_shards(conversations, tmp_path, batch_size=2, world_size=2)
+@pytest.mark.parametrize("world", [2, 5])
+def test_merge_restores_input_order(
+    conversations: list[Conversation], tmp_path: Path, world: int
+) -> None:
+    """7 conversations in 4 batches of 2: with 5 processes, the last one's shard is empty."""
+    _write_shards(conversations, tmp_path, world)
+    sizes = [len(shard_path(tmp_path, r, world).read_text().splitlines()) for r in range(world)]
+    assert sizes == ([4, 3] if world == 2 else [2, 2, 2, 1, 0])
+    merged = merge_shards(conversations, tmp_path, batch_size=2, world_size=world)
     assert [c.to_dict() for c in merged] == [c.to_dict() for c in conversations]
 
 

@@ -89,7 +89,8 @@ def merge_shards(
                 path=path,
             )
         positions = sorted(p for batch in batches for p in batch)
-        predictions = read_conversations(path, format="jsonl")
+        # an empty shard (a rank without batches) is valid here, unlike an empty input file
+        predictions = read_conversations(path, format="jsonl") if path.stat().st_size else []
         if len(predictions) != len(positions):
             raise DataFormatError(
                 f"shard holds {len(predictions)} conversations, expected "
