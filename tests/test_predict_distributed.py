@@ -236,6 +236,21 @@ def test_one_process_through_lightning_is_the_predictor_output(
     assert '"emotion-cause_pairs"' in spans.decode()
 
 
+def test_int8_through_lightning_is_the_int8_predictor_output(
+    checkpoint: Path, inputs: Path, audio: str, tmp_path: Path
+) -> None:
+    reference = _reference(
+        checkpoint, inputs, tmp_path / "ref.jsonl", audio, batch_size=2, quantize="int8"
+    )
+    assert reference != _reference(checkpoint, inputs, tmp_path / "fp32.jsonl", audio, batch_size=2)
+    output = tmp_path / "int8.jsonl"
+    options = (
+        f"--batch-size 2 --devices 1 --accelerator cpu --quantize int8 --features audio={audio}"
+    )
+    assert main(_args(checkpoint, inputs, output, options)) == 0
+    assert output.read_bytes() == reference
+
+
 def test_two_gloo_processes_give_the_single_process_output(
     checkpoint: Path, inputs: Path, audio: str, conversations: list[Conversation], tmp_path: Path
 ) -> None:

@@ -294,6 +294,7 @@ def predict_file_distributed(
     keep_shards: bool = False,
     progress: bool = True,
     input_format: str | None = None,
+    quantize: str = "none",
 ) -> DistributedPrediction:
     """Predict every conversation of a file with ``Trainer.predict`` on ``devices`` x
     ``num_nodes`` processes; write ``output`` (one file, in input order) from global rank 0.
@@ -312,6 +313,9 @@ def predict_file_distributed(
         raise ConfigError("--batch-size and --num-nodes must be at least 1")
     devices = _devices(devices)
     check_hardware(accelerator, devices)
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if quantize == "int8" and on_gpu:  # Lightning would move the int8 CPU kernels to the GPU
+        raise ConfigError("--quantize int8 runs on the CPU only; add --accelerator cpu")
     output = prepare_output(output)  # a bad output path fails before the model runs
     shards = (
         Path(shard_dir)
@@ -319,7 +323,9 @@ def predict_file_distributed(
         else output.with_name(output.name + SHARD_DIR_SUFFIX)
     )
     # loaded on the CPU: Lightning moves it to this rank's device (no copy on cuda:0 per rank)
-    predictor = Predictor.from_pretrained(checkpoint, device="cpu", batch_size=batch_size)
+    predictor = Predictor.from_pretrained(
+        checkpoint, device="cpu", batch_size=batch_size, quantize=quantize
+    )
     inputs = read_conversations(input_path, format=input_format)
     conversations, _, lookups = predictor.prepare(inputs, features)
     writer = ShardWriter(

@@ -117,7 +117,7 @@ def _predict_distributed(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, threshold=args.threshold,
         accelerator=args.accelerator or "auto", devices=args.devices or "auto",
         num_nodes=args.num_nodes or 1, strategy=args.strategy or "auto",
-        shard_dir=args.shard_dir, keep_shards=args.keep_shards)
+        shard_dir=args.shard_dir, keep_shards=args.keep_shards, quantize=args.quantize)
     if run.primary:
         print(f"{run.conversations} conversations predicted by {run.world_size} process(es) "
               f"-> {run.output}", file=sys.stderr)
