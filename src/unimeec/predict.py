@@ -216,6 +216,14 @@ class Predictor:
                             dataset=conversation.dataset, split=conversation.split,
                             has_cause_labels=False, labels=labels, meta=dict(conversation.meta))
 
+    def prepare(self, inputs: Any, features: Mapping[str, Any] | None = None
+                ) -> tuple[list[Conversation], bool, dict[str, Any] | None]:
+        """The input half of :meth:`predict`, shared with :mod:`unimeec.predict_distributed`:
+        parsed conversations in this model's label space, whether the input was a single
+        one, and the opened feature lookups."""
+        conversations, single = parse_conversations(inputs)
+        return [self._in_label_space(c) for c in conversations], single, self._features(features)
+
     def predict(self, inputs: Any, *, features: Mapping[str, Any] | None = None,
                 batch_size: int | None = None, threshold: float | None = None,
                 progress: bool | None = None) -> Conversation | list[Conversation]:
@@ -225,12 +233,9 @@ class Predictor:
         1-based utterance index. ``threshold`` overrides the tuned cause threshold.
         Returns a Conversation for a single input, else a list in input order.
         """
-        conversations, single = parse_conversations(inputs)
-        conversations = [self._in_label_space(c) for c in conversations]
-        lookups = self._features(features)
+        conversations, single, lookups = self.prepare(inputs, features)
         size = self.batch_size if batch_size is None else _batch_size(batch_size)
-        order = sorted(range(len(conversations)), key=lambda i: len(conversations[i]))
-        batches = [order[k:k + size] for k in range(0, len(order), size)]
+        batches = length_batches([len(c) for c in conversations], size)
         show = progress if progress is not None else len(conversations) >= PROGRESS_MIN_CONVERSATIONS
         results: list[Conversation | None] = [None] * len(conversations)
         with torch.inference_mode():
@@ -270,17 +275,34 @@ def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | P
                                             quantize=quantize).predict(
         conversations, features=features, threshold=threshold)
     assert isinstance(predictions, list)
+    if output is not None:
+        write_predictions(predictions, output, output_format)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "predictions"
+            write_predictions(predictions, path, output_format)
+            sys.stdout.write(path.read_text(encoding="utf-8"))
+            sys.stdout.flush()
+    return predictions
+
+
+def write_predictions(predictions: Sequence[Conversation], path: str | Path,
+                      output_format: str) -> None:
+    """Write ``predictions`` in one of :data:`OUTPUT_FORMATS` (subtask 1 as the official
+    ``"<utt>_<start>_<end>"`` positions); shared with :mod:`unimeec.predict_distributed`."""
     fmt = OUTPUT_FORMATS.get(output_format)
     if fmt is None:
         raise DataFormatError(f"unknown output format {output_format!r}; use one of "
                               f"{', '.join(OUTPUT_FORMATS)}", field="format")
     spans = "positions" if fmt == "semeval-subtask1" else None
-    if output is not None:
-        write_conversations(predictions, output, format=fmt, span_format=spans)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "predictions"
-            write_conversations(predictions, path, format=fmt, span_format=spans)
-            sys.stdout.write(path.read_text(encoding="utf-8"))
-            sys.stdout.flush()
-    return predictions
+    write_conversations(predictions, path, format=fmt, span_format=spans)
+
+
+# ---------------------------------------------------------------------- batching
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Input positions cut into batches of similar length, shortest first (padding is paid
+    per token). The one batching plan of :class:`Predictor` and of the multi-process engine
+    (:mod:`unimeec.predict_distributed`): every conversation meets the same batch-mates, so
+    its prediction does not depend on how many processes share the work."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]

@@ -87,6 +87,8 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if any(getattr(args, name) is not None for name in _SCALE_OPTIONS):
+        return _predict_distributed(args)
     from unimeec.predict import predict_file
 
     predictions = predict_file(args.checkpoint, args.input, args.output,
@@ -96,6 +98,29 @@ def _predict(args: argparse.Namespace) -> int:
                                quantize=args.quantize)
     if args.output is not None:
         print(f"{len(predictions)} conversations predicted -> {args.output}", file=sys.stderr)
+    return 0
+
+
+#: ``predict`` options that select the Lightning engine (several devices or nodes).
+_SCALE_OPTIONS = ("accelerator", "devices", "num_nodes", "strategy", "shard_dir")
+
+
+def _predict_distributed(args: argparse.Namespace) -> int:
+    from unimeec.predict_distributed import predict_file_distributed
+
+    if args.output is None:
+        raise ConfigError("--output is required with --devices/--num-nodes/--strategy "
+                          "(the shards of the processes are merged into it)")
+    run = predict_file_distributed(
+        args.checkpoint, args.input, args.output, output_format=args.format,
+        input_format=args.input_format, features=_features(args.features),
+        batch_size=args.batch_size, threshold=args.threshold,
+        accelerator=args.accelerator or "auto", devices=args.devices or "auto",
+        num_nodes=args.num_nodes or 1, strategy=args.strategy or "auto",
+        shard_dir=args.shard_dir, keep_shards=args.keep_shards, quantize=args.quantize)
+    if run.primary:
+        print(f"{run.conversations} conversations predicted by {run.world_size} process(es) "
+              f"-> {run.output}", file=sys.stderr)
     return 0
 
 
@@ -155,3 +180,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="int8: dynamic quantisation of the backbone's linear layers, faster "
                    "on CPU (default: none)")
     p.set_defaults(handler=_predict)
+    scale = p.add_argument_group(
+        "several devices or nodes", "any of these runs Lightning's Trainer.predict (DDP): "
+        "each process writes a shard, global rank 0 merges them into --output in input "
+        "order, every conversation exactly once (docs/prediction.md)")
+    scale.add_argument("--accelerator", help="auto (default), cpu or gpu")
+    scale.add_argument("--devices", help="processes per node: a count, or auto (default)")
+    scale.add_argument("--num-nodes", type=positive_int, help="number of nodes (default: 1)")
+    scale.add_argument("--strategy", help="how the processes start: auto (default: ddp when "
+                       "several), ddp, ddp_spawn or ddp_fork")
+    scale.add_argument("--shard-dir", help="where the per-rank shards go (default: "
+                       "OUTPUT.shards; on several nodes a shared filesystem)")
+    scale.add_argument("--keep-shards", action="store_true",
+                       help="keep the shards after merging")
