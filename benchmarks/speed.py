@@ -54,32 +54,63 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="32", choices=["32", "bf16"])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--train-batch", type=int, default=8, help="conversations per step")
-    parser.add_argument("--train-steps", type=int, default=10,
-                        help="timed training steps (and timed steps per overhead batch size)")
-    parser.add_argument("--overhead-batches", nargs="+", type=int, default=None, metavar="N",
-                        help="conversations per step at which to measure the overhead ratio, "
-                        "one row each (default: --train-batch only, in the training row)")
-    parser.add_argument("--compile", default="off", choices=list(COMPILE_MODES),
-                        help="compile THC and the heads for the training and overhead "
-                        "measurements (prediction stays eager); both: eager and compiled "
-                        "in one process on the same batches")
-    parser.add_argument("--latency-conversations", type=int, default=100,
-                        help="ECF test conversations timed one by one")
-    parser.add_argument("--throughput-batches", type=int, default=4,
-                        help="batches of 32 conversations timed for throughput")
+    parser.add_argument(
+        "--train-steps",
+        type=int,
+        default=10,
+        help="timed training steps (and timed steps per overhead batch size)",
+    )
+    parser.add_argument(
+        "--overhead-batches",
+        nargs="+",
+        type=int,
+        default=None,
+        metavar="N",
+        help="conversations per step at which to measure the overhead ratio, "
+        "one row each (default: --train-batch only, in the training row)",
+    )
+    parser.add_argument(
+        "--compile",
+        default="off",
+        choices=list(COMPILE_MODES),
+        help="compile THC and the heads for the training and overhead "
+        "measurements (prediction stays eager); both: eager and compiled "
+        "in one process on the same batches",
+    )
+    parser.add_argument(
+        "--latency-conversations",
+        type=int,
+        default=100,
+        help="ECF test conversations timed one by one",
+    )
+    parser.add_argument(
+        "--throughput-batches",
+        type=int,
+        default=4,
+        help="batches of 32 conversations timed for throughput",
+    )
     parser.add_argument("--lengths", nargs="+", type=int, default=[2, 4, 8, 16, 24, 32, 48])
     parser.add_argument("--repeats", type=int, default=3, help="timings per length (median)")
     parser.add_argument("--machine-note", default=None)
     parser.add_argument("--out", type=Path, default=bc.RESULTS_DIR / "speed.json")
-    parser.add_argument("--plot", type=Path, default=None,
-                        help="PNG of cost vs length (default: --out with .png)")
-    parser.add_argument("--in-process", action="store_true",
-                        help="measure in this process (faster start; peak RSS then covers "
-                        "everything measured before)")
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="PNG of cost vs length (default: --out with .png)"
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure in this process (faster start; peak RSS then covers "
+        "everything measured before)",
+    )
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--replot", type=Path, default=None, metavar="RESULTS_JSON",
-                        help="only draw the PNG from the cost-vs-length row of an earlier run "
-                        "(e.g. one from a machine without matplotlib) next to that file")
+    parser.add_argument(
+        "--replot",
+        type=Path,
+        default=None,
+        metavar="RESULTS_JSON",
+        help="only draw the PNG from the cost-vs-length row of an earlier run "
+        "(e.g. one from a machine without matplotlib) next to that file",
+    )
     return parser
 
 
@@ -103,8 +134,11 @@ def _reset_cuda_peak(device: str) -> None:
 def _autocast(args: argparse.Namespace) -> Any:
     import torch
 
-    return torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16,
-                          enabled=args.precision == "bf16")
+    return torch.autocast(
+        device_type=args.device.split(":")[0],
+        dtype=torch.bfloat16,
+        enabled=args.precision == "bf16",
+    )
 
 
 def _to_device(batch: dict[str, Any], device: str) -> dict[str, Any]:
@@ -163,8 +197,9 @@ def _compiled_graphs() -> int:
     return int(counters["stats"]["unique_graphs"])
 
 
-def measure_training(args: argparse.Namespace,
-                     scope: str) -> list[tuple[str, dict[str, Any], dict[str, float]]]:
+def measure_training(
+    args: argparse.Namespace, scope: str
+) -> list[tuple[str, dict[str, Any], dict[str, float]]]:
     """Throughput, peak memory and overhead ratio of one scope (run in a fresh process).
 
     Returns ``(row suffix, settings, metrics)`` per row: ``training`` and, with
@@ -189,8 +224,9 @@ def measure_training(args: argparse.Namespace,
         metrics["peak_rss_mib"] = peak_rss_mib()
         if args.device.startswith("cuda"):
             metrics["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
-        rows.append(("training" + ("-compiled" if compiled else ""), {"compile": compiled},
-                     metrics))
+        rows.append(
+            ("training" + ("-compiled" if compiled else ""), {"compile": compiled}, metrics)
+        )
     if args.overhead_batches is None:  # the default: overhead at --train-batch, in the training row
         overhead = measure_overhead(args, models, processor, batches)
         for _, settings, metrics in rows:
@@ -201,16 +237,23 @@ def measure_training(args: argparse.Namespace,
                 metrics[RECOMPILES] = recompiles
         return rows
     for size in args.overhead_batches:
-        overhead = measure_overhead(args, models, processor,
-                                    _batches(train, size, args.train_steps + 1))
-        rows += [(f"overhead-b{size}" + ("-compiled" if compiled else ""),
-                  {"compile": compiled, "overhead_batch_conversations": size},
-                  overhead[compiled]) for compiled in models]
+        overhead = measure_overhead(
+            args, models, processor, _batches(train, size, args.train_steps + 1)
+        )
+        rows += [
+            (
+                f"overhead-b{size}" + ("-compiled" if compiled else ""),
+                {"compile": compiled, "overhead_batch_conversations": size},
+                overhead[compiled],
+            )
+            for compiled in models
+        ]
     return rows
 
 
-def measure_throughput(args: argparse.Namespace, model: Any, processor: Any,
-                       batches: list[list[Any]], compiled: bool) -> dict[str, float]:
+def measure_throughput(
+    args: argparse.Namespace, model: Any, processor: Any, batches: list[list[Any]], compiled: bool
+) -> dict[str, float]:
     """Training steps (processor, forward, backward, AdamW) per second; batches[0] warms up.
 
     For a compiled model the warm-up step includes compilation: its time is reported as
@@ -239,16 +282,19 @@ def measure_throughput(args: argparse.Namespace, model: Any, processor: Any,
     utterances = sum(step(convs) for convs in batches[1:])
     _sync(args.device)
     seconds = time.perf_counter() - started
-    result = {"train_utterances_per_s": utterances / seconds,
-              "train_step_ms": 1000 * seconds / (len(batches) - 1)}
+    result = {
+        "train_utterances_per_s": utterances / seconds,
+        "train_step_ms": 1000 * seconds / (len(batches) - 1),
+    }
     if compiled:
         result["compile_warmup_s"] = warmup_s
         result[RECOMPILES] = _compiled_graphs() - graphs
     return result
 
 
-def measure_overhead(args: argparse.Namespace, models: dict[bool, Any], processor: Any,
-                     batches: list[list[Any]]) -> dict[bool, dict[str, float]]:
+def measure_overhead(
+    args: argparse.Namespace, models: dict[bool, Any], processor: Any, batches: list[list[Any]]
+) -> dict[bool, dict[str, float]]:
     """Each model's forward+loss+backward vs the bare backbone's forward+backward, same tokens.
 
     Keyed by "compiled". batches[0] is an untimed warm-up of every variant (a compiled
@@ -264,6 +310,7 @@ def measure_overhead(args: argparse.Namespace, models: dict[bool, Any], processo
             with _autocast(args):
                 out = model(**batch)
             out.loss.backward()
+
         return run
 
     def bare(batch: dict[str, Any]) -> None:
@@ -304,10 +351,12 @@ def measure_overhead(args: argparse.Namespace, models: dict[bool, Any], processo
     results: dict[bool, dict[str, float]] = {}
     for compiled in models:
         unimeec_s = sum(timings[compiled])
-        results[compiled] = {"overhead_ratio": unimeec_s / bare_s,
-                             "unimeec_fwd_bwd_ms": 1000 * unimeec_s / len(timed),
-                             "bare_backbone_fwd_bwd_ms": 1000 * bare_s / len(timed),
-                             "tokens_per_step": tokens / len(timed)}
+        results[compiled] = {
+            "overhead_ratio": unimeec_s / bare_s,
+            "unimeec_fwd_bwd_ms": 1000 * unimeec_s / len(timed),
+            "bare_backbone_fwd_bwd_ms": 1000 * bare_s / len(timed),
+            "tokens_per_step": tokens / len(timed),
+        }
         if compiled:
             results[compiled][RECOMPILES] = recompiles
     return results
@@ -342,7 +391,7 @@ def measure_prediction(args: argparse.Namespace, scope: str) -> dict[str, float]
 
     predict(inputs[:2])  # warm-up
     latencies = []
-    singles = inputs[:args.latency_conversations]
+    singles = inputs[: args.latency_conversations]
     for conv in singles:
         started = time.perf_counter()
         predict([conv])
@@ -350,16 +399,19 @@ def measure_prediction(args: argparse.Namespace, scope: str) -> dict[str, float]
     n32 = min(len(inputs), 32 * args.throughput_batches)
     started = time.perf_counter()
     for k in range(0, n32, 32):
-        predict(inputs[k:k + 32])
+        predict(inputs[k : k + 32])
     seconds32 = time.perf_counter() - started
     ms = sorted(1000 * t for t in latencies)
     quantiles = statistics.quantiles(ms, n=20, method="inclusive") if len(ms) > 1 else ms * 19
-    result = {"latency_p50_ms": statistics.median(ms), "latency_p95_ms": quantiles[18],
-              "throughput_b1_conversations_per_s": len(singles) / sum(latencies),
-              "throughput_b1_utterances_per_s": sum(len(c) for c in singles) / sum(latencies),
-              "throughput_b32_conversations_per_s": n32 / seconds32,
-              "throughput_b32_utterances_per_s": sum(len(c) for c in inputs[:n32]) / seconds32,
-              "peak_rss_mib": peak_rss_mib()}
+    result = {
+        "latency_p50_ms": statistics.median(ms),
+        "latency_p95_ms": quantiles[18],
+        "throughput_b1_conversations_per_s": len(singles) / sum(latencies),
+        "throughput_b1_utterances_per_s": sum(len(c) for c in singles) / sum(latencies),
+        "throughput_b32_conversations_per_s": n32 / seconds32,
+        "throughput_b32_utterances_per_s": sum(len(c) for c in inputs[:n32]) / seconds32,
+        "peak_rss_mib": peak_rss_mib(),
+    }
     if args.device.startswith("cuda"):
         result["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return result
@@ -411,9 +463,14 @@ def measure_lengths(args: argparse.Namespace, scope: str) -> list[dict[str, floa
             if repeat:  # the first round is warm-up
                 train_t.append(elapsed_train)
                 pred_t.append(elapsed_pred)
-        rows.append({"utterances": length, "tokens": int(batch["attention_mask"].sum()),
-                     "train_step_ms": 1000 * statistics.median(train_t),
-                     "predict_ms": 1000 * statistics.median(pred_t)})
+        rows.append(
+            {
+                "utterances": length,
+                "tokens": int(batch["attention_mask"].sum()),
+                "train_step_ms": 1000 * statistics.median(train_t),
+                "predict_ms": 1000 * statistics.median(pred_t),
+            }
+        )
     return rows
 
 
@@ -426,8 +483,9 @@ def _isolated(function: Any, *arguments: Any) -> Any:
         return pool.submit(function, *arguments).result()
 
 
-def plot_lengths(curves: dict[str, list[dict[str, float]]], path: Path,
-                 machine: str) -> Path | None:
+def plot_lengths(
+    curves: dict[str, list[dict[str, float]]], path: Path, machine: str
+) -> Path | None:
     """The PNG of cost vs length; None (with a warning) where matplotlib is not installed."""
     try:
         import matplotlib
@@ -441,10 +499,19 @@ def plot_lengths(curves: dict[str, list[dict[str, float]]], path: Path,
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for scope, rows in curves.items():
         xs = [r["utterances"] for r in rows]
-        ax.plot(xs, [r["train_step_ms"] for r in rows], marker="o",
-                label=f"{scope} scope: training step")
-        ax.plot(xs, [r["predict_ms"] for r in rows], marker="s", linestyle="--",
-                label=f"{scope} scope: prediction")
+        ax.plot(
+            xs,
+            [r["train_step_ms"] for r in rows],
+            marker="o",
+            label=f"{scope} scope: training step",
+        )
+        ax.plot(
+            xs,
+            [r["predict_ms"] for r in rows],
+            marker="s",
+            linestyle="--",
+            label=f"{scope} scope: prediction",
+        )
     ax.set_xlabel("utterances in the conversation")
     ax.set_ylabel("milliseconds per conversation")
     ax.set_title("UniMEEC cost vs conversation length", fontsize=10)
@@ -491,34 +558,72 @@ def main(argv: list[str] | None = None) -> int:
             args.latency_conversations, args.throughput_batches = 3, 1
             args.lengths, args.repeats = [2, 6], 1
         machine = bc.machine_description(args.machine_note)
-        settings = {"device": args.device, "precision": args.precision, "threads": args.threads,
-                    "backbone": args.backbone or "offline all-MiniLM-L6-v2",
-                    "train_batch_conversations": args.train_batch,
-                    "train_steps": args.train_steps, "modalities": ["text"], "compile": False}
+        settings = {
+            "device": args.device,
+            "precision": args.precision,
+            "threads": args.threads,
+            "backbone": args.backbone or "offline all-MiniLM-L6-v2",
+            "train_batch_conversations": args.train_batch,
+            "train_steps": args.train_steps,
+            "modalities": ["text"],
+            "compile": False,
+        }
         rows: list[dict[str, Any]] = []
         curves: dict[str, list[dict[str, float]]] = {}
         plot_path = args.plot or args.out.with_suffix(".png")
         for scope in args.scopes:
             log.info("scope %s: training (compile: %s)", scope, args.compile)
             for suffix, extra, metrics in _isolated(measure_training, args, scope):
-                rows.append(bc.result_record(f"unimeec-{scope}-scope-{suffix}", "ecf1", "train",
-                                             metrics, [0], command, machine,
-                                             settings={**settings, **extra}))
+                rows.append(
+                    bc.result_record(
+                        f"unimeec-{scope}-scope-{suffix}",
+                        "ecf1",
+                        "train",
+                        metrics,
+                        [0],
+                        command,
+                        machine,
+                        settings={**settings, **extra},
+                    )
+                )
             bc.write_results(rows, args.out)
             log.info("scope %s: prediction", scope)
             prediction = _isolated(measure_prediction, args, scope)
-            rows.append(bc.result_record(f"unimeec-{scope}-scope-prediction", "ecf1", "test",
-                                         prediction, [0], command, machine, settings=settings))
+            rows.append(
+                bc.result_record(
+                    f"unimeec-{scope}-scope-prediction",
+                    "ecf1",
+                    "test",
+                    prediction,
+                    [0],
+                    command,
+                    machine,
+                    settings=settings,
+                )
+            )
             bc.write_results(rows, args.out)
             log.info("scope %s: cost vs length", scope)
             curves[scope] = _isolated(measure_lengths, args, scope)
         plotted = plot_lengths(curves, plot_path, machine)
-        rows.append(bc.result_record(
-            "unimeec-cost-vs-length", "ecf1", "dev",
-            {f"{scope}_{key}_at_{r['utterances']}": r[key] for scope, rs in curves.items()
-             for r in rs for key in ("train_step_ms", "predict_ms")},
-            [0], command, machine, curves=curves,
-            plot=str(plotted) if plotted is not None else None, settings=settings))
+        rows.append(
+            bc.result_record(
+                "unimeec-cost-vs-length",
+                "ecf1",
+                "dev",
+                {
+                    f"{scope}_{key}_at_{r['utterances']}": r[key]
+                    for scope, rs in curves.items()
+                    for r in rs
+                    for key in ("train_step_ms", "predict_ms")
+                },
+                [0],
+                command,
+                machine,
+                curves=curves,
+                plot=str(plotted) if plotted is not None else None,
+                settings=settings,
+            )
+        )
         bc.write_results(rows, args.out)
     print(f"wrote {len(rows)} rows to {args.out} and the plot to {plot_path}")
     return 0

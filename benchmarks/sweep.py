@@ -66,14 +66,27 @@ TUNING: dict[str, list[str]] = {
     "cause-weight-0.3": ["model.cause_loss_weight=0.3"],
 }
 #: The variants of a first round (``--tuning`` picks others for a second one).
-FIRST_ROUND = ("default", "lr-backbone-5e-5", "lr-backbone-2e-4", "lr-head-3e-4",
-               "thc-feed-forward", "cause-weight-0.5", "batch-4")
+FIRST_ROUND = (
+    "default",
+    "lr-backbone-5e-5",
+    "lr-backbone-2e-4",
+    "lr-head-3e-4",
+    "thc-feed-forward",
+    "cause-weight-0.5",
+    "batch-4",
+)
 #: A third round (after rounds 1-2 chose lr_head 3e-4 and the utterance scope):
 #: ``--base optim.lr_head=3e-4 model.scope=utterance --tuning default ema-0.99 ...``.
 THIRD_ROUND = ("default", "ema-0.99", "ema-0.995", "cause-weight-0.3", "dropout-0.2")
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
-ABLATIONS = ("utterance-scope", "no-thc", "mask-readout", "emotion-only", "cause-only",
-             "random-head")
+ABLATIONS = (
+    "utterance-scope",
+    "no-thc",
+    "mask-readout",
+    "emotion-only",
+    "cause-only",
+    "random-head",
+)
 TUNE_PREFIX = "unimeec-tune-"
 
 
@@ -99,37 +112,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--carry", type=Path, default=REPO / ".gpu_carry")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--work", type=Path, default=None,
-                        help="the jobs' rows and logs (default OUT/jobs; archived at the end)")
-    parser.add_argument("--budget-s", type=float, default=380.0,
-                        help="wall-clock budget of all jobs together")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="the jobs' rows and logs (default OUT/jobs; archived at the end)",
+    )
+    parser.add_argument(
+        "--budget-s", type=float, default=380.0, help="wall-clock budget of all jobs together"
+    )
     parser.add_argument("--workers", type=int, default=8, help="jobs at once")
-    parser.add_argument("--min-start-s", type=float, default=45.0,
-                        help="start no job with less than this left")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="default: CARRY/data (with --smoke: ../shared/data)")
+    parser.add_argument(
+        "--min-start-s", type=float, default=45.0, help="start no job with less than this left"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="default: CARRY/data (with --smoke: ../shared/data)",
+    )
     parser.add_argument("--backbone", default=None, help="default: CARRY/minilm")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--precision", default="bf16", choices=["32", "bf16"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--tuning", nargs="+", default=list(FIRST_ROUND), choices=sorted(TUNING))
-    parser.add_argument("--base", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="overrides under every UniMEEC job (e.g. an earlier round's choice); "
-                        "tuning variants change this base")
-    parser.add_argument("--no-baselines", action="store_true",
-                        help="skip the classifier jobs (e.g. in a second tuning round)")
-    parser.add_argument("--ablations", nargs="*", default=list(ABLATIONS),
-                        choices=sorted(ABLATIONS))
-    parser.add_argument("--smoke", action="store_true",
-                        help="pass --smoke to every job (tiny model, a few steps)")
+    parser.add_argument(
+        "--base",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides under every UniMEEC job (e.g. an earlier round's choice); "
+        "tuning variants change this base",
+    )
+    parser.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the classifier jobs (e.g. in a second tuning round)",
+    )
+    parser.add_argument(
+        "--ablations", nargs="*", default=list(ABLATIONS), choices=sorted(ABLATIONS)
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="pass --smoke to every job (tiny model, a few steps)"
+    )
     return parser
 
 
 def common_arguments(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """(arguments of every job, UniMEEC overrides of every UniMEEC job)."""
-    common = ["--device", args.device, "--precision", args.precision,
-              "--epochs", str(args.epochs)]
+    common = ["--device", args.device, "--precision", args.precision, "--epochs", str(args.epochs)]
     data_dir = args.data_dir or (bc.DEFAULT_DATA_DIR if args.smoke else args.carry / "data")
     common += ["--data-dir", str(data_dir)]
     if args.smoke:
@@ -137,8 +169,11 @@ def common_arguments(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     if args.backbone or not args.smoke:
         common += ["--backbone", str(args.backbone or args.carry / "minilm")]
     # the GPU's batch: 8 conversations per step, evaluation 32 at a time
-    overrides = [] if args.smoke else ["data.batch_size=8", "trainer.accumulate_grad_batches=1",
-                                       "data.eval_batch_size=32"]
+    overrides = (
+        []
+        if args.smoke
+        else ["data.batch_size=8", "trainer.accumulate_grad_batches=1", "data.eval_batch_size=32"]
+    )
     return common, overrides + list(args.base)
 
 
@@ -148,37 +183,81 @@ def plan(args: argparse.Namespace) -> list[Job]:
     first, *more = args.seeds
 
     def unimeec(dataset: str, seed: int, name: str, extra: list[str]) -> list[str]:
-        return ["--datasets", dataset, "--systems", "unimeec", "--seeds", str(seed),
-                "--unimeec-name", name, *common, "--unimeec-override", *overrides, *extra]
+        return [
+            "--datasets",
+            dataset,
+            "--systems",
+            "unimeec",
+            "--seeds",
+            str(seed),
+            "--unimeec-name",
+            name,
+            *common,
+            "--unimeec-override",
+            *overrides,
+            *extra,
+        ]
 
     def classifier(dataset: str, seed: int) -> list[str]:
         return ["--datasets", dataset, "--systems", "classifier", "--seeds", str(seed), *common]
 
     jobs: list[Job] = []
     if "utterance-scope" in args.ablations:  # the slowest job starts first
-        jobs.append(Job("ablation-utterance-scope", "ablations.py",
-                        ["--variants", "utterance-scope", "--seeds", str(first), *common,
-                         "--unimeec-override", *overrides], 0))
-    jobs += [Job(f"tune-{v}", "quality.py", unimeec("ecf1", first, TUNE_PREFIX + v, TUNING[v]), 1)
-             for v in args.tuning]
-    jobs += [Job(f"ecf1-seed{s}", "quality.py", unimeec("ecf1", s, "unimeec", []), 2, True)
-             for s in more]
-    jobs.append(Job(f"meld-seed{first}", "quality.py", unimeec("meld", first, "unimeec", []),
-                    2, True))
+        jobs.append(
+            Job(
+                "ablation-utterance-scope",
+                "ablations.py",
+                [
+                    "--variants",
+                    "utterance-scope",
+                    "--seeds",
+                    str(first),
+                    *common,
+                    "--unimeec-override",
+                    *overrides,
+                ],
+                0,
+            )
+        )
+    jobs += [
+        Job(f"tune-{v}", "quality.py", unimeec("ecf1", first, TUNE_PREFIX + v, TUNING[v]), 1)
+        for v in args.tuning
+    ]
+    jobs += [
+        Job(f"ecf1-seed{s}", "quality.py", unimeec("ecf1", s, "unimeec", []), 2, True) for s in more
+    ]
+    jobs.append(
+        Job(f"meld-seed{first}", "quality.py", unimeec("meld", first, "unimeec", []), 2, True)
+    )
     baselines = () if args.no_baselines else ("ecf1", "meld")
-    jobs += [Job(f"classifier-{d}-seed{first}", "quality.py", classifier(d, first), 3)
-             for d in baselines]
-    jobs += [Job(f"ablation-{v}", "ablations.py",
-                 ["--variants", v, "--seeds", str(first), *common, "--unimeec-override",
-                  *overrides], 4) for v in args.ablations if v != "utterance-scope"]
-    jobs += [Job(f"meld-seed{s}", "quality.py", unimeec("meld", s, "unimeec", []), 5, True)
-             for s in more]
-    jobs.append(Job(f"reccon-seed{first}", "quality.py",
-                    unimeec("reccon", first, "unimeec", []), 5, True))
-    jobs += [Job(f"classifier-{d}-seed{s}", "quality.py", classifier(d, s), 6)
-             for s in more for d in baselines]
-    jobs += [Job(f"reccon-seed{s}", "quality.py", unimeec("reccon", s, "unimeec", []), 6, True)
-             for s in more]
+    jobs += [
+        Job(f"classifier-{d}-seed{first}", "quality.py", classifier(d, first), 3) for d in baselines
+    ]
+    jobs += [
+        Job(
+            f"ablation-{v}",
+            "ablations.py",
+            ["--variants", v, "--seeds", str(first), *common, "--unimeec-override", *overrides],
+            4,
+        )
+        for v in args.ablations
+        if v != "utterance-scope"
+    ]
+    jobs += [
+        Job(f"meld-seed{s}", "quality.py", unimeec("meld", s, "unimeec", []), 5, True) for s in more
+    ]
+    jobs.append(
+        Job(f"reccon-seed{first}", "quality.py", unimeec("reccon", first, "unimeec", []), 5, True)
+    )
+    jobs += [
+        Job(f"classifier-{d}-seed{s}", "quality.py", classifier(d, s), 6)
+        for s in more
+        for d in baselines
+    ]
+    jobs += [
+        Job(f"reccon-seed{s}", "quality.py", unimeec("reccon", s, "unimeec", []), 6, True)
+        for s in more
+    ]
     return sorted(jobs, key=lambda j: j.priority)  # stable: the order above within a priority
 
 
@@ -197,21 +276,31 @@ def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict
         for row in read_rows(work / f"tune-{variant}.json"):
             if row["name"] == TUNE_PREFIX + variant and row.get("training"):
                 dev = row["training"][0].get("dev_metrics", {})
-                table.append({"variant": variant, "overrides": TUNING[variant],
-                              "dev": dev, "dev_joint_f1": joint_f1(dev),
-                              "epochs_run_s": row["training"][0].get("seconds")})
+                table.append(
+                    {
+                        "variant": variant,
+                        "overrides": TUNING[variant],
+                        "dev": dev,
+                        "dev_joint_f1": joint_f1(dev),
+                        "epochs_run_s": row["training"][0].get("seconds"),
+                    }
+                )
     scored = [t for t in table if t["dev_joint_f1"] is not None]
     best = max(scored, key=lambda t: t["dev_joint_f1"]) if scored else None
-    return {"criterion": "dev joint_f1 = mean(dev merc_weighted_f1, dev mecpe_pair_f1)",
-            "base": list(base or []), "chosen": best["variant"] if best else "default",
-            "overrides": best["overrides"] if best else [], "variants": table}
+    return {
+        "criterion": "dev joint_f1 = mean(dev merc_weighted_f1, dev mecpe_pair_f1)",
+        "base": list(base or []),
+        "chosen": best["variant"] if best else "default",
+        "overrides": best["overrides"] if best else [],
+        "variants": table,
+    }
 
 
 def _job_command(row_command: str, command: str) -> str:
     """The job's own command line (rows of a job name ``<sweep command> (step: <job>)``)."""
     prefix = f"{command} (step: "
     if row_command.startswith(prefix) and row_command.endswith(")"):
-        return row_command[len(prefix):-1]
+        return row_command[len(prefix) : -1]
     return row_command
 
 
@@ -233,16 +322,41 @@ def merge_rows(rows: list[dict[str, Any]], command: str) -> list[dict[str, Any]]
         per_seed_all = [r.get("all_metrics") or r["metrics"] for r in group]
         mean, std = bc.aggregate_seeds(per_seed_all)
         wanted = list(group[0]["metrics"])
-        extra = {k: v for k, v in group[0].items() if k not in {
-            "name", "dataset", "split", "metrics", "seeds", "command", "machine", "date",
-            "metrics_std", "per_seed", "all_metrics", "training", "job_commands"}}
+        extra = {
+            k: v
+            for k, v in group[0].items()
+            if k
+            not in {
+                "name",
+                "dataset",
+                "split",
+                "metrics",
+                "seeds",
+                "command",
+                "machine",
+                "date",
+                "metrics_std",
+                "per_seed",
+                "all_metrics",
+                "training",
+                "job_commands",
+            }
+        }
         record = bc.result_record(
-            name, dataset, group[0]["split"], {k: mean[k] for k in wanted if k in mean},
+            name,
+            dataset,
+            group[0]["split"],
+            {k: mean[k] for k in wanted if k in mean},
             [s for r in group for s in r["seeds"]],
-            command, group[0]["machine"], job_commands=jobs,
-            metrics_std={k: std[k] for k in wanted if k in std}, all_metrics=mean,
+            command,
+            group[0]["machine"],
+            job_commands=jobs,
+            metrics_std={k: std[k] for k in wanted if k in std},
+            all_metrics=mean,
             per_seed=[r["metrics"] for r in group],
-            training=[t for r in group for t in r.get("training", [])], **extra)
+            training=[t for r in group for t in r.get("training", [])],
+            **extra,
+        )
         merged.append(record)
     return merged
 
@@ -265,8 +379,13 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     """Schedule the plan within the budget; returns the summary."""
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+        PYTHONUNBUFFERED="1",
+    )
     env[bc.PARENT_COMMAND_ENV] = command
     started = time.monotonic()
     pending = plan(args)
@@ -283,22 +402,32 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             if job.process is not None and job.process.poll() is not None:
                 running.remove(job)
                 job.log.close()
-                job.status.update(exit=job.process.returncode,
-                                  seconds=round(time.monotonic() - (job.started or 0), 1))
+                job.status.update(
+                    exit=job.process.returncode,
+                    seconds=round(time.monotonic() - (job.started or 0), 1),
+                )
                 finished.append(job)
-                print(f"[{time.monotonic() - started:6.0f} s] done {job.name}: exit "
-                      f"{job.process.returncode} after {job.status['seconds']} s", flush=True)
+                print(
+                    f"[{time.monotonic() - started:6.0f} s] done {job.name}: exit "
+                    f"{job.process.returncode} after {job.status['seconds']} s",
+                    flush=True,
+                )
         if selection is None and not any(j.name in tuning_names for j in pending + running):
             selection = select(work, args.tuning, args.base)
             (args.out / "selection.json").write_text(json.dumps(selection, indent=2))
-            print(f"[{time.monotonic() - started:6.0f} s] selected {selection['chosen']} "
-                  f"{selection['overrides']}", flush=True)
+            print(
+                f"[{time.monotonic() - started:6.0f} s] selected {selection['chosen']} "
+                f"{selection['overrides']}",
+                flush=True,
+            )
         if left() <= 0:
             for job in running:
                 stop(job)
                 job.log.close()
-                job.status.update(exit="stopped at the budget",
-                                  seconds=round(time.monotonic() - (job.started or 0), 1))
+                job.status.update(
+                    exit="stopped at the budget",
+                    seconds=round(time.monotonic() - (job.started or 0), 1),
+                )
                 finished.append(job)
             running = []
             break
@@ -311,11 +440,20 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                 argv += selection["overrides"]
             argv = [sys.executable, str(HERE / job.script), *argv, "--out", str(job.out(work))]
             job.log = open(work / f"{job.name}.log", "wb")  # noqa: SIM115 - closed when it ends
-            job.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=job.log,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
+            job.process = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=env,
+                stdout=job.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             job.started = time.monotonic()
-            job.status = {"name": job.name, "command": " ".join(argv[1:]),
-                          "start_s": round(job.started - started, 1)}
+            job.status = {
+                "name": job.name,
+                "command": " ".join(argv[1:]),
+                "start_s": round(job.started - started, 1),
+            }
             running.append(job)
             print(f"[{job.status['start_s']:6.0f} s] start {job.name}", flush=True)
         if not running and (not ready or left() < args.min_start_s):
@@ -327,11 +465,16 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     if selection is None:
         selection = select(work, args.tuning, args.base)
         (args.out / "selection.json").write_text(json.dumps(selection, indent=2))
-    return {"jobs": [j.status for j in finished], "selection": selection,
-            "seconds": round(time.monotonic() - started, 1)}
+    return {
+        "jobs": [j.status for j in finished],
+        "selection": selection,
+        "seconds": round(time.monotonic() - started, 1),
+    }
 
 
-def collect(args: argparse.Namespace, selection: dict[str, Any], command: str) -> list[dict[str, Any]]:
+def collect(
+    args: argparse.Namespace, selection: dict[str, Any], command: str
+) -> list[dict[str, Any]]:
     """Merge the jobs' rows; the chosen tuning run is seed ``first`` of ``unimeec`` on ECF."""
     work = args.work
     rows: list[dict[str, Any]] = []
@@ -342,12 +485,14 @@ def collect(args: argparse.Namespace, selection: dict[str, Any], command: str) -
     aliases = [(chosen, "unimeec")] + ([(default, "unimeec-full")] if args.ablations else [])
     for row in rows:
         if row["name"].startswith(TUNE_PREFIX):  # the tuning table needs the round's facts
-            row.update(tuning_base=selection.get("base", []),
-                       selected=row["name"] in (chosen, chosen + "-gold-emotions"))
+            row.update(
+                tuning_base=selection.get("base", []),
+                selected=row["name"] in (chosen, chosen + "-gold-emotions"),
+            )
     for row in list(rows):
         for prefix, alias in aliases:
             if row["name"] in (prefix, prefix + "-gold-emotions"):
-                suffix = row["name"][len(prefix):]
+                suffix = row["name"][len(prefix) :]
                 if alias == "unimeec-full" and suffix:
                     continue  # the ablation table has no gold-emotion rows
                 rows.append({**row, "name": alias + suffix, "selected": False})

@@ -25,9 +25,12 @@ from unimeec.evaluation.formulas import joint_f1
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 QUALITY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("merc_weighted_f1", "emotion w-F1"), ("merc_accuracy", "emotion acc"),
-    ("mecpe_pair_precision", "pair P"), ("mecpe_pair_recall", "pair R"),
-    ("mecpe_pair_f1", "pair F1"), ("mecpe_cat_weighted_f1", "Cat w-F1"),
+    ("merc_weighted_f1", "emotion w-F1"),
+    ("merc_accuracy", "emotion acc"),
+    ("mecpe_pair_precision", "pair P"),
+    ("mecpe_pair_recall", "pair R"),
+    ("mecpe_pair_f1", "pair F1"),
+    ("mecpe_cat_weighted_f1", "Cat w-F1"),
 )
 SPEED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("train_utterances_per_s", "train utt/s", "{:.1f}"),
@@ -77,17 +80,32 @@ def _pct(row: dict[str, Any], key: str) -> str:
 
 def _run_columns(row: dict[str, Any]) -> list[str]:
     seeds = ",".join(str(s) for s in row.get("seeds", [])) or "n/a"
-    return [machine_label(row["machine"]), row["date"][:16].replace("T", " "), seeds,
-            f"`{row['command']}`"]
+    return [
+        machine_label(row["machine"]),
+        row["date"][:16].replace("T", " "),
+        seeds,
+        f"`{row['command']}`",
+    ]
 
 
 def quality_table(rows: Iterable[dict[str, Any]]) -> str:
-    head = ["system", "dataset", *(label for _, label in QUALITY_COLUMNS), "machine",
-            "date (UTC)", "seeds", "command"]
+    head = [
+        "system",
+        "dataset",
+        *(label for _, label in QUALITY_COLUMNS),
+        "machine",
+        "date (UTC)",
+        "seeds",
+        "command",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        cells = [row["name"], row["dataset"], *(_pct(row, k) for k, _ in QUALITY_COLUMNS),
-                 *_run_columns(row)]
+        cells = [
+            row["name"],
+            row["dataset"],
+            *(_pct(row, k) for k, _ in QUALITY_COLUMNS),
+            *_run_columns(row),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -119,12 +137,19 @@ REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def speed_table(rows: Iterable[dict[str, Any]],
-                all_columns: tuple[tuple[str, str, str], ...] = SPEED_COLUMNS) -> str:
+def speed_table(
+    rows: Iterable[dict[str, Any]], all_columns: tuple[tuple[str, str, str], ...] = SPEED_COLUMNS
+) -> str:
     rows = list(rows)
     columns = [c for c in all_columns if any(c[0] in r["metrics"] for r in rows)]
-    head = ["measurement", *(label for _, label, _ in columns), "machine", "date (UTC)",
-            "seeds", "command"]
+    head = [
+        "measurement",
+        *(label for _, label, _ in columns),
+        "machine",
+        "date (UTC)",
+        "seeds",
+        "command",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         cells = [row["name"]]
@@ -138,9 +163,17 @@ def speed_table(rows: Iterable[dict[str, Any]],
 DATASET_ORDER = {"ecf1": 0, "meld": 1, "reccon": 2}
 TUNE_PREFIX = "unimeec-tune-"
 #: Rows of the ablation table: the full model and one row per variant of ablations.py.
-ABLATION_NAMES = frozenset({"unimeec-full", "unimeec-no-thc", "unimeec-emotion-only",
-                            "unimeec-cause-only", "unimeec-utterance-scope",
-                            "unimeec-random-head", "unimeec-mask-readout"})
+ABLATION_NAMES = frozenset(
+    {
+        "unimeec-full",
+        "unimeec-no-thc",
+        "unimeec-emotion-only",
+        "unimeec-cause-only",
+        "unimeec-utterance-scope",
+        "unimeec-random-head",
+        "unimeec-mask-readout",
+    }
+)
 
 
 def _dev(row: dict[str, Any], key: str) -> str:
@@ -151,26 +184,49 @@ def _dev(row: dict[str, Any], key: str) -> str:
 
 def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
     """One line per tuning variant: dev numbers (what selection read), then test."""
-    head = ["variant", "on top of", "dev joint", "dev emotion w-F1", "dev pair F1",
-            "test emotion w-F1", "test pair F1", "test Cat w-F1", "machine", "date (UTC)",
-            "seeds", "command"]
+    head = [
+        "variant",
+        "on top of",
+        "dev joint",
+        "dev emotion w-F1",
+        "dev pair F1",
+        "test emotion w-F1",
+        "test pair F1",
+        "test Cat w-F1",
+        "machine",
+        "date (UTC)",
+        "seeds",
+        "command",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         joint = joint_f1((row.get("training") or [{}])[0].get("dev_metrics", {}))
-        variant = row["name"][len(TUNE_PREFIX):]
-        cells = [f"**{variant}** (chosen)" if row.get("selected") else variant,
-                 " ".join(f"`{o}`" for o in row.get("tuning_base", [])) or "the config file",
-                 "" if joint is None else f"{100 * joint:.1f}", _dev(row, "merc_weighted_f1"),
-                 _dev(row, "mecpe_pair_f1"), _pct(row, "merc_weighted_f1"), _pct(row, "mecpe_pair_f1"),
-                 _pct(row, "mecpe_cat_weighted_f1"), *_run_columns(row)]
+        variant = row["name"][len(TUNE_PREFIX) :]
+        cells = [
+            f"**{variant}** (chosen)" if row.get("selected") else variant,
+            " ".join(f"`{o}`" for o in row.get("tuning_base", [])) or "the config file",
+            "" if joint is None else f"{100 * joint:.1f}",
+            _dev(row, "merc_weighted_f1"),
+            _dev(row, "mecpe_pair_f1"),
+            _pct(row, "merc_weighted_f1"),
+            _pct(row, "mecpe_pair_f1"),
+            _pct(row, "mecpe_cat_weighted_f1"),
+            *_run_columns(row),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _quality_key(row: dict[str, Any]) -> tuple[Any, ...]:
     """Dataset, then UniMEEC rows before baselines, then file (GPU and CPU runs apart)."""
-    return (DATASET_ORDER.get(row["dataset"], 9), row["dataset"], "baseline" in row["name"],
-            row["_file"], not row["name"].endswith("-full"), row["name"])
+    return (
+        DATASET_ORDER.get(row["dataset"], 9),
+        row["dataset"],
+        "baseline" in row["name"],
+        row["_file"],
+        not row["name"].endswith("-full"),
+        row["name"],
+    )
 
 
 def render(rows: list[dict[str, Any]]) -> str:
@@ -181,39 +237,79 @@ def render(rows: list[dict[str, Any]]) -> str:
     checkpoint = [r for r in is_speed if r["name"] == CHECKPOINT_ROW]
     speed = [r for r in is_speed if r["name"] not in ("unimeec-cost-vs-length", CHECKPOINT_ROW)]
     evaluated = [r for r in rows if r not in is_speed]
-    tuning = sorted((r for r in evaluated if r["name"].startswith(TUNE_PREFIX)
-                     and not r["name"].endswith("-gold-emotions")),
-                    key=lambda r: (r["_file"], r["name"] != TUNE_PREFIX + "default", r["name"]))
+    tuning = sorted(
+        (
+            r
+            for r in evaluated
+            if r["name"].startswith(TUNE_PREFIX) and not r["name"].endswith("-gold-emotions")
+        ),
+        key=lambda r: (r["_file"], r["name"] != TUNE_PREFIX + "default", r["name"]),
+    )
     evaluated = [r for r in evaluated if not r["name"].startswith(TUNE_PREFIX)]
 
     def is_ablation(row: dict[str, Any]) -> bool:
         return row["_file"].startswith("ablations") or (
-            row["_file"].startswith("gpu-sweep") and row["name"] in ABLATION_NAMES)
+            row["_file"].startswith("gpu-sweep") and row["name"] in ABLATION_NAMES
+        )
 
     ablations = sorted((r for r in evaluated if is_ablation(r)), key=_quality_key)
     quality = sorted((r for r in evaluated if not is_ablation(r)), key=_quality_key)
     parts = []
     if quality:
-        parts += ["### Quality (test split, dev-selected; percentages)", "",
-                  quality_table(quality), ""]
+        parts += [
+            "### Quality (test split, dev-selected; percentages)",
+            "",
+            quality_table(quality),
+            "",
+        ]
     if tuning:
-        parts += [("### Tuning on ECF 1.0 (seed 0; chosen by dev joint = mean of dev emotion "
-                  "w-F1 and dev pair F1; percentages)"), "", tuning_table(tuning), ""]
+        parts += [
+            (
+                "### Tuning on ECF 1.0 (seed 0; chosen by dev joint = mean of dev emotion "
+                "w-F1 and dev pair F1; percentages)"
+            ),
+            "",
+            tuning_table(tuning),
+            "",
+        ]
     if ablations:
-        parts += ["### Ablations (ECF 1.0 test, dev-selected; percentages)", "",
-                  quality_table(ablations), ""]
+        parts += [
+            "### Ablations (ECF 1.0 test, dev-selected; percentages)",
+            "",
+            quality_table(ablations),
+            "",
+        ]
     if speed:
-        parts += ["### Speed and memory (text only, ECF 1.0 conversations)", "",
-                  speed_table(speed), ""]
+        parts += [
+            "### Speed and memory (text only, ECF 1.0 conversations)",
+            "",
+            speed_table(speed),
+            "",
+        ]
     if checkpoint:
-        parts += ["### Checkpoint integrity check (MiniLM-sized model directory)", "",
-                  speed_table(checkpoint, CHECKPOINT_COLUMNS), ""]
+        parts += [
+            "### Checkpoint integrity check (MiniLM-sized model directory)",
+            "",
+            speed_table(checkpoint, CHECKPOINT_COLUMNS),
+            "",
+        ]
     if spans:
-        parts += [("### Span causes (SemEval-2024 Task 3 subtask 1, hash hold-out dev of "
-                   "Subtask_1_train; percentages)"), "", speed_table(spans, SPAN_COLUMNS), ""]
+        parts += [
+            (
+                "### Span causes (SemEval-2024 Task 3 subtask 1, hash hold-out dev of "
+                "Subtask_1_train; percentages)"
+            ),
+            "",
+            speed_table(spans, SPAN_COLUMNS),
+            "",
+        ]
     if report:
-        parts += ["### Building the visual report (`unimeec report`)", "",
-                  speed_table(report, REPORT_COLUMNS), ""]
+        parts += [
+            "### Building the visual report (`unimeec report`)",
+            "",
+            speed_table(report, REPORT_COLUMNS),
+            "",
+        ]
     plots = sorted({r["plot"] for r in rows if r.get("plot")})
     for plot in plots:
         name = Path(plot).name

@@ -19,10 +19,13 @@ import bench_common as bc
 
 CONFIGS_DIR = bc.REPO / "configs"
 #: The experiment file each dataset's benchmark starts from (text only, the dataset's task).
-CONFIG_FILES: dict[str, str] = {"ecf1": "ecf1_joint.yaml", "meld": "meld_emotion.yaml",
-                                "reccon": "reccon_cause.yaml",
-                                "semeval2024": "semeval2024_subtask2.yaml",
-                                "iemocap": "iemocap_emotion.yaml"}
+CONFIG_FILES: dict[str, str] = {
+    "ecf1": "ecf1_joint.yaml",
+    "meld": "meld_emotion.yaml",
+    "reccon": "reccon_cause.yaml",
+    "semeval2024": "semeval2024_subtask2.yaml",
+    "iemocap": "iemocap_emotion.yaml",
+}
 
 
 def config_file(dataset: str) -> Path | None:
@@ -31,25 +34,35 @@ def config_file(dataset: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def training_overrides(dataset: str, seed: int, args: argparse.Namespace,
-                       run_name: str) -> list[str]:
+def training_overrides(
+    dataset: str, seed: int, args: argparse.Namespace, run_name: str
+) -> list[str]:
     """``key=value`` settings the benchmark fixes (on top of the dataset's config file)."""
-    overrides = [f"data.dataset={dataset}", f"seed={seed}", f"output_dir={args.run_dir}",
-                 f"run_name={run_name}", f"trainer.max_epochs={args.epochs}",
-                 "trainer.enable_progress_bar=false"]
+    overrides = [
+        f"data.dataset={dataset}",
+        f"seed={seed}",
+        f"output_dir={args.run_dir}",
+        f"run_name={run_name}",
+        f"trainer.max_epochs={args.epochs}",
+        "trainer.enable_progress_bar=false",
+    ]
     if args.max_steps is not None:
         overrides.append(f"trainer.max_steps={args.max_steps}")
     if args.backbone:
         overrides.append(f"model.backbone={args.backbone}")
     accelerator = "gpu" if args.device.startswith("cuda") else "cpu"
     precision = "bf16-mixed" if args.precision == "bf16" else "32-true"
-    overrides += [f"trainer.accelerator={accelerator}", "trainer.devices=1",
-                  f"trainer.precision={precision}"]
+    overrides += [
+        f"trainer.accelerator={accelerator}",
+        "trainer.devices=1",
+        f"trainer.precision={precision}",
+    ]
     return overrides
 
 
-def predict_with_gold_emotions(model_dir: Path, conversations: list[Any],
-                               args: argparse.Namespace, batch_size: int = 16) -> list[Any]:
+def predict_with_gold_emotions(
+    model_dir: Path, conversations: list[Any], args: argparse.Namespace, batch_size: int = 16
+) -> list[Any]:
     """Cause pairs decoded for the *gold* emotion utterances (the setting of the rule's 64.5)."""
     import torch
 
@@ -59,19 +72,27 @@ def predict_with_gold_emotions(model_dir: Path, conversations: list[Any],
     predictor = Predictor.from_pretrained(model_dir, device=args.device)
     model, processor = predictor.model, predictor.processor
     predictions: list[Any] = []
-    autocast = torch.autocast(device_type=torch.device(args.device).type, dtype=torch.bfloat16,
-                              enabled=args.precision == "bf16")
+    autocast = torch.autocast(
+        device_type=torch.device(args.device).type,
+        dtype=torch.bfloat16,
+        enabled=args.precision == "bf16",
+    )
     with torch.inference_mode(), autocast:
         for start in range(0, len(conversations), batch_size):
-            batch = move_batch(processor(conversations[start:start + batch_size]), args.device)
+            batch = move_batch(processor(conversations[start : start + batch_size]), args.device)
             out = model(**batch)
             predictions.extend(model.decode(out, batch, gold_emotions=True))
     return predictions
 
 
-def train_and_test(dataset: str, seed: int, args: argparse.Namespace, extra: list[str],
-                   splits: dict[str, list[Any]], gold_emotions: bool = False,
-                   ) -> tuple[dict[str, float], dict[str, Any], dict[str, float] | None]:
+def train_and_test(
+    dataset: str,
+    seed: int,
+    args: argparse.Namespace,
+    extra: list[str],
+    splits: dict[str, list[Any]],
+    gold_emotions: bool = False,
+) -> tuple[dict[str, float], dict[str, Any], dict[str, float] | None]:
     """One seed: train (dev-selected), predict test, score.
 
     Returns (test metrics, run info, test metrics with causes decoded for the gold emotion
@@ -86,8 +107,9 @@ def train_and_test(dataset: str, seed: int, args: argparse.Namespace, extra: lis
     run_name = f"{dataset}-seed{seed}" + (f"-{tag}" if tag else "")
     overrides = training_overrides(dataset, seed, args, run_name) + list(extra)
     source = config_file(dataset)
-    config = (load_config(source, overrides) if source is not None
-              else config_from_dict({}, overrides))
+    config = (
+        load_config(source, overrides) if source is not None else config_from_dict({}, overrides)
+    )
     started = time.perf_counter()
     result = train(config, conversations=splits)
     seconds = time.perf_counter() - started
@@ -95,10 +117,16 @@ def train_and_test(dataset: str, seed: int, args: argparse.Namespace, extra: lis
     metrics = evaluate(splits["test"], predictions)
     gold_metrics = None
     if gold_emotions:
-        gold_metrics = evaluate(splits["test"], predict_with_gold_emotions(
-            result.model_dir, splits["test"], args))
-    info = {"seed": seed, "seconds": seconds, "run_dir": str(result.run_dir),
-            "config_file": str(source.relative_to(bc.REPO)) if source else None,
-            "overrides": overrides, "cause_threshold": result.threshold,
-            "dev_metrics": bc.headline(result.dev_metrics, dataset)}
+        gold_metrics = evaluate(
+            splits["test"], predict_with_gold_emotions(result.model_dir, splits["test"], args)
+        )
+    info = {
+        "seed": seed,
+        "seconds": seconds,
+        "run_dir": str(result.run_dir),
+        "config_file": str(source.relative_to(bc.REPO)) if source else None,
+        "overrides": overrides,
+        "cause_threshold": result.threshold,
+        "dev_metrics": bc.headline(result.dev_metrics, dataset),
+    }
     return metrics, info, gold_metrics

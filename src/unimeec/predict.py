@@ -48,17 +48,23 @@ log = logging.getLogger(__name__)
 #: Inputs longer than this many conversations show a progress bar (unless told otherwise).
 PROGRESS_MIN_CONVERSATIONS = 64
 #: ``predict_file`` output formats -> the writer's format names.
-OUTPUT_FORMATS: dict[str, str] = {"jsonl": "jsonl", "semeval": "semeval-subtask2",
-                                  "semeval-subtask1": "semeval-subtask1",
-                                  "semeval-subtask2": "semeval-subtask2"}
+OUTPUT_FORMATS: dict[str, str] = {
+    "jsonl": "jsonl",
+    "semeval": "semeval-subtask2",
+    "semeval-subtask1": "semeval-subtask1",
+    "semeval-subtask2": "semeval-subtask2",
+}
 #: ``Predictor`` weight formats: fp32 as saved, or int8 dynamic quantisation (CPU only).
 QUANTIZE_CHOICES: tuple[str, ...] = ("none", "int8")
 
 
 # ---------------------------------------------------------------------- input parsing
 def _is_turn(item: Any) -> bool:
-    return isinstance(item, (list, tuple)) and len(item) == 2 \
+    return (
+        isinstance(item, (list, tuple))
+        and len(item) == 2
         and all(isinstance(part, str) for part in item)
+    )
 
 
 def _is_turn_list(item: Any) -> bool:
@@ -66,9 +72,13 @@ def _is_turn_list(item: Any) -> bool:
 
 
 def _from_turns(turns: Sequence[Sequence[str]], position: int) -> Conversation:
-    return Conversation(id=f"conversation-{position}", utterances=[
-        Utterance(index=k, speaker=speaker, text=text) for k, (speaker, text) in
-        enumerate(turns, start=1)])
+    return Conversation(
+        id=f"conversation-{position}",
+        utterances=[
+            Utterance(index=k, speaker=speaker, text=text)
+            for k, (speaker, text) in enumerate(turns, start=1)
+        ],
+    )
 
 
 def _from_semeval(records: list[Mapping[str, Any]]) -> list[Conversation]:
@@ -79,8 +89,9 @@ def _from_semeval(records: list[Mapping[str, Any]]) -> list[Conversation]:
         try:
             return read_conversations(path, format="semeval", split=None)
         except DataFormatError as err:
-            raise DataFormatError(err.reason, conversation=err.conversation,
-                                  field=err.field) from None
+            raise DataFormatError(
+                err.reason, conversation=err.conversation, field=err.field
+            ) from None
 
 
 def parse_conversations(inputs: Any) -> tuple[list[Conversation], bool]:
@@ -88,8 +99,10 @@ def parse_conversations(inputs: Any) -> tuple[list[Conversation], bool]:
     if isinstance(inputs, (Conversation, Mapping)) or _is_turn_list(inputs):
         return parse_conversations([inputs])[0], True
     if not isinstance(inputs, Iterable) or isinstance(inputs, (str, bytes)):
-        raise DataFormatError(f"cannot predict on a {type(inputs).__name__}; give a Conversation, "
-                              "a JSONL or SemEval dict, a list of (speaker, text), or a list of them")
+        raise DataFormatError(
+            f"cannot predict on a {type(inputs).__name__}; give a Conversation, "
+            "a JSONL or SemEval dict, a list of (speaker, text), or a list of them"
+        )
     out: list[Conversation] = []
     semeval: list[tuple[int, Mapping[str, Any]]] = []
     for position, item in enumerate(inputs, start=1):
@@ -102,19 +115,24 @@ def parse_conversations(inputs: Any) -> tuple[list[Conversation], bool]:
             semeval.append((len(out), item))
             out.append(None)  # type: ignore[arg-type]  # filled below, order kept
         elif isinstance(item, Mapping):
-            raise DataFormatError("unknown conversation record: expected our JSONL format "
-                                  "('utterances') or SemEval JSON ('conversation')",
-                                  conversation=str(item.get("id", f"#{position}")),
-                                  field=", ".join(sorted(map(str, item))) or "(empty record)")
+            raise DataFormatError(
+                "unknown conversation record: expected our JSONL format "
+                "('utterances') or SemEval JSON ('conversation')",
+                conversation=str(item.get("id", f"#{position}")),
+                field=", ".join(sorted(map(str, item))) or "(empty record)",
+            )
         elif isinstance(item, (list, tuple)) and len(item) == 0:
-            raise DataFormatError("conversation has no utterances",
-                                  conversation=f"#{position}", field="utterances")
+            raise DataFormatError(
+                "conversation has no utterances", conversation=f"#{position}", field="utterances"
+            )
         elif _is_turn_list(item):
             out.append(_from_turns(item, position))
         else:
-            raise DataFormatError(f"input #{position} is a {type(item).__name__}; expected a "
-                                  "Conversation, a dict, or a list of (speaker, text) pairs",
-                                  conversation=f"#{position}")
+            raise DataFormatError(
+                f"input #{position} is a {type(item).__name__}; expected a "
+                "Conversation, a dict, or a list of (speaker, text) pairs",
+                conversation=f"#{position}",
+            )
     if semeval:
         parsed = _from_semeval([record for _, record in semeval])
         for (slot, _), conversation in zip(semeval, parsed):
@@ -135,8 +153,9 @@ def quantize_dynamic_int8(model: Any) -> Any:
         warnings.filterwarnings("ignore", message=r".*(torch\.ao\.quantization|quantize_per)")
         from torch.ao.quantization import quantize_dynamic
 
-        model.backbone = quantize_dynamic(model.backbone, {nn.Linear}, dtype=torch.qint8,
-                                          inplace=True)
+        model.backbone = quantize_dynamic(
+            model.backbone, {nn.Linear}, dtype=torch.qint8, inplace=True
+        )
     return model
 
 
@@ -144,11 +163,19 @@ def quantize_dynamic_int8(model: Any) -> Any:
 class Predictor:
     """A saved UniMEEC model ready to predict (eval mode, batched, on ``device``)."""
 
-    def __init__(self, model: Any, processor: Any, *, device: str | None = None,
-                 batch_size: int = 16, quantize: str = "none") -> None:
+    def __init__(
+        self,
+        model: Any,
+        processor: Any,
+        *,
+        device: str | None = None,
+        batch_size: int = 16,
+        quantize: str = "none",
+    ) -> None:
         if quantize not in QUANTIZE_CHOICES:
-            raise ConfigError(f"quantize={quantize!r}: expected one of "
-                              f"{', '.join(QUANTIZE_CHOICES)}")
+            raise ConfigError(
+                f"quantize={quantize!r}: expected one of {', '.join(QUANTIZE_CHOICES)}"
+            )
         gpu = torch.cuda.is_available() and quantize == "none"  # int8 kernels are CPU-only
         self.device = torch.device(device or ("cuda" if gpu else "cpu"))
         if quantize == "int8" and self.device.type != "cpu":
@@ -163,8 +190,14 @@ class Predictor:
         self._warned: set[str] = set()
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, device: str | None = None,
-                        batch_size: int = 16, quantize: str = "none") -> Predictor:
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        device: str | None = None,
+        batch_size: int = 16,
+        quantize: str = "none",
+    ) -> Predictor:
         """Load from a model directory or a run directory (its ``model/``).
 
         ``quantize="int8"``: dynamic int8 quantisation for faster CPU inference.
@@ -185,21 +218,31 @@ class Predictor:
         given: dict[str, Any] = {}
         for modality, source in (features or {}).items():
             if modality not in self.modalities:
-                log.warning("ignoring %s features: the checkpoint was trained with %s only",
-                            modality, ", ".join(self.modalities))
+                log.warning(
+                    "ignoring %s features: the checkpoint was trained with %s only",
+                    modality,
+                    ", ".join(self.modalities),
+                )
                 continue
-            lookup = (open_features(source, modality=modality)
-                      if isinstance(source, (str, Path)) else source)
+            lookup = (
+                open_features(source, modality=modality)
+                if isinstance(source, (str, Path))
+                else source
+            )
             expected = self.model.config.feature_dims.get(modality)
             if expected is not None and int(lookup.dim) != int(expected):
-                raise FeatureError(f"{modality} features have dimension {lookup.dim}; the "
-                                   f"checkpoint expects {expected}")
+                raise FeatureError(
+                    f"{modality} features have dimension {lookup.dim}; the "
+                    f"checkpoint expects {expected}"
+                )
             given[modality] = lookup
         for modality in self.modalities:
             if modality != "text" and modality not in given and modality not in self._warned:
                 self._warned.add(modality)
-                message = (f"the checkpoint was trained with {modality} features but none were "
-                           f"given; predicting with {modality} treated as missing")
+                message = (
+                    f"the checkpoint was trained with {modality} features but none were "
+                    f"given; predicting with {modality} treated as missing"
+                )
                 warnings.warn(message, UserWarning, stacklevel=3)
                 log.warning(message)
         return given or None
@@ -210,23 +253,39 @@ class Predictor:
         labels = tuple(self.labels)
         if conversation.labels is None or tuple(conversation.labels) == labels:
             return conversation
-        utterances = [dataclasses.replace(u, emotion=None, emotion_scores=None)
-                      for u in conversation.utterances]
-        return Conversation(id=conversation.id, utterances=utterances, pairs=[],
-                            dataset=conversation.dataset, split=conversation.split,
-                            has_cause_labels=False, labels=labels, meta=dict(conversation.meta))
+        utterances = [
+            dataclasses.replace(u, emotion=None, emotion_scores=None)
+            for u in conversation.utterances
+        ]
+        return Conversation(
+            id=conversation.id,
+            utterances=utterances,
+            pairs=[],
+            dataset=conversation.dataset,
+            split=conversation.split,
+            has_cause_labels=False,
+            labels=labels,
+            meta=dict(conversation.meta),
+        )
 
-    def prepare(self, inputs: Any, features: Mapping[str, Any] | None = None
-                ) -> tuple[list[Conversation], bool, dict[str, Any] | None]:
+    def prepare(
+        self, inputs: Any, features: Mapping[str, Any] | None = None
+    ) -> tuple[list[Conversation], bool, dict[str, Any] | None]:
         """The input half of :meth:`predict`, shared with :mod:`unimeec.predict_distributed`:
         parsed conversations in this model's label space, whether the input was a single
         one, and the opened feature lookups."""
         conversations, single = parse_conversations(inputs)
         return [self._in_label_space(c) for c in conversations], single, self._features(features)
 
-    def predict(self, inputs: Any, *, features: Mapping[str, Any] | None = None,
-                batch_size: int | None = None, threshold: float | None = None,
-                progress: bool | None = None) -> Conversation | list[Conversation]:
+    def predict(
+        self,
+        inputs: Any,
+        *,
+        features: Mapping[str, Any] | None = None,
+        batch_size: int | None = None,
+        threshold: float | None = None,
+        progress: bool | None = None,
+    ) -> Conversation | list[Conversation]:
         """Predict emotions (with probabilities) and cause pairs (with scores).
 
         ``features``: ``{"audio": FeatureStore | path, ...}`` keyed by conversation id and
@@ -236,7 +295,9 @@ class Predictor:
         conversations, single, lookups = self.prepare(inputs, features)
         size = self.batch_size if batch_size is None else _batch_size(batch_size)
         batches = length_batches([len(c) for c in conversations], size)
-        show = progress if progress is not None else len(conversations) >= PROGRESS_MIN_CONVERSATIONS
+        show = (
+            progress if progress is not None else len(conversations) >= PROGRESS_MIN_CONVERSATIONS
+        )
         results: list[Conversation | None] = [None] * len(conversations)
         with torch.inference_mode():
             for indices in tqdm(batches, desc="predicting", unit="batch", disable=not show):
@@ -244,7 +305,9 @@ class Predictor:
                 batch = self.processor(chunk, features=lookups)
                 batch = move_batch(batch, self.device)
                 out = self.model(**batch)
-                for i, prediction in zip(indices, self.model.decode(out, batch, threshold=threshold)):
+                for i, prediction in zip(
+                    indices, self.model.decode(out, batch, threshold=threshold)
+                ):
                     results[i] = prediction
         final = [r for r in results if r is not None]
         return final[0] if single else final
@@ -256,11 +319,18 @@ def _batch_size(value: int) -> int:
     return value
 
 
-def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | Path | None,
-                 *, output_format: str = "jsonl", features: Mapping[str, Any] | None = None,
-                 batch_size: int = 16, threshold: float | None = None,
-                 input_format: str | None = None, quantize: str = "none"
-                 ) -> list[Conversation]:
+def predict_file(
+    checkpoint: str | Path,
+    input_path: str | Path,
+    output: str | Path | None,
+    *,
+    output_format: str = "jsonl",
+    features: Mapping[str, Any] | None = None,
+    batch_size: int = 16,
+    threshold: float | None = None,
+    input_format: str | None = None,
+    quantize: str = "none",
+) -> list[Conversation]:
     """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout).
 
     ``output_format``: ``jsonl``; ``semeval`` = ``semeval-subtask2`` (utterance causes); or
@@ -271,9 +341,9 @@ def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | P
     if output is not None:  # a bad output path fails before the model runs, not after
         prepare_output(output)
     conversations = read_conversations(input_path, format=input_format)
-    predictions = Predictor.from_pretrained(checkpoint, batch_size=batch_size,
-                                            quantize=quantize).predict(
-        conversations, features=features, threshold=threshold)
+    predictions = Predictor.from_pretrained(
+        checkpoint, batch_size=batch_size, quantize=quantize
+    ).predict(conversations, features=features, threshold=threshold)
     assert isinstance(predictions, list)
     if output is not None:
         write_predictions(predictions, output, output_format)
@@ -286,14 +356,17 @@ def predict_file(checkpoint: str | Path, input_path: str | Path, output: str | P
     return predictions
 
 
-def write_predictions(predictions: Sequence[Conversation], path: str | Path,
-                      output_format: str) -> None:
+def write_predictions(
+    predictions: Sequence[Conversation], path: str | Path, output_format: str
+) -> None:
     """Write ``predictions`` in one of :data:`OUTPUT_FORMATS` (subtask 1 as the official
     ``"<utt>_<start>_<end>"`` positions); shared with :mod:`unimeec.predict_distributed`."""
     fmt = OUTPUT_FORMATS.get(output_format)
     if fmt is None:
-        raise DataFormatError(f"unknown output format {output_format!r}; use one of "
-                              f"{', '.join(OUTPUT_FORMATS)}", field="format")
+        raise DataFormatError(
+            f"unknown output format {output_format!r}; use one of {', '.join(OUTPUT_FORMATS)}",
+            field="format",
+        )
     spans = "positions" if fmt == "semeval-subtask1" else None
     write_conversations(predictions, path, format=fmt, span_format=spans)
 
@@ -305,4 +378,4 @@ def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     (:mod:`unimeec.predict_distributed`): every conversation meets the same batch-mates, so
     its prediction does not depend on how many processes share the work."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[k:k + batch_size] for k in range(0, len(order), batch_size)]
+    return [order[k : k + batch_size] for k in range(0, len(order), batch_size)]

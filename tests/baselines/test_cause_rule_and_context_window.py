@@ -10,17 +10,24 @@ from unimeec.baselines.context_window import context_examples
 
 
 def _conv() -> Conversation:
-    utts = [Utterance(1, "A", "I lost my keys .", "sadness"),
-            Utterance(2, "B", "Where ?", "neutral"),
-            Utterance(3, "A", "No idea !", "anger"),
-            Utterance(4, "B", "Found them !", "joy")]
+    utts = [
+        Utterance(1, "A", "I lost my keys .", "sadness"),
+        Utterance(2, "B", "Where ?", "neutral"),
+        Utterance(3, "A", "No idea !", "anger"),
+        Utterance(4, "B", "Found them !", "joy"),
+    ]
     return Conversation("c1", utts, pairs=[EmotionCausePair(1, 1, "sadness")], dataset="ecf1")
 
 
 def test_rule_pairs_each_emotion_utterance_with_itself_and_the_previous_one():
     pairs = self_and_previous_pairs(_conv())
-    assert [p.cat_key for p in pairs] == [(1, "sadness", 1), (3, "anger", 3), (3, "anger", 2),
-                                         (4, "joy", 4), (4, "joy", 3)]
+    assert [p.cat_key for p in pairs] == [
+        (1, "sadness", 1),
+        (3, "anger", 3),
+        (3, "anger", 2),
+        (4, "joy", 4),
+        (4, "joy", 3),
+    ]
 
 
 def test_apply_rule_replaces_pairs_and_leaves_gold_untouched():
@@ -32,8 +39,9 @@ def test_apply_rule_replaces_pairs_and_leaves_gold_untouched():
 
 
 def test_context_window_is_four_previous_target_and_one_next():
-    conv = Conversation("c", [Utterance(k, "S", f"t{k}", "neutral") for k in range(1, 8)],
-                        dataset="ecf1")
+    conv = Conversation(
+        "c", [Utterance(k, "S", f"t{k}", "neutral") for k in range(1, 8)], dataset="ecf1"
+    )
     examples = context_examples([conv], ("neutral", "joy"))
     assert len(examples) == 7
     sixth = examples[5]

@@ -12,10 +12,18 @@ from unimeec import Conversation, EmotionCausePair, Utterance
 def _conversations() -> list[Conversation]:
     convs = []
     for c in range(2):
-        utts = [Utterance(k, "AB"[k % 2], "yay great wonderful" if k % 2 else "the table is brown",
-                          "joy" if k % 2 else "neutral") for k in range(1, 9)]
-        convs.append(Conversation(f"c{c}", utts, pairs=[EmotionCausePair(3, 3, "joy")],
-                                  dataset="ecf1"))
+        utts = [
+            Utterance(
+                k,
+                "AB"[k % 2],
+                "yay great wonderful" if k % 2 else "the table is brown",
+                "joy" if k % 2 else "neutral",
+            )
+            for k in range(1, 9)
+        ]
+        convs.append(
+            Conversation(f"c{c}", utts, pairs=[EmotionCausePair(3, 3, "joy")], dataset="ecf1")
+        )
     return convs
 
 
@@ -30,13 +38,26 @@ def test_classifier_learns_a_separable_task_and_keeps_the_best_dev_epoch(tiny_ba
 
     torch.set_num_threads(1)
     data = _conversations()
-    config = ContextClassifierConfig(backbone=tiny_backbone, epochs=12, batch_size=8,
-                                     learning_rate=3e-3, warmup_ratio=0.0, dropout=0.0)
+    config = ContextClassifierConfig(
+        backbone=tiny_backbone,
+        epochs=12,
+        batch_size=8,
+        learning_rate=3e-3,
+        warmup_ratio=0.0,
+        dropout=0.0,
+    )
     started = time.perf_counter()
     result = fit_context_classifier(data, data, config)
     elapsed = time.perf_counter() - started
-    assert result.config.labels == ("neutral", "anger", "disgust", "fear", "joy", "sadness",
-                                     "surprise")
+    assert result.config.labels == (
+        "neutral",
+        "anger",
+        "disgust",
+        "fear",
+        "joy",
+        "sadness",
+        "surprise",
+    )
     assert len(result.history) == 12
     assert result.best_dev_weighted_f1 == max(h["dev_merc_weighted_f1"] for h in result.history)
     assert result.best_dev_weighted_f1 == 1.0
@@ -65,5 +86,5 @@ def test_length_grouped_order_is_a_permutation_of_similar_length_batches():
     lengths = [5, 50, 6, 51, 7, 52, 8, 53]
     order = length_grouped_order(lengths, 2, torch.Generator().manual_seed(0), group=4)
     assert sorted(order) == list(range(8))
-    batches = [sorted(lengths[k] for k in order[i:i + 2]) for i in range(0, 8, 2)]
+    batches = [sorted(lengths[k] for k in order[i : i + 2]) for i in range(0, 8, 2)]
     assert sorted(batches) == [[5, 6], [7, 8], [50, 51], [52, 53]]

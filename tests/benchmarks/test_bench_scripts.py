@@ -31,21 +31,45 @@ def test_result_record_and_seed_aggregation(bench_dir):
         bc.result_record("x", "ecf1", "test", {"a": float("nan")}, [0], "cmd", "m")
 
 
-def test_quality_smoke_writes_unimeec_and_baseline_rows(bench_dir, tiny_backbone, shared_data,
-                                                        tmp_path):
+def test_quality_smoke_writes_unimeec_and_baseline_rows(
+    bench_dir, tiny_backbone, shared_data, tmp_path
+):
     import quality
 
     out = tmp_path / "quality.json"
-    assert quality.main(["--smoke", "--datasets", "ecf1", "--backbone", tiny_backbone,
-                         "--data-dir", str(shared_data), "--out", str(out)]) == 0
+    assert (
+        quality.main(
+            [
+                "--smoke",
+                "--datasets",
+                "ecf1",
+                "--backbone",
+                tiny_backbone,
+                "--data-dir",
+                str(shared_data),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = _rows(out)
     names = [r["name"] for r in rows]
-    assert names == ["unimeec", "unimeec-gold-emotions", "baseline-context-classifier",
-                     "baseline-rule-on-classifier-emotions", "baseline-rule-gold-emotions"] \
-        or sorted(names) == sorted(["unimeec", "unimeec-gold-emotions",
-                                    "baseline-context-classifier",
-                                    "baseline-rule-on-classifier-emotions",
-                                    "baseline-rule-gold-emotions"])
+    assert names == [
+        "unimeec",
+        "unimeec-gold-emotions",
+        "baseline-context-classifier",
+        "baseline-rule-on-classifier-emotions",
+        "baseline-rule-gold-emotions",
+    ] or sorted(names) == sorted(
+        [
+            "unimeec",
+            "unimeec-gold-emotions",
+            "baseline-context-classifier",
+            "baseline-rule-on-classifier-emotions",
+            "baseline-rule-gold-emotions",
+        ]
+    )
     by_name = {r["name"]: r for r in rows}
     # 4 conversations of ECF 1.0 test: the rule on gold emotions, hand-checkable via evaluate
     from unimeec.baselines import apply_cause_rule
@@ -64,23 +88,53 @@ def test_ablations_smoke_names_each_variant(bench_dir, tiny_backbone, shared_dat
     import ablations
 
     out = tmp_path / "ablations.json"
-    assert ablations.main(["--smoke", "--variants", "no-thc", "emotion-only", "--backbone",
-                           tiny_backbone, "--data-dir", str(shared_data),
-                           "--out", str(out)]) == 0
+    assert (
+        ablations.main(
+            [
+                "--smoke",
+                "--variants",
+                "no-thc",
+                "emotion-only",
+                "--backbone",
+                tiny_backbone,
+                "--data-dir",
+                str(shared_data),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = _rows(out)
     assert [r["name"] for r in rows] == ["unimeec-no-thc", "unimeec-emotion-only"]
     assert "model.use_thc=false" in rows[0]["training"][0]["overrides"]
-    assert "mecpe_pair_f1" not in rows[1]["all_metrics"] or \
-        rows[1]["all_metrics"]["mecpe_pair_f1"] == 0.0
+    assert (
+        "mecpe_pair_f1" not in rows[1]["all_metrics"]
+        or rows[1]["all_metrics"]["mecpe_pair_f1"] == 0.0
+    )
 
 
-def test_speed_smoke_measures_both_scopes_and_plots(bench_dir, tiny_backbone, shared_data,
-                                                    tmp_path):
+def test_speed_smoke_measures_both_scopes_and_plots(
+    bench_dir, tiny_backbone, shared_data, tmp_path
+):
     import speed
 
     out = tmp_path / "speed.json"
-    assert speed.main(["--smoke", "--in-process", "--backbone", tiny_backbone,
-                       "--data-dir", str(shared_data), "--out", str(out)]) == 0
+    assert (
+        speed.main(
+            [
+                "--smoke",
+                "--in-process",
+                "--backbone",
+                tiny_backbone,
+                "--data-dir",
+                str(shared_data),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = _rows(out)
     by_name = {r["name"]: r for r in rows}
     per_step = {}
@@ -88,7 +142,8 @@ def test_speed_smoke_measures_both_scopes_and_plots(bench_dir, tiny_backbone, sh
         training = by_name[f"unimeec-{scope}-scope-training"]["metrics"]
         assert training["peak_rss_mib"] > 50
         assert training["overhead_ratio"] == pytest.approx(
-            training["unimeec_fwd_bwd_ms"] / training["bare_backbone_fwd_bwd_ms"])
+            training["unimeec_fwd_bwd_ms"] / training["bare_backbone_fwd_bwd_ms"]
+        )
         per_step[scope] = training["train_utterances_per_s"] * training["train_step_ms"] / 1000
         prediction = by_name[f"unimeec-{scope}-scope-prediction"]["metrics"]
         assert prediction["latency_p95_ms"] >= prediction["latency_p50_ms"] > 0
@@ -115,8 +170,14 @@ def test_gpu_driver_records_environment_and_each_step(bench_dir, tmp_path, monke
     import gpu
 
     # bench_common.py run as a script only imports the standard library: a fast real step
-    monkeypatch.setattr(gpu, "steps", lambda args: [("first", ["bench_common.py"], 0.5),
-                                                    ("second", ["bench_common.py", "x"], 1.0)])
+    monkeypatch.setattr(
+        gpu,
+        "steps",
+        lambda args: [
+            ("first", ["bench_common.py"], 0.5),
+            ("second", ["bench_common.py", "x"], 1.0),
+        ],
+    )
     out = tmp_path / "out"
     assert gpu.main(["--out", str(out), "--budget-s", "100"]) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -135,16 +196,20 @@ def test_gpu_driver_records_environment_and_each_step(bench_dir, tmp_path, monke
 def test_gpu_steps_speed_then_sweep_on_the_carry(bench_dir):
     import gpu
 
-    args = gpu.build_parser().parse_args(["--out", "/o", "--carry", "C", "--budget-s", "500",
-                                          "--speed-reserve-s", "100"])
+    args = gpu.build_parser().parse_args(
+        ["--out", "/o", "--carry", "C", "--budget-s", "500", "--speed-reserve-s", "100"]
+    )
     steps = {name: (argv, share) for name, argv, share in gpu.steps(args)}
     assert list(steps) == ["speed", "sweep"]
     sweep, share = steps["sweep"]
     assert share == 1.0
     # the sweep stops starting jobs early enough to stop, merge and archive within its share
     assert float(sweep[sweep.index("--budget-s") + 1]) == 400 - gpu.SWEEP_GRACE_S
-    assert sweep[sweep.index("--carry") + 1] == "C" and sweep[sweep.index("--seeds") + 1:][:3] \
-        == ["0", "1", "2"]
+    assert sweep[sweep.index("--carry") + 1] == "C" and sweep[sweep.index("--seeds") + 1 :][:3] == [
+        "0",
+        "1",
+        "2",
+    ]
     assert "--base" not in sweep and "--no-baselines" not in sweep
     speed, share = steps["speed"]
     assert share == pytest.approx(0.2)
@@ -152,11 +217,24 @@ def test_gpu_steps_speed_then_sweep_on_the_carry(bench_dir):
     assert speed[speed.index("--data-dir") + 1] == "C/data"
     for argv, _ in steps.values():
         assert argv[argv.index("--precision") + 1] == "bf16"
-    second = gpu.build_parser().parse_args(["--out", "/o", "--tuning", "default", "epochs-8",
-                                            "--base", "optim.lr_head=3e-4", "--ablations",
-                                            "--no-baselines"])
+    second = gpu.build_parser().parse_args(
+        [
+            "--out",
+            "/o",
+            "--tuning",
+            "default",
+            "epochs-8",
+            "--base",
+            "optim.lr_head=3e-4",
+            "--ablations",
+            "--no-baselines",
+        ]
+    )
     sweep = {name: argv for name, argv, _ in gpu.steps(second)}["sweep"]
-    assert sweep[sweep.index("--tuning") + 1:sweep.index("--tuning") + 3] == ["default", "epochs-8"]
+    assert sweep[sweep.index("--tuning") + 1 : sweep.index("--tuning") + 3] == [
+        "default",
+        "epochs-8",
+    ]
     assert sweep[sweep.index("--base") + 1] == "optim.lr_head=3e-4"
     assert sweep[sweep.index("--ablations") + 1] == "--no-baselines"  # none
 
@@ -180,7 +258,9 @@ def test_published_results_are_valid_rows_and_the_readme_table_is_generated_from
     assert rows, "benchmarks/results/ holds no result rows"
     for row in rows:
         assert REQUIRED <= set(row), row["name"]
-        assert row["command"].startswith(("python benchmarks/", "BUDGET_S=", "unimeec ")), row["command"]
+        assert row["command"].startswith(("python benchmarks/", "BUDGET_S=", "unimeec ")), row[
+            "command"
+        ]
         assert all(math.isfinite(v) for v in row["metrics"].values()), row["name"]
         fractions = [v for k, v in row["metrics"].items() if k.startswith(("merc_", "mecpe_"))]
         assert all(0.0 <= v <= 1.0 for v in fractions), row["name"]

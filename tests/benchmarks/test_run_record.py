@@ -14,8 +14,11 @@ def _run(tmp_path: Path, pair_f1: float) -> Path:
     metrics = {"merc_weighted_f1": 0.55, "mecpe_pair_f1": pair_f1, "merc_f1_joy": 0.4}
     (run / "metrics_test.json").write_text(json.dumps(metrics))
     (run / "metrics_dev.json").write_text(json.dumps({**metrics, "mecpe_pair_f1": 0.5}))
-    (run / "config.yaml").write_text(yaml.safe_dump(
-        {"seed": 42, "data": {"dataset": "ecf1"}, "model": {"cause_threshold": 0.25}}))
+    (run / "config.yaml").write_text(
+        yaml.safe_dump(
+            {"seed": 42, "data": {"dataset": "ecf1"}, "model": {"cause_threshold": 0.25}}
+        )
+    )
     return run
 
 
@@ -25,11 +28,25 @@ def test_rows_carry_test_dev_threshold_and_command(tmp_path, bench_dir):
 
     out = tmp_path / "rows.json"
     for f1, name in ((0.49, "unimeec-tune-default"), (0.46, "unimeec-tune-ema-0.99")):
-        assert run_record.main([str(_run(tmp_path, f1)), "--name", name, "--command",
-                                f"unimeec train {name}", "--out", str(out), "--append"]) == 0
+        assert (
+            run_record.main(
+                [
+                    str(_run(tmp_path, f1)),
+                    "--name",
+                    name,
+                    "--command",
+                    f"unimeec train {name}",
+                    "--out",
+                    str(out),
+                    "--append",
+                ]
+            )
+            == 0
+        )
     rows = json.loads(out.read_text())
     assert [r["name"] for r in rows] == ["unimeec-tune-default", "unimeec-tune-ema-0.99"]
     default, ema = rows
+    assert default["metrics"]["mecpe_pair_f1"] == 0.49
     assert ema["metrics"] == {"merc_weighted_f1": 0.55, "mecpe_pair_f1": 0.46}
     assert ema["all_metrics"]["merc_f1_joy"] == 0.4 and ema["seeds"] == [42]
     assert ema["training"][0]["cause_threshold"] == 0.25
@@ -40,7 +57,19 @@ def test_rows_carry_test_dev_threshold_and_command(tmp_path, bench_dir):
     assert "| default | the config file | 52.5 | 55.0 | 50.0 | 55.0 | 49.0 |" in table
     assert "| ema-0.99 | the config file | 52.5 | 55.0 | 50.0 | 55.0 | 46.0 |" in table
     # a second record of the same name replaces the first
-    run_record.main([str(_run(tmp_path, 0.47)), "--name", "unimeec-tune-ema-0.99",
-                     "--command", "again", "--out", str(out), "--append"])
+    run_record.main(
+        [
+            str(_run(tmp_path, 0.47)),
+            "--name",
+            "unimeec-tune-ema-0.99",
+            "--command",
+            "again",
+            "--out",
+            str(out),
+            "--append",
+        ]
+    )
     assert [r["command"] for r in json.loads(out.read_text())] == [
-        "unimeec train unimeec-tune-default", "again"]
+        "unimeec train unimeec-tune-default",
+        "again",
+    ]

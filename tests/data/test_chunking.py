@@ -19,11 +19,18 @@ from unimeec.models import UniMEECConfig, UniMEECProcessor
 
 def test_windows_by_hand():
     # 50 utterances, windows of 24 with 7 past / 3 future context
-    assert chunk_windows(50, 24, 7, 3) == [(0, 0, 21, 24), (14, 21, 35, 38),
-                                           (28, 35, 49, 50), (42, 49, 50, 50)]
+    assert chunk_windows(50, 24, 7, 3) == [
+        (0, 0, 21, 24),
+        (14, 21, 35, 38),
+        (28, 35, 49, 50),
+        (42, 49, 50, 50),
+    ]
     assert chunk_windows(24, 24, 7, 3) == [(0, 0, 24, 24)]
-    with pytest.raises(ValueError, match=r"max_utterances \(10\) must exceed the context past "
-                                         r"\+ future \(7 \+ 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"max_utterances \(10\) must exceed the context past "
+        r"\+ future \(7 \+ 3\)",
+    ):
         chunk_windows(50, 10, 7, 3)
 
 
@@ -39,10 +46,14 @@ def test_every_utterance_is_a_target_exactly_once(n):
 
 def _conversation(n: int) -> Conversation:
     emotions = ["joy" if k % 3 == 0 else "neutral" for k in range(1, n + 1)]
-    utterances = [Utterance(k, f"S{k % 2}", f"line {k}", emotion=e)
-                  for k, e in zip(range(1, n + 1), emotions)]
-    pairs = [EmotionCausePair(i, j, emotion="joy") for i in range(3, n + 1, 3)
-             for j in (i - 1, i, min(n, i + 2))]
+    utterances = [
+        Utterance(k, f"S{k % 2}", f"line {k}", emotion=e) for k, e in zip(range(1, n + 1), emotions)
+    ]
+    pairs = [
+        EmotionCausePair(i, j, emotion="joy")
+        for i in range(3, n + 1, 3)
+        for j in (i - 1, i, min(n, i + 2))
+    ]
     return Conversation("c", utterances, pairs, dataset="ecf1", split="train")
 
 
@@ -61,8 +72,11 @@ def test_chunks_keep_labels_of_targets_only_and_shift_pairs():
         for u in chunk.utterances:
             assert u.text == conv.utterance(u.index + offset).text
     # every gold pair lands in exactly one chunk, shifted back it is the original
-    back = sorted((p.emotion_utterance + c.meta[CHUNK_OFFSET],
-                   p.cause_utterance + c.meta[CHUNK_OFFSET]) for c in chunks for p in c.pairs)
+    back = sorted(
+        (p.emotion_utterance + c.meta[CHUNK_OFFSET], p.cause_utterance + c.meta[CHUNK_OFFSET])
+        for c in chunks
+        for p in c.pairs
+    )
     assert back == sorted(p.key for p in conv.pairs)
 
 
@@ -95,9 +109,9 @@ def test_stress_set_of_real_ecf_dialogues(ecf_train):
     assert len(dialogues) == 215 and (min(lengths), max(lengths)) == (40, 61)
     # whole conversations in file order
     used = [cid for d in dialogues for cid in d.meta["sources"]]
-    assert used == [c.id for c in ecf_train[:len(used)]]
-    assert sum(lengths) == sum(len(c) for c in ecf_train[:len(used)])
-    assert sum(len(d.pairs) for d in dialogues) == sum(len(c.pairs) for c in ecf_train[:len(used)])
+    assert used == [c.id for c in ecf_train[: len(used)]]
+    assert sum(lengths) == sum(len(c) for c in ecf_train[: len(used)])
+    assert sum(len(d.pairs) for d in dialogues) == sum(len(c.pairs) for c in ecf_train[: len(used)])
 
 
 def test_chunking_restores_the_steps_of_an_epoch(ecf_train):
@@ -105,9 +119,11 @@ def test_chunking_restores_the_steps_of_an_epoch(ecf_train):
     chunks = chunk_conversations(dialogues, 24, 7, 3)
     assert len(chunks) == 699 and max(len(c) for c in chunks) == 24
     # every utterance is a target once: labelled utterances are those of the dialogues
-    assert sum(u.emotion is not None for c in chunks for u in c.utterances) == \
-        sum(len(d) for d in dialogues)
+    assert sum(u.emotion is not None for c in chunks for u in c.utterances) == sum(
+        len(d) for d in dialogues
+    )
     # every pair inside the model's cause window [i - 7, i + 3] is kept
-    window = sum(1 for d in dialogues for p in d.pairs
-                 if -7 <= p.cause_utterance - p.emotion_utterance <= 3)
+    window = sum(
+        1 for d in dialogues for p in d.pairs if -7 <= p.cause_utterance - p.emotion_utterance <= 3
+    )
     assert sum(len(c.pairs) for c in chunks) >= window

@@ -14,16 +14,23 @@ from unimeec.data import read_conversations
 def test_stats_ecf_train(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "stats", str(shared_data / "ecf1" / "train.txt")]) == 0
     out = capsys.readouterr().out
-    for line in ("ecf1 train", "conversations               1,001",
-                 "utterances                  9,966", "emotion utterances          5,577",
-                 "pairs                       7,055",
-                 ("labels: neutral 4,389, joy 1,708, surprise 1,365, anger 1,140, sadness 789, "
-                  "disgust 301, fear 274")):
+    for line in (
+        "ecf1 train",
+        "conversations               1,001",
+        "utterances                  9,966",
+        "emotion utterances          5,577",
+        "pairs                       7,055",
+        (
+            "labels: neutral 4,389, joy 1,708, surprise 1,365, anger 1,140, sadness 789, "
+            "disgust 301, fear 274"
+        ),
+    ):
         assert line in out
 
 
-def test_stats_by_dataset_name(shared_data: Path, capsys: pytest.CaptureFixture[str],
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stats_by_dataset_name(
+    shared_data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("UNIMEEC_DATA", str(shared_data))
     assert main(["data", "stats", "reccon", "--split", "test"]) == 0
     out = capsys.readouterr().out
@@ -62,11 +69,28 @@ def test_convert_to_official_subtask1_positions(shared_data: Path, tmp_path: Pat
     head = tmp_path / "head.json"
     head.write_text(json.dumps(json.loads(src.read_text(encoding="utf-8"))[:1]), encoding="utf-8")
     out = tmp_path / "pred.json"
-    assert main(["data", "convert", str(head), str(out), "--to", "semeval-subtask1",
-                 "--span-format", "positions"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "convert",
+                str(head),
+                str(out),
+                "--to",
+                "semeval-subtask1",
+                "--span-format",
+                "positions",
+            ]
+        )
+        == 0
+    )
     pairs = json.loads(out.read_text(encoding="utf-8"))[0]["emotion-cause_pairs"]
     # Conversation 1, utterance 1 has 28 tokens; "I realize I am totally naked ." -> tokens 21..27
     # with the final "." trimmed as the official scorer does: [21, 27).
     assert pairs[0] == ["3_surprise", "1_21_27"]
-    assert main(["data", "convert", str(head), str(tmp_path / "x.jsonl"),
-                 "--span-format", "positions"]) == 1
+    assert (
+        main(
+            ["data", "convert", str(head), str(tmp_path / "x.jsonl"), "--span-format", "positions"]
+        )
+        == 1
+    )

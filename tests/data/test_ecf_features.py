@@ -44,8 +44,9 @@ def test_the_real_mapping_uses_one_based_rows_with_row_zero_as_padding(shared_da
     assert set(mapping) == expected and len(expected) == 13619
 
 
-def test_real_mapping_against_tables_of_official_and_wrong_shape(shared_data: Path,
-                                                                 tmp_path: Path) -> None:
+def test_real_mapping_against_tables_of_official_and_wrong_shape(
+    shared_data: Path, tmp_path: Path
+) -> None:
     mapping_path = shared_data / "ecf1" / "video_id_mapping.npy"
     table = np.zeros((13620, 2), dtype=np.float32)
     table[:, 0] = np.arange(13620)
@@ -55,8 +56,11 @@ def test_real_mapping_against_tables_of_official_and_wrong_shape(shared_data: Pa
     assert features.get("1", 1).tolist() == [1.0, 0.0]
     assert features.get("1374", 1)[0] == features.row("1374", 1)
     np.save(tmp_path / "video_embedding_short.npy", table[1:])  # no padding row: off by one
-    with pytest.raises(FeatureError, match=r"has 13619 rows; official tables have row 0 as "
-                                           r"padding and utterance rows 1..13619"):
+    with pytest.raises(
+        FeatureError,
+        match=r"has 13619 rows; official tables have row 0 as "
+        r"padding and utterance rows 1..13619",
+    ):
         EcfFeatures(tmp_path / "video_embedding_short.npy", mapping_path)
 
 
@@ -108,7 +112,8 @@ def test_mapping_pickles_cannot_run_code(tmp_path: Path) -> None:
     evil = tmp_path / "video_id_mapping.npy"
     with open(evil, "wb") as handle:
         np.lib.format.write_array_header_1_0(
-            handle, {"descr": "|O", "fortran_order": False, "shape": ()})
+            handle, {"descr": "|O", "fortran_order": False, "shape": ()}
+        )
         pickle.dump({"dia1utt1": _Evil()}, handle)
     with pytest.raises(FeatureError, match="refusing to load posix.system"):
         load_video_id_mapping(evil)

@@ -19,8 +19,9 @@ VECTORS = {("1", 1): [1.0, 2.0, 0.0], ("1", 2): [3.0, 2.0, 0.0], ("2", 1): [5.0,
 
 
 def _write(path, shard_size=2):
-    with FeatureStoreWriter(path, modality="audio", dim=3, extractor=INFO,
-                            shard_size=shard_size) as writer:
+    with FeatureStoreWriter(
+        path, modality="audio", dim=3, extractor=INFO, shard_size=shard_size
+    ) as writer:
         for (conv, utt), vector in VECTORS.items():
             writer.add(conv, utt, np.array(vector), media=f"dia{conv}.wav")
         writer.add_missing("2", 2, "no face detected in 8 sampled frames", media="dia2.wav")
@@ -38,14 +39,26 @@ def test_layout_and_round_trip(tmp_path) -> None:
     assert index["extractor"] == {"name": "toy", "settings": {"k": 1}, "versions": {"toy": "0.1"}}
     assert index["shards"] == ["shard-00000.safetensors", "shard-00001.safetensors"]
     assert index["media"] == {"dia1.wav": "a" * 64}
-    assert index["records"][0] == {"conversation": "1", "utterance": 1, "shard": 0, "row": 0,
-                                   "media": "dia1.wav"}
-    assert index["records"][2] == {"conversation": "2", "utterance": 1, "shard": 1, "row": 0,
-                                   "media": "dia2.wav"}
+    assert index["records"][0] == {
+        "conversation": "1",
+        "utterance": 1,
+        "shard": 0,
+        "row": 0,
+        "media": "dia1.wav",
+    }
+    assert index["records"][2] == {
+        "conversation": "2",
+        "utterance": 1,
+        "shard": 1,
+        "row": 0,
+        "media": "dia2.wav",
+    }
     assert index["records"][3]["missing"] == "no face detected in 8 sampled frames"
     # shards are plain safetensors with one float32 matrix each
     assert load_file(str(tmp_path / "store" / "shard-00000.safetensors"))["features"].tolist() == [
-        [1.0, 2.0, 0.0], [3.0, 2.0, 0.0]]
+        [1.0, 2.0, 0.0],
+        [3.0, 2.0, 0.0],
+    ]
 
     assert isinstance(store, FeatureLookup)
     assert (store.dim, store.modality, len(store)) == (3, "audio", 4)
@@ -81,8 +94,9 @@ def test_statistics_by_hand(tmp_path) -> None:
 def test_statistics_merge_over_shards_matches_numpy(tmp_path) -> None:
     rng = np.random.default_rng(1)
     rows = rng.normal(1000.0, 3.0, size=(23, 5)).astype(np.float32)
-    with FeatureStoreWriter(tmp_path / "s", modality="visual", dim=5, extractor=INFO,
-                            shard_size=4) as writer:
+    with FeatureStoreWriter(
+        tmp_path / "s", modality="visual", dim=5, extractor=INFO, shard_size=4
+    ) as writer:
         for k, row in enumerate(rows):
             writer.add("c", k + 1, row)
     store = FeatureStore.open(tmp_path / "s")
@@ -97,8 +111,11 @@ def test_statistics_merge_over_shards_matches_numpy(tmp_path) -> None:
 
 def test_wrong_dimension_is_an_error(tmp_path) -> None:
     writer = FeatureStoreWriter(tmp_path / "s", modality="audio", dim=3, extractor=INFO)
-    with pytest.raises(FeatureError, match=r"conversation 1, utterance 1: vector of shape \[4\], "
-                                           r"the store holds dimension 3"):
+    with pytest.raises(
+        FeatureError,
+        match=r"conversation 1, utterance 1: vector of shape \[4\], "
+        r"the store holds dimension 3",
+    ):
         writer.add("1", 1, np.zeros(4))
     with pytest.raises(FeatureError, match="NaN"):
         writer.add("1", 1, np.array([0.0, np.nan, 1.0]))
@@ -109,8 +126,10 @@ def test_wrong_dimension_is_an_error(tmp_path) -> None:
     with pytest.raises(FeatureError, match="holds audio features, expected visual"):
         FeatureStore.open(tmp_path / "s", modality="visual")
     # a shard whose matrix disagrees with the index
-    save_file({"features": np.zeros((1, 5), dtype=np.float32)},
-              str(tmp_path / "s" / "shard-00000.safetensors"))
+    save_file(
+        {"features": np.zeros((1, 5), dtype=np.float32)},
+        str(tmp_path / "s" / "shard-00000.safetensors"),
+    )
     with pytest.raises(FeatureError, match=r"tensor shape \[1, 5\], index says dimension 3"):
         FeatureStore.open(tmp_path / "s")
 
@@ -118,8 +137,10 @@ def test_wrong_dimension_is_an_error(tmp_path) -> None:
 def test_resume_skips_done_keys_and_refuses_other_settings(tmp_path) -> None:
     path = tmp_path / "s"
     # an interrupted run keeps what it wrote
-    with pytest.raises(RuntimeError), FeatureStoreWriter(path, modality="audio", dim=3,
-                                                         extractor=INFO) as writer:
+    with (
+        pytest.raises(RuntimeError),
+        FeatureStoreWriter(path, modality="audio", dim=3, extractor=INFO) as writer,
+    ):
         writer.add("1", 1, np.ones(3))
         raise RuntimeError("killed")
     newer = ExtractorInfo(name="toy", settings={"k": 1}, versions={"toy": "0.2"})
@@ -132,7 +153,9 @@ def test_resume_skips_done_keys_and_refuses_other_settings(tmp_path) -> None:
     assert store.get("1", 1).tolist() == [1.0] * 3 and store.get("1", 2).tolist() == [2.0] * 3
     assert store.extractor.versions == {"toy": "0.2"}
     other = ExtractorInfo(name="toy", settings={"k": 2})
-    with pytest.raises(FeatureError, match=r"cannot resume.*settings \{'k': 1\} \(now \{'k': 2\}\)"):
+    with pytest.raises(
+        FeatureError, match=r"cannot resume.*settings \{'k': 1\} \(now \{'k': 2\}\)"
+    ):
         FeatureStoreWriter(path, modality="audio", dim=3, extractor=other)
     with pytest.raises(FeatureError, match=r"dimension 3 \(now 4\)"):
         FeatureStoreWriter(path, modality="audio", dim=4, extractor=INFO)
@@ -149,7 +172,8 @@ def test_changed_media_file_is_detected(tmp_path) -> None:
 def test_file_sha256(tmp_path) -> None:
     (tmp_path / "f").write_bytes(b"abc")
     assert file_sha256(tmp_path / "f") == (
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 def test_store_survives_pickling_for_dataloader_workers(tmp_path) -> None:
@@ -167,8 +191,9 @@ def test_bad_stores_are_reported(tmp_path) -> None:
         FeatureStore.open(tmp_path)
     store = _write(tmp_path / "s")
     (tmp_path / "s" / "shard-00001.safetensors").unlink()
-    with pytest.raises(FeatureError, match="shard shard-00001.safetensors listed in index.json is "
-                                           "missing"):
+    with pytest.raises(
+        FeatureError, match="shard shard-00001.safetensors listed in index.json is missing"
+    ):
         FeatureStore.open(tmp_path / "s")
     assert store.dim == 3
     (tmp_path / "junk").mkdir()
@@ -192,6 +217,9 @@ def test_index_pointing_past_a_shard_is_reported(tmp_path) -> None:
     index = json.loads(index_path.read_text())
     index["records"][1]["row"] = 7
     index_path.write_text(json.dumps(index))
-    with pytest.raises(FeatureError, match=r"key \('1', 2\) points at row 7 of "
-                                           r"shard-00000.safetensors, which has 2 rows"):
+    with pytest.raises(
+        FeatureError,
+        match=r"key \('1', 2\) points at row 7 of "
+        r"shard-00000.safetensors, which has 2 rows",
+    ):
         FeatureStore.open(tmp_path / "s")

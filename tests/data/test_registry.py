@@ -98,8 +98,10 @@ def test_data_stats_help_lists_every_dataset(capsys: pytest.CaptureFixture[str])
     assert main(["data", "stats", "--help"]) == 0  # main returns argparse's exit code
     lines = capsys.readouterr().out.split("datasets:\n")[1].splitlines()
     assert len(lines) == len(DATASETS)
-    assert lines[-1] == ("  semeval2024 (also ecf2): ECF 2.0 / SemEval-2024 Task 3, NUSTM's JSON "
-                         "files (default task: joint)")
+    assert lines[-1] == (
+        "  semeval2024 (also ecf2): ECF 2.0 / SemEval-2024 Task 3, NUSTM's JSON "
+        "files (default task: joint)"
+    )
 
 
 def test_every_real_file_is_read_by_its_datasets_format(shared_data: Path) -> None:

@@ -6,13 +6,20 @@ from unimeec import CauseSpan, Conversation, DataFormatError, EmotionCausePair, 
 
 
 def _conv(**kw):
-    utts = [Utterance(1, "A", "I lost my keys .", "sadness"), Utterance(2, "B", "Oh no !", "surprise")]
+    utts = [
+        Utterance(1, "A", "I lost my keys .", "sadness"),
+        Utterance(2, "B", "Oh no !", "surprise"),
+    ]
     return Conversation(id="7", utterances=utts, dataset="ecf1", **kw)
 
 
 def test_round_trip_is_lossless():
-    conv = _conv(pairs=[EmotionCausePair(1, 1, "sadness", CauseSpan("I lost my keys", 0, 4)),
-                        EmotionCausePair(2, 1, "surprise", score=0.75)])
+    conv = _conv(
+        pairs=[
+            EmotionCausePair(1, 1, "sadness", CauseSpan("I lost my keys", 0, 4)),
+            EmotionCausePair(2, 1, "surprise", score=0.75),
+        ]
+    )
     conv.utterances[0].meta["meld_id"] = "train_dia1_utt0"
     again = Conversation.from_dict(conv.to_dict())
     assert again == conv
@@ -44,5 +51,7 @@ def test_duplicates_are_removed_visibly():
 
 
 def test_unknown_jsonl_field_is_an_error():
-    with pytest.raises(DataFormatError, match=r"conversation 1.*unknown field\(s\) in utterance 1: emtion"):
+    with pytest.raises(
+        DataFormatError, match=r"conversation 1.*unknown field\(s\) in utterance 1: emtion"
+    ):
         Conversation.from_dict({"id": 1, "utterances": [{"text": "hi", "emtion": "joy"}]})

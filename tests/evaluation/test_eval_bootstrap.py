@@ -23,8 +23,9 @@ from unimeec.evaluation.bootstrap import resample_weights
 SystemFactory = Callable[..., tuple[list[Conversation], list[Conversation]]]
 
 
-
-def test_intervals_equal_evaluating_explicitly_resampled_conversations(synthetic_system: SystemFactory) -> None:
+def test_intervals_equal_evaluating_explicitly_resampled_conversations(
+    synthetic_system: SystemFactory,
+) -> None:
     gold, pred = synthetic_system(1, 0.7, n=12)
     layout = CountLayout(ECF_EMOTIONS)
     rows = count_conversations(gold, pred, layout)
@@ -42,9 +43,15 @@ def test_intervals_equal_evaluating_explicitly_resampled_conversations(synthetic
         for name, column in values.items():
             column.append(m[name])
     point = evaluate(gold, pred)
-    assert set(intervals) == {"merc_accuracy", "merc_weighted_f1", "merc_macro_f1",
-                              "mecpe_pair_f1", "mecpe_cat_weighted_f1", "mecpe_cat_weighted_f1_4",
-                              "mecpe_cat_micro_f1"}
+    assert set(intervals) == {
+        "merc_accuracy",
+        "merc_weighted_f1",
+        "merc_macro_f1",
+        "mecpe_pair_f1",
+        "mecpe_cat_weighted_f1",
+        "mecpe_cat_weighted_f1_4",
+        "mecpe_cat_micro_f1",
+    }
     for name, interval in intervals.items():
         assert interval.estimate == pytest.approx(point[name])
         assert interval.low == pytest.approx(np.percentile(values[name], 10))
@@ -82,7 +89,8 @@ def test_paired_test_detects_a_clearly_better_system(synthetic_system: SystemFac
     report = evaluate_report(gold, strong, compare=weak, bootstrap=300, seed=5)
     test = report.comparison["mecpe_pair_f1"]
     assert test.difference == pytest.approx(
-        report.metrics["mecpe_pair_f1"] - report.comparison_metrics["mecpe_pair_f1"])
+        report.metrics["mecpe_pair_f1"] - report.comparison_metrics["mecpe_pair_f1"]
+    )
     assert test.difference > 0.2 and test.low > 0
     assert test.p_value < 0.01  # the smallest possible with 300 resamples is 1/301
     table = report.format_table()

@@ -24,8 +24,9 @@ def _write(tmp_path: Path, gold: list[Conversation], *systems: list[Conversation
     return [str(p) for p in paths]
 
 
-def test_table_and_json_report(tmp_path: Path, mecpe_case: Case,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_table_and_json_report(
+    tmp_path: Path, mecpe_case: Case, capsys: pytest.CaptureFixture[str]
+) -> None:
     gold, pred = mecpe_case
     gold_path, pred_path = _write(tmp_path, gold, pred)
     out = tmp_path / "report" / "metrics.json"
@@ -43,18 +44,38 @@ def test_table_and_json_report(tmp_path: Path, mecpe_case: Case,
     assert report["settings"]["pred"] == pred_path and report["intervals"] == {}
 
 
-def test_compare_runs_a_paired_bootstrap(tmp_path: Path, synthetic_system: SystemFactory,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_runs_a_paired_bootstrap(
+    tmp_path: Path, synthetic_system: SystemFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     gold, strong = synthetic_system(4, 0.9)
     _, weak = synthetic_system(4, 0.3)
     gold_path, a_path, b_path = _write(tmp_path, gold, strong, weak)
     out = tmp_path / "compare.json"
-    assert main(["evaluate", "--gold", gold_path, "--pred", a_path, "--compare", b_path,
-                 "--bootstrap", "100", "--seed", "3", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--gold",
+                gold_path,
+                "--pred",
+                a_path,
+                "--compare",
+                b_path,
+                "--bootstrap",
+                "100",
+                "--seed",
+                "3",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     test = report["comparison"]["mecpe_pair_f1"]
     assert test["difference"] == pytest.approx(
-        report["metrics"]["mecpe_pair_f1"] - report["comparison_metrics"]["mecpe_pair_f1"])
+        report["metrics"]["mecpe_pair_f1"] - report["comparison_metrics"]["mecpe_pair_f1"]
+    )
     assert test["low"] > 0 and test["p_value"] == pytest.approx(1 / 101)
     interval = report["intervals"]["mecpe_pair_f1"]
     assert interval["low"] <= interval["estimate"] <= interval["high"]
@@ -62,28 +83,34 @@ def test_compare_runs_a_paired_bootstrap(tmp_path: Path, synthetic_system: Syste
     assert "A - B" in capsys.readouterr().out
 
 
-def test_prediction_errors_name_the_file(tmp_path: Path, mecpe_case: Case, conv: Callable,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_prediction_errors_name_the_file(
+    tmp_path: Path, mecpe_case: Case, conv: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
     gold, _ = mecpe_case
     gold_path, pred_path = _write(tmp_path, gold, [conv("99", ["joy"])])
     assert main(["evaluate", "--gold", gold_path, "--pred", pred_path]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"unimeec evaluate: error: {pred_path}, conversation 99, field 'id': "
-                          "prediction for a conversation id that is not in the gold data")
+    assert err.startswith(
+        f"unimeec evaluate: error: {pred_path}, conversation 99, field 'id': "
+        "prediction for a conversation id that is not in the gold data"
+    )
     assert main(["evaluate", "--gold", gold_path, "--pred", pred_path, "--bootstrap", "-1"]) == 1
     assert "--bootstrap must be >= 0" in capsys.readouterr().err
 
 
-def test_semeval_json_predictions_with_emotions(tmp_path: Path, shared_data: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_semeval_json_predictions_with_emotions(
+    tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     gold_file = shared_data / "ecf2-semeval2024" / "Subtask_1_train.json"
     gold = load_dataset("semeval2024", "train", shared_data)
     pred_path = tmp_path / "Subtask_1_pred.json"
     # a submission for the first 50 conversations, utterances carrying predicted emotions
     write_conversations(gold[:50], pred_path, format="semeval-subtask1")
     out = tmp_path / "semeval.json"
-    assert main(["evaluate", "--gold", str(gold_file), "--pred", str(pred_path),
-                 "--json", str(out)]) == 0
+    assert (
+        main(["evaluate", "--gold", str(gold_file), "--pred", str(pred_path), "--json", str(out)])
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["counts"]["missing"] == 1374 - 50
     assert report["metrics"]["mecpe_pair_precision"] == 1.0

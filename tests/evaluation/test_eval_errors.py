@@ -19,8 +19,11 @@ def gold(conv: Builder) -> list[Conversation]:
 
 
 def test_unknown_conversation_id(gold: list[Conversation], conv: Builder) -> None:
-    with pytest.raises(DataFormatError, match="conversation 9, field 'id': prediction for a "
-                                              "conversation id that is not in the gold data"):
+    with pytest.raises(
+        DataFormatError,
+        match="conversation 9, field 'id': prediction for a "
+        "conversation id that is not in the gold data",
+    ):
         evaluate(gold, [conv("9", ["joy"])])
 
 
@@ -36,15 +39,20 @@ def test_repeated_gold_conversation(gold: list[Conversation]) -> None:
 
 def test_prediction_with_more_utterances_than_gold(gold: list[Conversation], conv: Builder) -> None:
     pred = [conv("8", ["anger", "joy", "joy"], [(3, 2)])]
-    with pytest.raises(DataFormatError, match="conversation 8, field 'utterances': prediction "
-                                              "has 3 utterances but the gold conversation has 1"):
+    with pytest.raises(
+        DataFormatError,
+        match="conversation 8, field 'utterances': prediction "
+        "has 3 utterances but the gold conversation has 1",
+    ):
         evaluate(gold, pred)
 
 
 def test_unknown_predicted_emotion(gold: list[Conversation], conv: Builder) -> None:
     pred = [conv("7", ["happy", "neutral"], dataset=None)]
-    with pytest.raises(DataFormatError, match="conversation 7, field 'emotion': predicted "
-                                              "utterance 1: unknown emotion 'happy'"):
+    with pytest.raises(
+        DataFormatError,
+        match="conversation 7, field 'emotion': predicted utterance 1: unknown emotion 'happy'",
+    ):
         evaluate(gold, pred)
     pair_emotion = [conv("7", [None, None], [(1, 1, "glee")], dataset=None)]
     with pytest.raises(DataFormatError, match=r"predicted pair \(1, 1\): unknown emotion 'glee'"):
@@ -56,7 +64,9 @@ def test_mixed_gold_label_sets(gold: list[Conversation], conv: Builder) -> None:
         evaluate([gold[0], conv("x", ["hap"], dataset="iemocap")], [])
 
 
-def test_fewer_predicted_utterances_leave_the_rest_unpredicted(gold: list[Conversation], conv: Builder) -> None:
+def test_fewer_predicted_utterances_leave_the_rest_unpredicted(
+    gold: list[Conversation], conv: Builder
+) -> None:
     # a shorter prediction is allowed: the missing utterances have no predicted emotion
     m = evaluate([gold[0]], [conv("7", ["joy"])])
     assert m["merc_accuracy"] == 0.5

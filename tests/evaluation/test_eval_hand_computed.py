@@ -43,9 +43,11 @@ def test_merc_by_hand_with_a_missing_prediction(conv: Builder) -> None:
     y_pred = ["neutral", "joy", "neutral", "joy", "neutral", "<none>"]
     labels = ["neutral", "anger", "joy", "sadness"]
     assert m["merc_weighted_f1"] == approx(
-        f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0))
+        f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)
+    )
     assert m["merc_macro_f1"] == approx(
-        f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+        f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    )
 
 
 def test_merc_agrees_with_sklearn_on_random_labels(conv: Builder) -> None:
@@ -62,10 +64,14 @@ def test_merc_agrees_with_sklearn_on_random_labels(conv: Builder) -> None:
         y_true += g
         y_pred += p
     m = evaluate(gold, pred)
-    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels,
-                                                 average="weighted", zero_division=0)
-    assert (m["merc_weighted_precision"], m["merc_weighted_recall"], m["merc_weighted_f1"]) \
-        == approx((p, r, f))
+    p, r, f, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="weighted", zero_division=0
+    )
+    assert (
+        m["merc_weighted_precision"],
+        m["merc_weighted_recall"],
+        m["merc_weighted_f1"],
+    ) == approx((p, r, f))
     assert m["merc_macro_f1"] == approx(f1_score(y_true, y_pred, average="macro"))
     assert m["merc_accuracy"] == approx(sum(a == b for a, b in zip(y_true, y_pred)) / len(y_true))
 
@@ -94,12 +100,16 @@ def test_mecpe_pairs_and_extraction_by_hand(mecpe_case: Case) -> None:
     assert m["joint_f1"] == approx((m["merc_weighted_f1"] + 6 / 13) / 2)
     # emotion utterances (non-neutral): gold c1 {1,3,4,6} c3 {1} = 5;
     # pred c1 {1,3,5,6} c2 {2} = 5; correct c1 {1,3,6} = 3 -> 0.6 everywhere
-    assert (m["mecpe_emotion_precision"], m["mecpe_emotion_recall"], m["mecpe_emotion_f1"]) \
-        == approx((0.6, 0.6, 0.6))
+    assert (
+        m["mecpe_emotion_precision"],
+        m["mecpe_emotion_recall"],
+        m["mecpe_emotion_f1"],
+    ) == approx((0.6, 0.6, 0.6))
     # cause utterances: gold c1 {1,2,3,6} c3 {1,2} = 6; pred c1 {1,2,4,5,6} c2 {2} = 6;
     # correct c1 {1,2,6} = 3 -> 0.5 everywhere
-    assert (m["mecpe_cause_precision"], m["mecpe_cause_recall"], m["mecpe_cause_f1"]) \
-        == approx((0.5, 0.5, 0.5))
+    assert (m["mecpe_cause_precision"], m["mecpe_cause_recall"], m["mecpe_cause_f1"]) == approx(
+        (0.5, 0.5, 0.5)
+    )
 
 
 def test_mecpe_cat_by_hand_with_wrong_category(mecpe_case: Case) -> None:
@@ -111,8 +121,11 @@ def test_mecpe_cat_by_hand_with_wrong_category(mecpe_case: Case) -> None:
     # 3j2 is a false positive for joy AND its gold 3a2 a false negative for anger.
     # per emotion: disgust P 1 R 1 F1 1; joy P 1/2 R 1 F1 2/3; anger, fear, sadness, surprise 0
     assert m["mecpe_cat_f1_disgust"] == approx(1.0)
-    assert (m["mecpe_cat_precision_joy"], m["mecpe_cat_recall_joy"], m["mecpe_cat_f1_joy"]) \
-        == approx((0.5, 1.0, 2 / 3))
+    assert (
+        m["mecpe_cat_precision_joy"],
+        m["mecpe_cat_recall_joy"],
+        m["mecpe_cat_f1_joy"],
+    ) == approx((0.5, 1.0, 2 / 3))
     assert m["mecpe_cat_recall_anger"] == 0.0 and m["mecpe_cat_precision_fear"] == 0.0
     assert m["mecpe_cat_f1_surprise"] == 0.0
     # weighted by gold share (disgust 1/7, joy 1/7): F1 = 1/7 + (1/7)(2/3) = 5/21
@@ -164,12 +177,15 @@ def test_empty_predictions_score_zero(conv: Builder, mecpe_case: Case) -> None:
 
 def test_conversation_without_gold_pairs_only_adds_false_positives(conv: Builder) -> None:
     gold = [conv("1", ["joy", "neutral"], [(1, 1)]), conv("2", ["neutral", "neutral"])]
-    pred = [conv("1", ["joy", "neutral"], [(1, 1)]),
-            conv("2", ["neutral", "neutral"], [(1, 2, "anger"), (2, 2, "anger")])]
+    pred = [
+        conv("1", ["joy", "neutral"], [(1, 1)]),
+        conv("2", ["neutral", "neutral"], [(1, 2, "anger"), (2, 2, "anger")]),
+    ]
     m = evaluate(gold, pred)
     # 1 correct of 3 predicted, 1 gold -> P 1/3, R 1, F1 2*1/(3+1) = 0.5
-    assert (m["mecpe_pair_precision"], m["mecpe_pair_recall"], m["mecpe_pair_f1"]) \
-        == approx((1 / 3, 1.0, 0.5))
+    assert (m["mecpe_pair_precision"], m["mecpe_pair_recall"], m["mecpe_pair_f1"]) == approx(
+        (1 / 3, 1.0, 0.5)
+    )
     # anger has no gold pairs: weight 0, so the weighted F1 is joy's F1 = 1
     assert m["mecpe_cat_weighted_f1"] == approx(1.0)
     # micro: 1 correct, 3 predicted, 1 gold -> 0.5
@@ -186,8 +202,10 @@ def test_neutral_pairs_are_not_scored_by_mecpe_cat(conv: Builder) -> None:
 
 
 def test_conversations_without_cause_labels_are_outside_mecpe(conv: Builder) -> None:
-    gold = [conv("1", ["joy", "neutral"], [(1, 1)]),
-            conv("2", ["anger", "neutral"], has_cause_labels=False)]
+    gold = [
+        conv("1", ["joy", "neutral"], [(1, 1)]),
+        conv("2", ["anger", "neutral"], has_cause_labels=False),
+    ]
     pred = [conv("1", ["joy", "neutral"], [(1, 1)]), conv("2", ["anger", "neutral"], [(1, 1)])]
     m = evaluate(gold, pred)
     assert m["mecpe_pair_precision"] == 1.0  # the pair in conversation 2 is not scored

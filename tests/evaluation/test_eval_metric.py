@@ -25,13 +25,16 @@ SystemFactory = Callable[..., tuple[list[Conversation], list[Conversation]]]
 
 
 def _batches(items: list, size: int) -> list[list]:
-    return [items[k:k + size] for k in range(0, len(items), size)]
+    return [items[k : k + size] for k in range(0, len(items), size)]
 
 
 @pytest.mark.parametrize("case", ["mecpe_case", "span_case", "synthetic"])
 def test_batched_updates_equal_evaluate(case: str, request: pytest.FixtureRequest) -> None:
-    gold, pred = (request.getfixturevalue("synthetic_system")(7, 0.6) if case == "synthetic"
-                  else request.getfixturevalue(case))
+    gold, pred = (
+        request.getfixturevalue("synthetic_system")(7, 0.6)
+        if case == "synthetic"
+        else request.getfixturevalue(case)
+    )
     pred_by_id = {p.id: p for p in pred}
     metric = ConversationMetrics(labels=ECF_EMOTIONS)
     for golds in _batches(gold, 2):
@@ -89,8 +92,9 @@ def test_two_processes_merged_equal_one_process(synthetic_system: SystemFactory)
     synced.update([], [])  # an empty batch: updated, nothing added
     assert synced.count_rows == []
     for name in ("conversation_keys", "count_rows"):
-        setattr(synced, name, torch.cat([torch.cat(getattr(rank, name))
-                                         for rank in (rank0, rank1)]))
+        setattr(
+            synced, name, torch.cat([torch.cat(getattr(rank, name)) for rank in (rank0, rank1)])
+        )
     assert synced.compute() == pytest.approx(expected)
 
 
@@ -117,7 +121,7 @@ def test_mismatched_label_sets_between_processes_are_reported(conv: Builder) -> 
         ecf.compute()
 
 
-_DDP_WORKER = '''
+_DDP_WORKER = """
 import json, os, sys
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -148,12 +152,13 @@ def work(rank, world, folder, port):
 
 if __name__ == "__main__":
     mp.spawn(work, args=(2, sys.argv[1], int(sys.argv[2])), nprocs=2)
-'''
+"""
 
 
 @pytest.mark.slow
 def test_real_two_process_ddp_counts_padded_conversations_once(
-        tmp_path: Path, synthetic_system: SystemFactory) -> None:
+    tmp_path: Path, synthetic_system: SystemFactory
+) -> None:
     gold, pred = synthetic_system(9, 0.5, n=21)  # 21 conversations: rank 1 gets one padded
     write_conversations(gold, tmp_path / "gold.jsonl")
     write_conversations(pred[:-1], tmp_path / "pred.jsonl")  # one conversation unpredicted
@@ -163,8 +168,14 @@ def test_real_two_process_ddp_counts_padded_conversations_once(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(script), str(tmp_path), str(port)], env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), str(port)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     expected = evaluate(gold, pred[:-1])
     for rank in (0, 1):

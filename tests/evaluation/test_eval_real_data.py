@@ -44,8 +44,13 @@ def test_ecf1_gold_against_itself(shared_data: Path, ecf1_test: list[Conversatio
     # pairs per emotion in the README of the data: anger 2,242 ... surprise 2,338
     assert report.cat_counts is not None
     assert {e: c[2] for e, c in report.cat_counts.items()} == {
-        "anger": 2242, "disgust": 560, "fear": 365, "joy": 2814, "sadness": 1475,
-        "surprise": 2338}
+        "anger": 2242,
+        "disgust": 560,
+        "fear": 365,
+        "joy": 2814,
+        "sadness": 1475,
+        "surprise": 2338,
+    }
 
 
 def test_ecf2_semeval_gold_against_itself(shared_data: Path) -> None:
@@ -68,8 +73,9 @@ def _perturb(gold: list[Conversation], seed: int) -> list[Conversation]:
     rng = random.Random(seed)
     pred = []
     for conv in gold:
-        emotions = [u.emotion if rng.random() > 0.15 else rng.choice(ECF_EMOTIONS)
-                    for u in conv.utterances]
+        emotions = [
+            u.emotion if rng.random() > 0.15 else rng.choice(ECF_EMOTIONS) for u in conv.utterances
+        ]
         n = len(conv.utterances)
         keys = [p.key for p in conv.pairs if rng.random() > 0.2]
         keys += [(rng.randint(1, n), rng.randint(1, n)) for _ in range(rng.choice((0, 0, 1, 2)))]
@@ -80,20 +86,26 @@ def _perturb(gold: list[Conversation], seed: int) -> list[Conversation]:
     return pred
 
 
-def _official_subtask2(gold: list[Conversation], pred: list[Conversation]
-                       ) -> tuple[float, float, float]:
+def _official_subtask2(
+    gold: list[Conversation], pred: list[Conversation]
+) -> tuple[float, float, float]:
     """Weighted and micro F1 of SemEval-2024 subtask 2, re-derived straight from its
     definition: de-duplicated (conversation, emotion utt, cause utt, emotion) tuples; per
     emotion TP / FP / FN where a predicted tuple absent from gold is an FP of its emotion and a
     gold tuple absent from the prediction an FN of its emotion; neutral tuples are not scored;
     weights = each emotion's share of gold tuples over the six (over anger, joy, sadness and
     surprise for the four-emotion average of the ECF papers)."""
+
     def tuples(conversations: list[Conversation]) -> list[tuple[str, int, int, str]]:
         out: list[tuple[str, int, int, str]] = []
         for c in conversations:
             for p in c.pairs:
-                item = (c.id, p.emotion_utterance, p.cause_utterance,
-                        p.emotion or c.utterance(p.emotion_utterance).emotion or "neutral")
+                item = (
+                    c.id,
+                    p.emotion_utterance,
+                    p.cause_utterance,
+                    p.emotion or c.utterance(p.emotion_utterance).emotion or "neutral",
+                )
                 if item not in out:
                     out.append(item)
         return out
@@ -124,7 +136,8 @@ def _official_subtask2(gold: list[Conversation], pred: list[Conversation]
 
 
 def test_perturbed_ecf1_test_matches_the_official_definitions(
-        ecf1_test: list[Conversation]) -> None:
+    ecf1_test: list[Conversation],
+) -> None:
     pred = _perturb(ecf1_test, seed=2024)
     m = evaluate(ecf1_test, pred)
     weighted, weighted4, micro = _official_subtask2(ecf1_test, pred)

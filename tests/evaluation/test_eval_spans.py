@@ -21,9 +21,8 @@ Case = tuple[list[Conversation], list[Conversation]]
 
 approx = pytest.approx
 
-NAKED = "I realize I am totally naked ."          # 7 tokens
-HERE = "Oh my God , what are you doing here ?"    # 10 tokens: Oh0 my1 God2 ,3 what4 ... ?9
-
+NAKED = "I realize I am totally naked ."  # 7 tokens
+HERE = "Oh my God , what are you doing here ?"  # 10 tokens: Oh0 my1 God2 ,3 what4 ... ?9
 
 
 def test_clean_and_locate_follow_the_official_rules() -> None:
@@ -89,27 +88,37 @@ def test_proportional_span_f1_by_hand_with_partial_and_multiple_overlaps(span_ca
 
 
 def test_proportional_tie_break_uses_gold_order() -> None:
-    a = SpanPair(1, 0, 1, 0, 2)   # gold [0, 2)
-    b = SpanPair(1, 0, 1, 3, 5)   # gold [3, 5)
-    first = SpanPair(1, 0, 1, 1, 4)   # overlaps both by 1, score 1/2 each
+    a = SpanPair(1, 0, 1, 0, 2)  # gold [0, 2)
+    b = SpanPair(1, 0, 1, 3, 5)  # gold [3, 5)
+    first = SpanPair(1, 0, 1, 1, 4)  # overlaps both by 1, score 1/2 each
     second = SpanPair(1, 0, 1, 3, 5)  # exactly b
     # gold order a, b: `first` picks a, `second` picks b; nothing unpicked -> gold length 2 + 2
     counts = proportional_counts([a, b], [first, second], 1)
-    assert (counts.overlap, counts.gold_length, counts.pred_length, counts.gold_spans) == \
-        ([3], [4], [5], [2])
+    assert (counts.overlap, counts.gold_length, counts.pred_length, counts.gold_spans) == (
+        [3],
+        [4],
+        [5],
+        [2],
+    )
     # gold order b, a: both pick b; a stays unpicked -> gold length 2 + 2 + 2
     counts = proportional_counts([b, a], [first, second], 1)
     assert (counts.overlap, counts.gold_length) == ([3], [6])
     # equal score, larger overlap wins: gold [0,2) and [0,4), prediction [0,4) -> 2/2 vs 4/4
-    counts = proportional_counts([SpanPair(1, 0, 1, 0, 2), SpanPair(1, 0, 1, 0, 4)],
-                                 [SpanPair(1, 0, 1, 0, 4)], 1)
+    counts = proportional_counts(
+        [SpanPair(1, 0, 1, 0, 2), SpanPair(1, 0, 1, 0, 4)], [SpanPair(1, 0, 1, 0, 4)], 1
+    )
     assert (counts.overlap, counts.gold_length) == ([4], [4 + 2])
 
 
 def test_wrong_category_span_and_unlocated_gold_span(conv: Builder) -> None:
-    gold = [conv("1", ["anger", "neutral"], [(1, 2, "anger", "my God"),
-                                             (1, 1, "anger", "words that are elsewhere")],
-                 texts=["a b c", HERE])]
+    gold = [
+        conv(
+            "1",
+            ["anger", "neutral"],
+            [(1, 2, "anger", "my God"), (1, 1, "anger", "words that are elsewhere")],
+            texts=["a b c", HERE],
+        )
+    ]
     pred = [conv("1", ["joy", "neutral"], [(1, 2, "joy", (1, 3))], texts=["a b c", HERE])]
     report = evaluate_report(gold, pred)
     m = report.metrics

@@ -46,12 +46,16 @@ def keras_numpy_forward(path: str, image: np.ndarray) -> dict[str, np.ndarray]:
         weights = {}
         for name in f["model_weights"]:
             group = f["model_weights"][name]
-            weights[name] = {n.decode().split("/")[-1].split(":")[0]: np.array(group[n.decode()])
-                             for n in group.attrs["weight_names"]}
+            weights[name] = {
+                n.decode().split("/")[-1].split(":")[0]: np.array(group[n.decode()])
+                for n in group.attrs["weight_names"]
+            }
     out: dict[str, np.ndarray] = {}
     for layer in config["config"]["layers"]:
         kind, cfg, name = layer["class_name"], layer["config"], layer["config"]["name"]
-        inputs = [out[node[0]] for node in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else []
+        inputs = (
+            [out[node[0]] for node in layer["inbound_nodes"][0]] if layer["inbound_nodes"] else []
+        )
         w = weights.get(name, {})
         if kind == "InputLayer":
             y = image.astype(np.float64)
@@ -65,8 +69,9 @@ def keras_numpy_forward(path: str, image: np.ndarray) -> dict[str, np.ndarray]:
             depth = np.einsum("hwcij,ijc->hwc", patches, w["depthwise_kernel"][:, :, :, 0])
             y = np.einsum("hwc,co->hwo", depth, w["pointwise_kernel"][0, 0])
         elif kind == "BatchNormalization":
-            y = ((inputs[0] - w["moving_mean"]) / np.sqrt(w["moving_variance"] + cfg["epsilon"])
-                 * w["gamma"] + w["beta"])
+            y = (inputs[0] - w["moving_mean"]) / np.sqrt(w["moving_variance"] + cfg["epsilon"]) * w[
+                "gamma"
+            ] + w["beta"]
         elif kind == "Activation" and cfg["activation"] == "relu":
             y = np.maximum(inputs[0], 0)
         elif kind == "Activation" and cfg["activation"] == "softmax":
@@ -98,7 +103,9 @@ def net() -> FerEmotionNet:
     return FerEmotionNet.from_hdf5()
 
 
-def test_pytorch_net_reproduces_the_keras_graph(net: FerEmotionNet, astronaut_face: np.ndarray) -> None:
+def test_pytorch_net_reproduces_the_keras_graph(
+    net: FerEmotionNet, astronaut_face: np.ndarray
+) -> None:
     path = str(find_fer_weights())
     rng = np.random.default_rng(0)
     inputs = [astronaut_face, rng.uniform(-1, 1, (64, 64)).astype(np.float32)]
@@ -107,8 +114,9 @@ def test_pytorch_net_reproduces_the_keras_graph(net: FerEmotionNet, astronaut_fa
     for k, image in enumerate(inputs):
         reference = keras_numpy_forward(path, image[:, :, None])
         np.testing.assert_allclose(probs[k].numpy(), reference["predictions"], atol=1e-5)
-        np.testing.assert_allclose(embedding[k].numpy(), reference["add_4"].mean(axis=(0, 1)),
-                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            embedding[k].numpy(), reference["add_4"].mean(axis=(0, 1)), rtol=1e-4, atol=1e-4
+        )
         assert probs[k].sum().item() == pytest.approx(1.0, abs=1e-5)
 
 

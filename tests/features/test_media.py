@@ -47,19 +47,25 @@ def test_mp3_and_resampling(speech_wav: Path, speech_mp3: Path) -> None:
         assert (stream.codec_context.name, stream.rate, stream.channels) == ("mp3float", 44100, 2)
     reference, decoded = load_audio(speech_wav), load_audio(speech_mp3)
     assert abs(len(decoded) - len(reference)) < 0.1 * 16000  # codec padding only
+
     # same speech: the envelopes (50 ms RMS) correlate strongly after aligning the codec delay
     def envelope(x: np.ndarray) -> np.ndarray:
         n = len(x) // 800
         return np.sqrt((x[: n * 800].reshape(n, 800) ** 2).mean(1))
-    best = max(np.corrcoef(envelope(reference)[:40], envelope(decoded[shift:])[:40])[0, 1]
-               for shift in range(0, 3000, 100))
+
+    best = max(
+        np.corrcoef(envelope(reference)[:40], envelope(decoded[shift:])[:40])[0, 1]
+        for shift in range(0, 3000, 100)
+    )
     assert best > 0.9
 
 
-def test_video_audio_and_frames(talking_video: Path, speech_wav: Path, video_half: float,
-                                video_seconds: float) -> None:
+def test_video_audio_and_frames(
+    talking_video: Path, speech_wav: Path, video_half: float, video_seconds: float
+) -> None:
     assert len(load_audio(talking_video)) / 16000 == pytest.approx(
-        len(load_audio(speech_wav)) / 16000, abs=0.12)
+        len(load_audio(speech_wav)) / 16000, abs=0.12
+    )
     assert video_duration(talking_video) == pytest.approx(video_seconds, abs=0.01)
     frames = read_frames(talking_video, [0.05, video_half + 0.25])
     assert [f.shape for f in frames] == [(256, 256, 3)] * 2
@@ -92,8 +98,10 @@ def test_resolve_media(tmp_path: Path) -> None:
     (tmp_path / "dia1utt1.mp4").write_bytes(b"")
     assert resolve_media("dia1utt1.mp4", tmp_path) == tmp_path / "dia1utt1.mp4"
     assert resolve_media("Friends_S1E1", tmp_path) == tmp_path / "Friends_S1E1.mkv"
-    assert resolve_media(str(tmp_path / "dia1utt1.mp4"), "/elsewhere",
-                         allow_absolute=True) == tmp_path / "dia1utt1.mp4"
+    assert (
+        resolve_media(str(tmp_path / "dia1utt1.mp4"), "/elsewhere", allow_absolute=True)
+        == tmp_path / "dia1utt1.mp4"
+    )
     with pytest.raises(FeatureError, match="media file not found: .*dia9utt9.mp4"):
         resolve_media("dia9utt9.mp4", tmp_path)
     (tmp_path / "broken.wav").write_bytes(b"not audio at all")

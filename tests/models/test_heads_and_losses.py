@@ -22,15 +22,24 @@ def _decode_case(model, processor, threshold=None, gold_emotions=None):
     batch = processor([conv])
     # candidates with K = 1: (1,1) (1,2) (2,1) (2,2) (2,3) (3,2) (3,3)
     assert [tuple(r[1:]) for r in batch["candidate_pairs"].tolist()] == [
-        (1, 1), (1, 2), (2, 1), (2, 2), (2, 3), (3, 2), (3, 3)]
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (2, 2),
+        (2, 3),
+        (3, 2),
+        (3, 3),
+    ]
     labels = model.config.emotion_labels
     emotion_logits = torch.full((3, 7), -5.0)
     for u, label in enumerate(["joy", "neutral", "anger"]):
         emotion_logits[u, labels.index(label)] = 5.0
     probs = [0.9, 0.6, 0.99, 0.7, 0.8, 0.4, 0.2]
-    out = UniMEECOutput(emotion_logits=emotion_logits,
-                        cause_logits=torch.tensor([_logit(p) for p in probs]),
-                        candidate_pairs=batch["candidate_pairs"])
+    out = UniMEECOutput(
+        emotion_logits=emotion_logits,
+        cause_logits=torch.tensor([_logit(p) for p in probs]),
+        candidate_pairs=batch["candidate_pairs"],
+    )
     return model.decode(out, batch, threshold=threshold, gold_emotions=gold_emotions)[0]
 
 
@@ -39,11 +48,15 @@ def test_decode_threshold_floor_and_neutral(build):
     pred = _decode_case(model, processor)
     assert [u.emotion for u in pred.utterances] == ["joy", "neutral", "anger"]
     assert pred.utterances[0].emotion_scores["joy"] == pytest.approx(
-        1 / (1 + 6 * torch.exp(torch.tensor(-10.0)).item()), rel=1e-5)
+        1 / (1 + 6 * torch.exp(torch.tensor(-10.0)).item()), rel=1e-5
+    )
     # utterance 2 is neutral: no pairs although (2, 1) has 0.99; utterance 3: nothing above
     # 0.5, its best (3, 2) = 0.4 passes the floor 0.3
     assert [(p.emotion_utterance, p.cause_utterance, p.emotion) for p in pred.pairs] == [
-        (1, 1, "joy"), (1, 2, "joy"), (3, 2, "anger")]
+        (1, 1, "joy"),
+        (1, 2, "joy"),
+        (3, 2, "anger"),
+    ]
     assert [p.score for p in pred.pairs] == pytest.approx([0.9, 0.6, 0.4], rel=1e-5)
     strict = _decode_case(model, processor, threshold=0.95)
     assert [p.key for p in strict.pairs] == [(1, 1), (3, 2)]  # both kept by the floor only
@@ -57,17 +70,29 @@ def test_decode_with_gold_emotions_and_emotion_only_task(build):
     # gold: 1 joy, 2 anger, 3 neutral -> pairs of 1 and 2 only, with the gold emotions
     assert [u.emotion for u in pred.utterances] == ["joy", "anger", "neutral"]
     assert [(p.key, p.emotion) for p in pred.pairs] == [
-        ((1, 1), "joy"), ((1, 2), "joy"), ((2, 1), "anger"), ((2, 2), "anger"), ((2, 3), "anger")]
+        ((1, 1), "joy"),
+        ((1, 2), "joy"),
+        ((2, 1), "anger"),
+        ((2, 2), "anger"),
+        ((2, 3), "anger"),
+    ]
     model.config.tasks = "emotion"
     assert _decode_case(model, processor).pairs == []
 
 
 def test_joint_loss_matches_hand_computation(build):
-    model, processor = build(cause_past=1, cause_future=1, cause_loss_weight=0.5,
-                             emotion_class_weights=[0.5, 1, 1, 1, 2, 1, 1])
+    model, processor = build(
+        cause_past=1,
+        cause_future=1,
+        cause_loss_weight=0.5,
+        emotion_class_weights=[0.5, 1, 1, 1, 2, 1, 1],
+    )
     labelled = make_conversation("a", 3, pairs=[(1, 1), (1, 2), (2, 1)])  # joy, anger, neutral
-    free = Conversation("b", [Utterance(1, "A", "hi there", "bored"),
-                              Utterance(2, "B", "hello", None)], has_cause_labels=False)
+    free = Conversation(
+        "b",
+        [Utterance(1, "A", "hi there", "bored"), Utterance(2, "B", "hello", None)],
+        has_cause_labels=False,
+    )
     batch = processor([labelled, free])
     assert batch["emotion_labels"].tolist() == [4, 1, 0, -100, -100]
     assert batch["cause_labels"].tolist() == [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
@@ -79,8 +104,7 @@ def test_joint_loss_matches_hand_computation(build):
     weights = torch.tensor([2.0, 1.0, 0.5])
     nll = F.cross_entropy(out.emotion_logits[:3], torch.tensor([4, 1, 0]), reduction="none")
     ce = (nll * weights).sum() / weights.sum()
-    bce = F.binary_cross_entropy_with_logits(out.cause_logits[:5],
-                                             torch.tensor([1.0, 1, 1, 0, 0]))
+    bce = F.binary_cross_entropy_with_logits(out.cause_logits[:5], torch.tensor([1.0, 1, 1, 0, 0]))
     assert out.emotion_loss.item() == pytest.approx(ce.item(), rel=1e-5)
     assert out.cause_loss.item() == pytest.approx(bce.item(), rel=1e-5)
     assert out.loss.item() == pytest.approx(ce.item() + 0.5 * bce.item(), rel=1e-5)
@@ -116,18 +140,21 @@ def test_tasks_switch_off_the_other_loss(build, tasks):
 
 
 def test_emotion_head_rows_are_the_label_word_embeddings(build, tiny_backbone):
-    model, _ = build(emotion_labels=list(IEMOCAP_EMOTIONS), neutral_label="neu",
-                     label_words={"exc": "overjoyed"})
+    model, _ = build(
+        emotion_labels=list(IEMOCAP_EMOTIONS), neutral_label="neu", label_words={"exc": "overjoyed"}
+    )
     tokenizer = AutoTokenizer.from_pretrained(tiny_backbone)
     table = AutoModel.from_pretrained(tiny_backbone).get_input_embeddings().weight
     words = ["happy", "sad", "neutral", "angry", "overjoyed", "frustrated"]  # overjoyed: 3 pieces
-    expected = torch.stack([table[tokenizer(" " + w, add_special_tokens=False)["input_ids"]].mean(0)
-                            for w in words])
+    expected = torch.stack(
+        [table[tokenizer(" " + w, add_special_tokens=False)["input_ids"]].mean(0) for w in words]
+    )
     assert any(len(tokenizer(" " + w, add_special_tokens=False)["input_ids"]) > 1 for w in words)
     torch.testing.assert_close(model.emotion_head.classifier.weight, expected, rtol=0, atol=0)
     assert model.emotion_head.classifier.bias.abs().sum().item() == 0.0
-    random_model, _ = build(emotion_labels=list(IEMOCAP_EMOTIONS), neutral_label="neu",
-                            label_word_init=False)
+    random_model, _ = build(
+        emotion_labels=list(IEMOCAP_EMOTIONS), neutral_label="neu", label_word_init=False
+    )
     assert not torch.allclose(random_model.emotion_head.classifier.weight, expected)
 
 
@@ -137,8 +164,9 @@ def test_masked_lm_head_option_reads_label_word_logits(build, tiny_mlm_backbone)
     batch = processor([make_conversation("l", 3)])
     with torch.no_grad():
         out = model(**batch)
-        hidden = model.backbone.base_model(input_ids=batch["input_ids"],
-                                           attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = model.backbone.base_model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
         rows, cols = batch["mask_e_positions"][0].unbind(-1)
         vocab = model.backbone.cls(hidden[rows, cols])
     ids = model.config.label_word_ids

@@ -35,12 +35,15 @@ def test_minilm_forward_on_a_real_ecf_conversation(ecf_first, minilm_path, scope
     assert ecf_first.pair_set() <= cands
     assert torch.isfinite(out.loss)
     (pred,) = model.decode(out, batch)
-    assert len(pred) == 8 and all(u.emotion in model.config.emotion_labels
-                                  for u in pred.utterances)
+    assert len(pred) == 8 and all(u.emotion in model.config.emotion_labels for u in pred.utterances)
 
     # the verbalizer: head rows = the label words' input embeddings of the pretrained MiniLM
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
     table = AutoModel.from_pretrained(minilm_path).get_input_embeddings().weight
-    expected = torch.stack([table[tokenizer(" " + w, add_special_tokens=False)["input_ids"]].mean(0)
-                            for w in model.config.emotion_labels])
+    expected = torch.stack(
+        [
+            table[tokenizer(" " + w, add_special_tokens=False)["input_ids"]].mean(0)
+            for w in model.config.emotion_labels
+        ]
+    )
     torch.testing.assert_close(model.emotion_head.classifier.weight, expected, rtol=0, atol=0)

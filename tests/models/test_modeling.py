@@ -16,20 +16,28 @@ DIMS = {"audio": 6, "visual": 5}
 
 
 def _features(modalities: list[str], convs: list, missing: set = frozenset()) -> dict:
-    return {m: random_lookup(convs, DIMS[m], seed=k, missing=missing)
-            for k, m in enumerate(modalities) if m != "text"}
+    return {
+        m: random_lookup(convs, DIMS[m], seed=k, missing=missing)
+        for k, m in enumerate(modalities)
+        if m != "text"
+    }
 
 
 def _expected_candidates(lengths: list[int], past: int, future: int) -> list[tuple[int, int, int]]:
-    return [(c, i, j) for c, n in enumerate(lengths) for i in range(1, n + 1)
-            for j in range(max(1, i - past), min(n, i + future) + 1)]
+    return [
+        (c, i, j)
+        for c, n in enumerate(lengths)
+        for i in range(1, n + 1)
+        for j in range(max(1, i - past), min(n, i + future) + 1)
+    ]
 
 
 @pytest.mark.parametrize("scope", ["conversation", "utterance"])
 @pytest.mark.parametrize("modalities", MODALITY_SETS, ids="+".join)
 def test_shapes_for_every_scope_and_modality_set(build, scope, modalities):
-    model, processor = build(scope=scope, modalities=modalities, feature_dims=DIMS,
-                             cause_past=2, cause_future=1)
+    model, processor = build(
+        scope=scope, modalities=modalities, feature_dims=DIMS, cause_past=2, cause_future=1
+    )
     convs = [make_conversation("a", 4), make_conversation("b", 6)]
     batch = processor(convs, _features(modalities, convs, missing={("b", 2)}))
     out = model(**batch)
@@ -56,8 +64,9 @@ def test_both_scopes_make_the_same_predictions_per_utterance(build, modalities):
         batch = processor(convs, _features(modalities, convs))
         out = model(**batch)
         per_utterance = np.bincount(batch["candidate_utterances"][:, 0].numpy(), minlength=8)
-        counts.append((out.emotion_logits.shape, out.candidate_pairs.tolist(),
-                       per_utterance.tolist()))
+        counts.append(
+            (out.emotion_logits.shape, out.candidate_pairs.tolist(), per_utterance.tolist())
+        )
         # every utterance got its masks from exactly one place in every pass
         for m in range(len(modalities)):
             rows = batch["mask_e_positions"][m, :, 0]
@@ -70,10 +79,19 @@ def test_both_scopes_make_the_same_predictions_per_utterance(build, modalities):
 
 def _window_config() -> dict:
     # larger initial THC weights (0.2) so that an in-window change shows clearly
-    return {"scope": "utterance", "use_thc": True, "prompt_past": 1, "prompt_future": 0,
-            "thc_utterance_window": 1, "thc_cause_past": 1, "thc_cause_future": 0,
-            "thc_cause_window": 1, "thc_emotion_window": 1, "thc_layers": 1,
-            "initializer_range": 0.2}
+    return {
+        "scope": "utterance",
+        "use_thc": True,
+        "prompt_past": 1,
+        "prompt_future": 0,
+        "thc_utterance_window": 1,
+        "thc_cause_past": 1,
+        "thc_cause_future": 0,
+        "thc_cause_window": 1,
+        "thc_emotion_window": 1,
+        "thc_layers": 1,
+        "initializer_range": 0.2,
+    }
 
 
 def _with_text(conv, index: int, text: str):
@@ -139,16 +157,18 @@ def test_missing_modality_differs_from_zero_features(build, scope):
 
 @pytest.mark.parametrize("feed_forward", [False, True])
 def test_gradients_reach_every_part(build, feed_forward):
-    model, processor = build(modalities=["text", "audio", "visual"], feature_dims=DIMS,
-                             thc_feed_forward=feed_forward)
+    model, processor = build(
+        modalities=["text", "audio", "visual"], feature_dims=DIMS, thc_feed_forward=feed_forward
+    )
     model.train()
     convs = [make_conversation("g", 6)]
     out = model(**processor(convs, _features(["text", "audio", "visual"], convs)))
     out.loss.backward()
 
     def moved(module: torch.nn.Module) -> bool:
-        return any(p.grad is not None and p.grad.abs().sum().item() > 0
-                   for p in module.parameters())
+        return any(
+            p.grad is not None and p.grad.abs().sum().item() > 0 for p in module.parameters()
+        )
 
     parts = {
         "backbone embeddings": model.backbone.get_input_embeddings(),
@@ -189,14 +209,16 @@ def test_overfits_a_tiny_set(build):
         preds = model.decode(model(**batch), batch)
     gold = batch["conversations"]
     assert [u.emotion for p in preds for u in p.utterances] == [
-        u.emotion for g in gold for u in g.utterances]
+        u.emotion for g in gold for u in g.utterances
+    ]
     assert [p.pair_set() for p in preds] == [g.pair_set() for g in gold]
 
 
 @pytest.mark.parametrize("scope", ["conversation", "utterance"])
 def test_save_then_load_gives_identical_outputs(build, tmp_path, scope):
-    model, processor = build(scope=scope, modalities=["text", "audio"], feature_dims=DIMS,
-                             cause_threshold=0.37)
+    model, processor = build(
+        scope=scope, modalities=["text", "audio"], feature_dims=DIMS, cause_threshold=0.37
+    )
     model.set_feature_statistics("audio", np.arange(6), np.full(6, 2.0))
     convs = [make_conversation("s", 5)]
     features = _features(["text", "audio"], convs, missing={("s", 3)})
@@ -257,7 +279,8 @@ def test_mask_plus_slot_readout_adds_the_target_tokens_state(build):
     batch = processor(convs)
     captured: dict[str, torch.Tensor] = {}
     hook = mask_model.context.register_forward_hook(
-        lambda module, inputs, output: captured.update(x=output[0], e=output[2]))
+        lambda module, inputs, output: captured.update(x=output[0], e=output[2])
+    )
     with torch.no_grad():
         plain = mask_model(**batch).emotion_logits
         slot = slot_model(**batch).emotion_logits

@@ -16,25 +16,47 @@ from unimeec.models import UniMEECConfig, UniMEECProcessor
 
 @pytest.fixture(scope="module")
 def audio_processor(minilm_path):
-    config = UniMEECConfig(backbone=minilm_path, modalities=["text", "audio"],
-                           feature_dims={"audio": 4}, scope="utterance", cause_past=1,
-                           cause_future=0)
+    config = UniMEECConfig(
+        backbone=minilm_path,
+        modalities=["text", "audio"],
+        feature_dims={"audio": 4},
+        scope="utterance",
+        cause_past=1,
+        cause_future=0,
+    )
     return UniMEECProcessor.from_config(config)
 
 
 def test_graph_layout_speakers_and_candidates(audio_processor):
     a = Conversation("a", [Utterance(1, "Ross", "hi"), Utterance(2, "Rachel", "hey")])
-    b = Conversation("b", [Utterance(1, "Joey", "yo"), Utterance(2, "Joey", "food"),
-                           Utterance(3, "Ross", "no")])
+    b = Conversation(
+        "b", [Utterance(1, "Joey", "yo"), Utterance(2, "Joey", "food"), Utterance(3, "Ross", "no")]
+    )
     batch = audio_processor([a, b])
     assert batch["speaker_ids"].tolist() == [0, 1, 0, 0, 1]
     assert batch["utterance_conversation"].tolist() == [0, 0, 1, 1, 1]
     assert batch["utterance_index"].tolist() == [1, 2, 1, 2, 3]
     assert batch["conversation_utterances"].tolist() == [[0, 1, -1], [2, 3, 4]]
     assert batch["candidate_pairs"].tolist() == [
-        [0, 1, 1], [0, 2, 1], [0, 2, 2], [1, 1, 1], [1, 2, 1], [1, 2, 2], [1, 3, 2], [1, 3, 3]]
+        [0, 1, 1],
+        [0, 2, 1],
+        [0, 2, 2],
+        [1, 1, 1],
+        [1, 2, 1],
+        [1, 2, 2],
+        [1, 3, 2],
+        [1, 3, 3],
+    ]
     assert batch["candidate_utterances"].tolist() == [
-        [0, 0], [1, 0], [1, 1], [2, 2], [3, 2], [3, 3], [4, 3], [4, 4]]
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [2, 2],
+        [3, 2],
+        [3, 3],
+        [4, 3],
+        [4, 4],
+    ]
     # unlabelled conversations: no emotion labels; has_cause_labels defaults to True
     assert "emotion_labels" not in batch
     assert batch["cause_labels"].sum().item() == 0

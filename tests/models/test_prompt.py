@@ -34,16 +34,18 @@ def _ids(tokenizer, texts):
 def test_utterance_scope_prompt_is_exactly_the_template(tokenizer, minilm_path):
     builder = _builder(tokenizer, minilm_path)
     ids = _ids(tokenizer, TEXTS[:3])
-    seq = builder.utterance_sequence(2, SPEAKERS[:3], ids, builder.context_lines(SPEAKERS[:3], ids),
-                                     soft=False)
+    seq = builder.utterance_sequence(
+        2, SPEAKERS[:3], ids, builder.context_lines(SPEAKERS[:3], ids), soft=False
+    )
     expected = tokenizer(
         "Ross: Hi there. Joey: How you doin? Rachel: Stop it.",
         'In this conversation, the emotion of Joey\'s utterance "How you doin?" is [MASK], and '
-        "its emotion cause is [MASK].")["input_ids"]
+        "its emotion cause is [MASK].",
+    )["input_ids"]
     assert seq.input_ids == expected
     (slots,) = seq.targets
     assert slots.utterance == 2
-    assert seq.input_ids[slots.x_start:slots.x_end] == ids[1]
+    assert seq.input_ids[slots.x_start : slots.x_end] == ids[1]
     assert seq.input_ids[slots.mask_e] == seq.input_ids[slots.mask_c] == tokenizer.mask_token_id
     assert slots.x_start < slots.mask_e < slots.mask_c
 
@@ -54,11 +56,12 @@ def test_conversation_scope_gives_every_utterance_its_masks(tokenizer, minilm_pa
     (seq,) = builder.conversation_sequences(SPEAKERS[:2], ids, soft=False)
     expected = tokenizer(
         'Ross: "Hi there." Its emotion is [MASK], and its cause is [MASK]. '
-        'Joey: "How you doin?" Its emotion is [MASK], and its cause is [MASK].')["input_ids"]
+        'Joey: "How you doin?" Its emotion is [MASK], and its cause is [MASK].'
+    )["input_ids"]
     assert seq.input_ids == expected
     assert [t.utterance for t in seq.targets] == [1, 2]
     for t, text_ids in zip(seq.targets, ids):
-        assert seq.input_ids[t.x_start:t.x_end] == text_ids
+        assert seq.input_ids[t.x_start : t.x_end] == text_ids
         assert seq.input_ids[t.mask_e] == seq.input_ids[t.mask_c] == tokenizer.mask_token_id
 
 
@@ -66,16 +69,17 @@ def test_soft_slots_in_both_scopes(tokenizer, minilm_path):
     builder = _builder(tokenizer, minilm_path, n_soft_tokens=2)
     soft_id = tokenizer.convert_tokens_to_ids("[SOFT]")
     ids = _ids(tokenizer, TEXTS[:3])
-    seq = builder.utterance_sequence(3, SPEAKERS[:3], ids, builder.context_lines(SPEAKERS[:3], ids),
-                                     soft=True)
+    seq = builder.utterance_sequence(
+        3, SPEAKERS[:3], ids, builder.context_lines(SPEAKERS[:3], ids), soft=True
+    )
     (slots,) = seq.targets
-    assert seq.input_ids[slots.x_start:slots.x_end] == [soft_id, soft_id]
+    assert seq.input_ids[slots.x_start : slots.x_end] == [soft_id, soft_id]
     assert seq.soft == [(slots.x_start, 3, 0), (slots.x_start + 1, 3, 1)]
     (conv,) = builder.conversation_sequences(SPEAKERS[:3], ids, soft=True)
     for t, text_ids in zip(conv.targets, ids):
         # the utterance's words stay, the X state is read from the markers that follow them
-        assert conv.input_ids[t.x_start - len(text_ids):t.x_start] == text_ids
-        assert conv.input_ids[t.x_start:t.x_end] == [soft_id, soft_id]
+        assert conv.input_ids[t.x_start - len(text_ids) : t.x_start] == text_ids
+        assert conv.input_ids[t.x_start : t.x_end] == [soft_id, soft_id]
     assert len(conv.soft) == 6
 
 
@@ -92,9 +96,9 @@ def test_truncation_drops_the_farthest_context_first(tokenizer, minilm_path):
         seq = builder.utterance_sequence(3, SPEAKERS, ids, lines, soft=False)
         assert len(seq.input_ids) <= max_length
         slots = seq.targets[0]
-        assert seq.input_ids[slots.x_start:slots.x_end] == ids[2]
+        assert seq.input_ids[slots.x_start : slots.x_end] == ids[2]
         assert seq.input_ids[slots.mask_c] == tokenizer.mask_token_id
-        body = seq.input_ids[1:1 + len(seq.input_ids) - prompt_and_specials]
+        body = seq.input_ids[1 : 1 + len(seq.input_ids) - prompt_and_specials]
         return [j for j in range(1, 6) if _contains(body, lines[j - 1])]
 
     assert kept(len(full.input_ids)) == [1, 2, 3, 4, 5]
@@ -108,7 +112,7 @@ def test_truncation_drops_the_farthest_context_first(tokenizer, minilm_path):
 
 
 def _contains(haystack: list[int], needle: list[int]) -> bool:
-    return any(haystack[k:k + len(needle)] == needle for k in range(len(haystack)))
+    return any(haystack[k : k + len(needle)] == needle for k in range(len(haystack)))
 
 
 def test_an_overlong_target_is_shortened_only_as_a_last_resort(tokenizer, minilm_path, caplog):
@@ -116,14 +120,16 @@ def test_an_overlong_target_is_shortened_only_as_a_last_resort(tokenizer, minilm
     ids = _ids(tokenizer, [long_text])
     builder = _builder(tokenizer, minilm_path, 40)
     with caplog.at_level(logging.WARNING, logger="unimeec.models.prompt"):
-        seq = builder.utterance_sequence(1, ["Ross"], ids, builder.context_lines(["Ross"], ids),
-                                         soft=False)
+        seq = builder.utterance_sequence(
+            1, ["Ross"], ids, builder.context_lines(["Ross"], ids), soft=False
+        )
     assert len(seq.input_ids) == 40
     assert seq.input_ids[seq.targets[0].mask_c] == tokenizer.mask_token_id
     assert "shortened" in caplog.text
     with pytest.raises(ConfigError, match="cannot hold the prompt template"):
         _builder(tokenizer, minilm_path, 10).utterance_sequence(
-            1, ["Ross"], ids, builder.context_lines(["Ross"], ids), soft=False)
+            1, ["Ross"], ids, builder.context_lines(["Ross"], ids), soft=False
+        )
 
 
 def test_chunks_overlap_and_each_utterance_takes_its_best_chunk(tokenizer, minilm_path):

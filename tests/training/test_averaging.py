@@ -53,11 +53,18 @@ def test_ema_is_scored_checkpointed_and_kept(tmp_path):
         expected = decay * expected + (1 - decay) * w
     model = Line()
     data = DataLoader([(X[0], Y[0])] * steps, batch_size=1)
-    checkpoint = ModelCheckpoint(dirpath=tmp_path, filename="best", monitor="score", mode="max",
-                                 save_weights_only=True)
-    trainer = L.Trainer(max_epochs=1, callbacks=[ExponentialMovingAverage(decay, 0.3), checkpoint],
-                        logger=False, enable_progress_bar=False, enable_model_summary=False,
-                        num_sanity_val_steps=0, accelerator="cpu")
+    checkpoint = ModelCheckpoint(
+        dirpath=tmp_path, filename="best", monitor="score", mode="max", save_weights_only=True
+    )
+    trainer = L.Trainer(
+        max_epochs=1,
+        callbacks=[ExponentialMovingAverage(decay, 0.3), checkpoint],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        accelerator="cpu",
+    )
     trainer.fit(model, data, DataLoader([(X[0], Y[0])], batch_size=1))
     # dev saw the average, the best checkpoint holds it, and so does the model after fit
     torch.testing.assert_close(model.seen_in_validation[-1], expected)
@@ -71,9 +78,16 @@ def test_training_continues_from_the_raw_weights_after_validation(tmp_path):
     decay, steps = 0.5, 3
     model = Line()
     data = DataLoader([(X[0], Y[0])] * steps, batch_size=1)
-    trainer = L.Trainer(max_epochs=2, callbacks=[ExponentialMovingAverage(decay, 0.0)],
-                        logger=False, enable_progress_bar=False, enable_model_summary=False,
-                        enable_checkpointing=False, num_sanity_val_steps=0, accelerator="cpu")
+    trainer = L.Trainer(
+        max_epochs=2,
+        callbacks=[ExponentialMovingAverage(decay, 0.0)],
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        accelerator="cpu",
+    )
     trainer.fit(model, data, DataLoader([(X[0], Y[0])], batch_size=1))
     weights = _sgd_weights(2 * steps)  # SGD never saw the averaged weights
     expected = weights[0]

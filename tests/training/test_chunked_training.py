@@ -31,6 +31,9 @@ def test_chunks_restore_the_steps_of_an_epoch(stress, tiny_backbone):
 
 
 def test_chunks_must_hold_the_cause_window(stress, tiny_backbone):
-    with pytest.raises(ConfigError, match=r"data.train_chunk_utterances: max_utterances \(10\) "
-                                          r"must exceed the context past \+ future \(7 \+ 3\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"data.train_chunk_utterances: max_utterances \(10\) "
+        r"must exceed the context past \+ future \(7 \+ 3\)",
+    ):
         _steps(stress, tiny_backbone, 10)

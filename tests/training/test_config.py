@@ -47,10 +47,18 @@ def test_default_config_values() -> None:
 
 
 def test_overrides_are_typed_by_yaml() -> None:
-    config = load_config(CONFIGS / "ecf1_joint.yaml",
-                         ["trainer.max_epochs=7", "optim.lr_head=2e-3", "data.limit=20",
-                          "data.train_splits=[train, dev]", "model.use_thc=false",
-                          "data.features={audio: /tmp/a}", "run_name=null"])
+    config = load_config(
+        CONFIGS / "ecf1_joint.yaml",
+        [
+            "trainer.max_epochs=7",
+            "optim.lr_head=2e-3",
+            "data.limit=20",
+            "data.train_splits=[train, dev]",
+            "model.use_thc=false",
+            "data.features={audio: /tmp/a}",
+            "run_name=null",
+        ],
+    )
     assert config.trainer.max_epochs == 7
     assert config.optim.lr_head == pytest.approx(0.002)
     assert config.data.limit == 20
@@ -72,16 +80,19 @@ def test_parse_override() -> None:
         parse_override("trainer.max_epochs")
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    (["trainer.max_epoch=3"], r"ecf1_joint.yaml: trainer.max_epoch: unknown key"),
-    (["learning_rate=3"], r"learning_rate: unknown key"),
-    (["trainer.max_epochs=many"], r"trainer.max_epochs: .*integer.*\(got 'many'\)"),
-    (["data.dataset=imdb"], r"data.dataset: .*unknown dataset 'imdb'"),
-    (["data.features={smell: x}"], r"data.features.smell"),
-    (["decoding.threshold_grid=[0.5, 1.5]"], r"thresholds must lie in \(0, 1\)"),
-    (["data.batch_size=0"], r"data.batch_size: .*greater than or equal to 1"),
-    (["trainer.max_epochs.x=1"], r"trainer.max_epochs is not a section"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.max_epoch=3"], r"ecf1_joint.yaml: trainer.max_epoch: unknown key"),
+        (["learning_rate=3"], r"learning_rate: unknown key"),
+        (["trainer.max_epochs=many"], r"trainer.max_epochs: .*integer.*\(got 'many'\)"),
+        (["data.dataset=imdb"], r"data.dataset: .*unknown dataset 'imdb'"),
+        (["data.features={smell: x}"], r"data.features.smell"),
+        (["decoding.threshold_grid=[0.5, 1.5]"], r"thresholds must lie in \(0, 1\)"),
+        (["data.batch_size=0"], r"data.batch_size: .*greater than or equal to 1"),
+        (["trainer.max_epochs.x=1"], r"trainer.max_epochs is not a section"),
+    ],
+)
 def test_bad_overrides_name_the_key(overrides: list[str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(CONFIGS / "ecf1_joint.yaml", overrides)
@@ -102,21 +113,36 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 class _FakeModelConfig:
-    def __init__(self, scope: str = "conversation", use_thc: bool = True, dropout: float = 0.1,
-                 cause_pos_weight: float | None = None, modalities: tuple = ("text",),
-                 **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: str = "conversation",
+        use_thc: bool = True,
+        dropout: float = 0.1,
+        cause_pos_weight: float | None = None,
+        modalities: tuple = ("text",),
+        **kwargs: object,
+    ) -> None:
         pass
 
 
 def test_model_section_is_checked_against_the_model_config_class() -> None:
-    ok = config_from_dict({"model": {"scope": "utterance", "dropout": 0, "cause_pos_weight": 3.0,
-                                     "modalities": ["text", "audio"]}})
+    ok = config_from_dict(
+        {
+            "model": {
+                "scope": "utterance",
+                "dropout": 0,
+                "cause_pos_weight": 3.0,
+                "modalities": ["text", "audio"],
+            }
+        }
+    )
     assert model_config_kwargs(ok, _FakeModelConfig)["scope"] == "utterance"
     with pytest.raises(ConfigError, match=r"model.scop: unknown key; known model keys: "):
         model_config_kwargs(config_from_dict({"model": {"scop": "x"}}), _FakeModelConfig)
     with pytest.raises(ConfigError, match=r"model.use_thc: expected bool, got 'yes please'"):
-        model_config_kwargs(config_from_dict({"model": {"use_thc": "yes please"}}),
-                            _FakeModelConfig)
+        model_config_kwargs(
+            config_from_dict({"model": {"use_thc": "yes please"}}), _FakeModelConfig
+        )
     with pytest.raises(ConfigError, match=r"model.dropout: expected float, got True"):
         model_config_kwargs(config_from_dict({"model": {"dropout": True}}), _FakeModelConfig)
 
@@ -129,13 +155,16 @@ def test_resolved_config_round_trips_through_yaml(tmp_path: Path) -> None:
     assert TrainConfig().resolved_task == "joint"
 
 
-@pytest.mark.parametrize("overrides, expected", [
-    ([], "val/joint_f1"),
-    (["task=emotion"], "val/merc_weighted_f1"),
-    (["task=cause"], "val/mecpe_pair_f1"),
-    (["trainer.monitor=mecpe_pair_f1"], "val/mecpe_pair_f1"),
-    (["trainer.monitor=val/merc_accuracy"], "val/merc_accuracy"),
-])
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ([], "val/joint_f1"),
+        (["task=emotion"], "val/merc_weighted_f1"),
+        (["task=cause"], "val/mecpe_pair_f1"),
+        (["trainer.monitor=mecpe_pair_f1"], "val/mecpe_pair_f1"),
+        (["trainer.monitor=val/merc_accuracy"], "val/merc_accuracy"),
+    ],
+)
 def test_monitor_per_task(overrides: list[str], expected: str) -> None:
     """Joint runs keep the epoch best at both tasks; single-task runs their task's F1."""
     from unimeec.training.run import monitor_metric

@@ -48,8 +48,10 @@ def test_unknown_and_mistyped_config_keys(capsys: pytest.CaptureFixture[str]) ->
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without a GPU")
 def test_gpu_requested_without_gpu(capsys: pytest.CaptureFixture[str]) -> None:
     err = _error(capsys, ["train", "--config", CONFIG, "trainer.accelerator=gpu"])
-    assert err == ("unimeec train: error: trainer.accelerator is 'gpu' but no CUDA GPU is "
-                   "available on this machine; use trainer.accelerator=cpu (or auto)")
+    assert err == (
+        "unimeec train: error: trainer.accelerator is 'gpu' but no CUDA GPU is "
+        "available on this machine; use trainer.accelerator=cpu (or auto)"
+    )
     err = _error(capsys, ["train", "--config", CONFIG, "trainer.accelerator=quantum"])
     assert "trainer.accelerator: unknown accelerator 'quantum'" in err
 
@@ -60,8 +62,12 @@ def saved_model(tmp_path_factory: pytest.TempPathFactory, tiny_backbone: str) ->
 
     model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone))
     directory = tmp_path_factory.mktemp("model")
-    save_checkpoint(model, UniMEECProcessor.from_config(model.config), directory,
-                    files={"README.md": "# a model card\n"})
+    save_checkpoint(
+        model,
+        UniMEECProcessor.from_config(model.config),
+        directory,
+        files={"README.md": "# a model card\n"},
+    )
     return directory
 
 
@@ -85,19 +91,26 @@ def test_the_manifest_lists_every_file(saved_model: Path) -> None:
     manifest = json.loads((saved_model / MANIFEST_FILE).read_text())
     files = sorted(p.name for p in saved_model.iterdir() if p.name != MANIFEST_FILE)
     assert sorted(manifest["files"]) == files
-    assert {"config.json", "model.safetensors", "tokenizer.json", "processor_config.json",
-            "README.md"} <= set(files)
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "processor_config.json",
+        "README.md",
+    } <= set(files)
     digest = hashlib.sha256((saved_model / "README.md").read_bytes()).hexdigest()
     assert manifest["files"]["README.md"] == digest
 
 
-def test_a_missing_tokenizer_is_named(sealed: Path, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_tokenizer_is_named(
+    sealed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (sealed / "tokenizer.json").unlink()
     with pytest.raises(CheckpointError) as err:
         load_model_and_processor(sealed)
-    assert str(err.value) == (f"{sealed / 'tokenizer.json'}: missing from the checkpoint "
-                              f"(listed in {MANIFEST_FILE})")
+    assert str(err.value) == (
+        f"{sealed / 'tokenizer.json'}: missing from the checkpoint (listed in {MANIFEST_FILE})"
+    )
     inputs = tmp_path / "in.jsonl"
     inputs.write_text(json.dumps({"id": "1", "utterances": [{"speaker": "A", "text": "hi"}]}))
     err_line = _error(capsys, ["predict", "--checkpoint", str(sealed), str(inputs)])
@@ -109,8 +122,11 @@ def test_one_changed_byte_is_named(sealed: Path) -> None:
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0x01  # a flipped bit in the last weight: safetensors alone would not notice
     weights.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match=r"model\.safetensors: changed since the checkpoint "
-                                              r"was saved \(SHA-256 [0-9a-f]{12}\.\.\., "):
+    with pytest.raises(
+        CheckpointError,
+        match=r"model\.safetensors: changed since the checkpoint "
+        r"was saved \(SHA-256 [0-9a-f]{12}\.\.\., ",
+    ):
         load_model_and_processor(sealed)
     card = sealed / "README.md"
     card.write_text("# an edited card\n")
@@ -119,32 +135,41 @@ def test_one_changed_byte_is_named(sealed: Path) -> None:
     assert model.config.model_type == "unimeec"
 
 
-def test_a_file_added_after_saving_is_named(sealed: Path,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_a_file_added_after_saving_is_named(sealed: Path, caplog: pytest.LogCaptureFixture) -> None:
     (sealed / "special_tokens_map.json").write_text("{}")
     with caplog.at_level(logging.WARNING, logger="unimeec.checkpoint"):
         load_model_and_processor(sealed)
-    assert caplog.messages == [(f"{sealed}: special_tokens_map.json not listed in "
-                               f"{MANIFEST_FILE} (added after saving; not verified)")]
+    assert caplog.messages == [
+        (
+            f"{sealed}: special_tokens_map.json not listed in "
+            f"{MANIFEST_FILE} (added after saving; not verified)"
+        )
+    ]
 
 
 def test_a_damaged_manifest_is_an_error(sealed: Path) -> None:
     (sealed / MANIFEST_FILE).write_text("[1, 2]")
     with pytest.raises(CheckpointError, match=rf"{MANIFEST_FILE}: not a unimeec-checkpoint-"):
         load_model_and_processor(sealed)
-    (sealed / MANIFEST_FILE).write_text(json.dumps({
-        "format": "unimeec-checkpoint-manifest", "files": {"../outside": "0" * 64}}))
+    (sealed / MANIFEST_FILE).write_text(
+        json.dumps({"format": "unimeec-checkpoint-manifest", "files": {"../outside": "0" * 64}})
+    )
     with pytest.raises(CheckpointError, match=r"lists '../outside', which is outside the model"):
         load_model_and_processor(sealed)
 
 
-def test_an_old_checkpoint_loads_with_a_warning(damaged: Path,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_an_old_checkpoint_loads_with_a_warning(
+    damaged: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="unimeec.checkpoint"):
         model, _ = load_model_and_processor(damaged)
     assert model.config.model_type == "unimeec"
-    assert caplog.messages == [(f"{damaged}: no {MANIFEST_FILE} (saved by an older unimeec); "
-                               "the checkpoint's files cannot be verified")]
+    assert caplog.messages == [
+        (
+            f"{damaged}: no {MANIFEST_FILE} (saved by an older unimeec); "
+            "the checkpoint's files cannot be verified"
+        )
+    ]
 
 
 def test_a_good_checkpoint_loads(saved_model: Path) -> None:
@@ -153,8 +178,7 @@ def test_a_good_checkpoint_loads(saved_model: Path) -> None:
     assert processor.config.emotion_labels == model.config.emotion_labels
 
 
-def test_corrupt_config(damaged: Path, tmp_path: Path,
-                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_corrupt_config(damaged: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (damaged / "config.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(CheckpointError, match=r"model/config.json: corrupt checkpoint config"):
         load_model_and_processor(damaged)
@@ -186,8 +210,11 @@ def test_incompatible_checkpoints(damaged: Path, tmp_path: Path) -> None:
         load_model_and_processor(tmp_path / "nowhere")
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(CheckpointError, match=r"empty/config.json: not found; expected a run "
-                                              r"directory \(with model/\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"empty/config.json: not found; expected a run "
+        r"directory \(with model/\)",
+    ):
         load_model_and_processor(empty)
 
 
@@ -196,6 +223,7 @@ def test_precision_auto_is_fp32_without_a_bf16_gpu() -> None:
 
     assert resolve_precision("auto", "cpu") == "32-true"
     assert resolve_precision("16-mixed", "cpu") == "16-mixed"
-    expected = ("bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-                else "32-true")
+    expected = (
+        "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+    )
     assert resolve_precision("auto", "auto") == expected

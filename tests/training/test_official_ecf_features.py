@@ -31,13 +31,35 @@ def official_table(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) 
 
 
 def test_train_and_predict_with_an_official_ecf_table(
-        official_table: Path, shared_data: Path, tiny_backbone: str, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["train", "--config", str(CONFIG), "--data-dir", str(shared_data),
-                 "--output-dir", str(tmp_path / "runs"), f"data.limit={LIMIT}",
-                 "data.batch_size=2", f"model.backbone={tiny_backbone}", "trainer.max_steps=1",
-                 "trainer.accelerator=cpu", "trainer.enable_progress_bar=false",
-                 "run_name=official", "--features", f"audio={official_table}"]) == 0
+    official_table: Path,
+    shared_data: Path,
+    tiny_backbone: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(CONFIG),
+                "--data-dir",
+                str(shared_data),
+                "--output-dir",
+                str(tmp_path / "runs"),
+                f"data.limit={LIMIT}",
+                "data.batch_size=2",
+                f"model.backbone={tiny_backbone}",
+                "trainer.max_steps=1",
+                "trainer.accelerator=cpu",
+                "trainer.enable_progress_bar=false",
+                "run_name=official",
+                "--features",
+                f"audio={official_table}",
+            ]
+        )
+        == 0
+    )
     run = tmp_path / "runs" / "official"
     # one step ends inside the epoch, before any dev pass: the last weights are kept
     assert not (run / "checkpoints" / "best.ckpt").exists()
@@ -52,8 +74,21 @@ def test_train_and_predict_with_an_official_ecf_table(
     plain = tmp_path / "test.jsonl"
     write_conversations(test, plain)
     with_audio, without = tmp_path / "with.jsonl", tmp_path / "without.jsonl"
-    assert main(["predict", "--checkpoint", str(run), str(plain), "-o", str(with_audio),
-                 "--features", f"audio={official_table}"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(run),
+                str(plain),
+                "-o",
+                str(with_audio),
+                "--features",
+                f"audio={official_table}",
+            ]
+        )
+        == 0
+    )
     with pytest.warns(UserWarning, match="trained with audio features but none were given"):
         assert main(["predict", "--checkpoint", str(run), str(plain), "-o", str(without)]) == 0
     capsys.readouterr()
@@ -67,19 +102,33 @@ def test_train_and_predict_with_an_official_ecf_table(
     assert scores(with_audio) != scores(without)  # the table's rows reached the model
 
 
-def test_a_table_of_the_wrong_modality_is_named(official_table: Path, shared_data: Path,
-                                                tiny_backbone: str, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_table_of_the_wrong_modality_is_named(
+    official_table: Path,
+    shared_data: Path,
+    tiny_backbone: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     visual = tmp_path / "video_embedding_8.npy"
     shutil.copy(official_table, visual)
     shutil.copy(official_table.with_name("video_id_mapping.npy"), tmp_path)
-    args = ["train", "--config", str(CONFIG), "--data-dir", str(shared_data), "--output-dir",
-            str(tmp_path), f"model.backbone={tiny_backbone}", "data.limit=2",
-            "trainer.accelerator=cpu"]
+    args = [
+        "train",
+        "--config",
+        str(CONFIG),
+        "--data-dir",
+        str(shared_data),
+        "--output-dir",
+        str(tmp_path),
+        f"model.backbone={tiny_backbone}",
+        "data.limit=2",
+        "trainer.accelerator=cpu",
+    ]
     assert main([*args, "--features", f"audio={visual}"]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"unimeec train: error: {visual}: the file name says visual features, configured as "
-        "audio")
+        f"unimeec train: error: {visual}: the file name says visual features, configured as audio"
+    )
     assert main([*args, "--features", f"audio={tmp_path / 'absent.npy'}"]) == 1
     assert capsys.readouterr().err.strip() == (
-        f"unimeec train: error: {tmp_path / 'absent.npy'}: audio feature store not found")
+        f"unimeec train: error: {tmp_path / 'absent.npy'}: audio feature store not found"
+    )

@@ -27,14 +27,20 @@ def test_training_batches_cover_everything_once_and_are_reproducible() -> None:
 
 def test_ranks_get_disjoint_batches_padded_to_equal_counts() -> None:
     lengths = [1, 2, 3, 4, 5, 6, 7]
-    ranks = [list(ConversationBatchSampler(lengths, batch_size=2, shuffle=False,
-                                           num_replicas=2, rank=r)) for r in range(2)]
+    ranks = [
+        list(ConversationBatchSampler(lengths, batch_size=2, shuffle=False, num_replicas=2, rank=r))
+        for r in range(2)
+    ]
     assert ranks == [[[0, 1], [4, 5]], [[2, 3], [6]]]
-    three = [list(ConversationBatchSampler(lengths, batch_size=2, shuffle=False,
-                                           num_replicas=3, rank=r)) for r in range(3)]
+    three = [
+        list(ConversationBatchSampler(lengths, batch_size=2, shuffle=False, num_replicas=3, rank=r))
+        for r in range(3)
+    ]
     # 4 batches over 3 ranks: padded to 6 by repeating the first batches
     assert three == [[[0, 1], [6]], [[2, 3], [0, 1]], [[4, 5], [2, 3]]]
     assert len(ConversationBatchSampler(lengths, 2, shuffle=False, num_replicas=3)) == 2
-    tiny = [list(ConversationBatchSampler([1], 2, shuffle=False, num_replicas=3, rank=r))
-            for r in range(3)]
+    tiny = [
+        list(ConversationBatchSampler([1], 2, shuffle=False, num_replicas=3, rank=r))
+        for r in range(3)
+    ]
     assert tiny == [[[0]], [[0]], [[0]]]

@@ -18,16 +18,31 @@ GRID = [0.3, 0.5, 0.7]
 
 
 def _train_args(data_dir: Path, output_dir: Path, backbone: str, *extra: str) -> list[str]:
-    return ["train", "--config", str(CONFIG), "--data-dir", str(data_dir),
-            "--output-dir", str(output_dir), "data.limit=20", "data.batch_size=4",
-            f"model.backbone={backbone}", "trainer.max_epochs=1", "trainer.accelerator=cpu",
-            "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=2", "run_name=smoke",
-            f"decoding.threshold_grid={GRID}", *extra]
+    return [
+        "train",
+        "--config",
+        str(CONFIG),
+        "--data-dir",
+        str(data_dir),
+        "--output-dir",
+        str(output_dir),
+        "data.limit=20",
+        "data.batch_size=4",
+        f"model.backbone={backbone}",
+        "trainer.max_epochs=1",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "trainer.log_every_n_steps=2",
+        "run_name=smoke",
+        f"decoding.threshold_grid={GRID}",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path,
-            tiny_backbone: str) -> Path:
+def run_dir(
+    tmp_path_factory: pytest.TempPathFactory, shared_data: Path, tiny_backbone: str
+) -> Path:
     out = tmp_path_factory.mktemp("runs")
     assert main(_train_args(shared_data, out, tiny_backbone)) == 0
     return out / "smoke"
@@ -39,15 +54,30 @@ def test_gold(shared_data: Path) -> list[Conversation]:
 
 
 def test_run_directory_layout(run_dir: Path, tiny_backbone: str) -> None:
-    for name in ("config.yaml", "metrics_dev.json", "metrics_test.json",
-                 "predictions_test.jsonl", "checkpoints/best.ckpt", "logs/csv/metrics.csv",
-                 "model/config.json", "model/model.safetensors", "model/README.md",
-                 "model/training_config.yaml", "model/tokenizer_config.json"):
+    for name in (
+        "config.yaml",
+        "metrics_dev.json",
+        "metrics_test.json",
+        "predictions_test.jsonl",
+        "checkpoints/best.ckpt",
+        "logs/csv/metrics.csv",
+        "model/config.json",
+        "model/model.safetensors",
+        "model/README.md",
+        "model/training_config.yaml",
+        "model/tokenizer_config.json",
+    ):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "logs" / "tensorboard").glob("events.out.tfevents.*"))
     header = (run_dir / "logs" / "csv" / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert {"train/loss_step", "val/mecpe_pair_f1", "val/merc_weighted_f1", "val/joint_f1",
-            "lr-AdamW/backbone", "lr-AdamW/head"} <= set(header)
+    assert {
+        "train/loss_step",
+        "val/mecpe_pair_f1",
+        "val/merc_weighted_f1",
+        "val/joint_f1",
+        "lr-AdamW/backbone",
+        "lr-AdamW/head",
+    } <= set(header)
     config = (run_dir / "config.yaml").read_text()
     assert "limit: 20" in config and "seed: 42" in config
     card = (run_dir / "model" / "README.md").read_text()
@@ -55,8 +85,9 @@ def test_run_directory_layout(run_dir: Path, tiny_backbone: str) -> None:
     assert "| mecpe_pair_f1 |" in card and "unimeec train --config" in card
     assert f"backbone: `{tiny_backbone}`" in card and "dev `val/joint_f1`" in card
     sealed = json.loads((run_dir / "model" / "checkpoint_manifest.json").read_text())["files"]
-    assert sorted(sealed) == sorted(p.name for p in (run_dir / "model").iterdir()
-                                    if p.name != "checkpoint_manifest.json")
+    assert sorted(sealed) == sorted(
+        p.name for p in (run_dir / "model").iterdir() if p.name != "checkpoint_manifest.json"
+    )
 
 
 def test_threshold_is_tuned_on_dev_and_saved(run_dir: Path) -> None:
@@ -70,8 +101,9 @@ def test_threshold_is_tuned_on_dev_and_saved(run_dir: Path) -> None:
     assert model_config["unimeec_version"]
 
 
-def test_test_metrics_match_the_offline_scorer(run_dir: Path,
-                                               test_gold: list[Conversation]) -> None:
+def test_test_metrics_match_the_offline_scorer(
+    run_dir: Path, test_gold: list[Conversation]
+) -> None:
     metrics = json.loads((run_dir / "metrics_test.json").read_text())
     predictions = read_conversations(run_dir / "predictions_test.jsonl")
     assert [c.id for c in predictions] == [c.id for c in test_gold]
@@ -80,9 +112,9 @@ def test_test_metrics_match_the_offline_scorer(run_dir: Path,
         assert metrics[key] == pytest.approx(offline[key], abs=1e-9), key
 
 
-
 def test_dev_metrics_are_those_of_the_saved_model_at_the_tuned_threshold(
-        run_dir: Path, shared_data: Path) -> None:
+    run_dir: Path, shared_data: Path
+) -> None:
     dev_gold = load_dataset("ecf1", "dev", shared_data)[:20]
     predictions = Predictor.from_pretrained(run_dir).predict(dev_gold, batch_size=16)
     offline = evaluate(dev_gold, predictions)
@@ -91,11 +123,25 @@ def test_dev_metrics_are_those_of_the_saved_model_at_the_tuned_threshold(
         assert dev[key] == pytest.approx(offline[key], abs=1e-9), key
 
 
-def test_cli_test_reproduces_the_run_metrics(run_dir: Path, shared_data: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_test_reproduces_the_run_metrics(
+    run_dir: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "metrics.json"
-    assert main(["test", "--checkpoint", str(run_dir), "--data-dir", str(shared_data),
-                 "--output", str(out), "data.limit=20"]) == 0
+    assert (
+        main(
+            [
+                "test",
+                "--checkpoint",
+                str(run_dir),
+                "--data-dir",
+                str(shared_data),
+                "--output",
+                str(out),
+                "data.limit=20",
+            ]
+        )
+        == 0
+    )
     assert "| mecpe_pair_f1 |" in capsys.readouterr().out
     again = json.loads(out.read_text())
     saved = json.loads((run_dir / "metrics_test.json").read_text())
@@ -105,15 +151,18 @@ def test_cli_test_reproduces_the_run_metrics(run_dir: Path, shared_data: Path, t
 
 
 def test_predict_cli_and_python_api_agree_and_reload_reproduces(
-        run_dir: Path, test_gold: list[Conversation], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir: Path, test_gold: list[Conversation], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inputs = tmp_path / "input.jsonl"
-    unlabelled = [{"id": c.id, "utterances": [{"speaker": u.speaker, "text": u.text}
-                                              for u in c.utterances]} for c in test_gold[:6]]
+    unlabelled = [
+        {"id": c.id, "utterances": [{"speaker": u.speaker, "text": u.text} for u in c.utterances]}
+        for c in test_gold[:6]
+    ]
     inputs.write_text("".join(json.dumps(r) + "\n" for r in unlabelled), encoding="utf-8")
     output = tmp_path / "pred.jsonl"
-    assert main(["predict", "--checkpoint", str(run_dir), str(inputs), "--output",
-                 str(output)]) == 0
+    assert (
+        main(["predict", "--checkpoint", str(run_dir), str(inputs), "--output", str(output)]) == 0
+    )
     cli = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["id"] for r in cli] == [c.id for c in test_gold[:6]]
 
@@ -129,8 +178,10 @@ def test_predict_cli_and_python_api_agree_and_reload_reproduces(
             assert sum(utt.emotion_scores.values()) == pytest.approx(1.0, abs=1e-5)
             assert utt.emotion == max(utt.emotion_scores, key=utt.emotion_scores.get)
         for pair in conv.pairs:
-            assert 0.0 <= pair.score <= 1.0 and pair.emotion == conv.utterance(
-                pair.emotion_utterance).emotion
+            assert (
+                0.0 <= pair.score <= 1.0
+                and pair.emotion == conv.utterance(pair.emotion_utterance).emotion
+            )
 
     # the checkpoint reproduces the predictions written during the run
     saved = {c.id: c for c in read_conversations(run_dir / "predictions_test.jsonl")}
@@ -144,16 +195,17 @@ def test_predict_cli_and_python_api_agree_and_reload_reproduces(
 
     # SemEval submission format on stdout
     capsys.readouterr()
-    assert main(["predict", "--checkpoint", str(run_dir), str(inputs), "--format",
-                 "semeval"]) == 0
+    assert main(["predict", "--checkpoint", str(run_dir), str(inputs), "--format", "semeval"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert [r["conversation_ID"] for r in records] == [int(c.id) for c in test_gold[:6]]
-    assert all(isinstance(p, list) and len(p) == 2 for r in records
-               for p in r["emotion-cause_pairs"])
+    assert all(
+        isinstance(p, list) and len(p) == 2 for r in records for p in r["emotion-cause_pairs"]
+    )
 
 
-def test_predict_bad_input_file_is_one_line(run_dir: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_bad_input_file_is_one_line(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "q", "utterances": [{"text": "hi", "mood": 1}]}) + "\n")
     assert main(["predict", "--checkpoint", str(run_dir), str(bad)]) == 1
@@ -165,40 +217,59 @@ def test_predict_bad_input_file_is_one_line(run_dir: Path, tmp_path: Path,
     assert "no utterances" in capsys.readouterr().err
 
 
-def test_predict_input_format_empty_input_and_output_path(run_dir: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]
-                                                          ) -> None:
+def test_predict_input_format_empty_input_and_output_path(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     record = {"id": "q", "utterances": [{"speaker": "A", "text": "I got the job !"}]}
     txt = tmp_path / "input.txt"  # our JSONL under a name detection cannot place
     txt.write_text(json.dumps(record) + "\n")
     assert main(["predict", "--checkpoint", str(run_dir), str(txt)]) == 1
     err = capsys.readouterr().err
     assert "cannot detect the format; name it explicitly" in err and "format=" not in err
-    assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--input-format",
-                 "jsonl"]) == 0
+    assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--input-format", "jsonl"]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == "q"
     blank = tmp_path / "blank.jsonl"
     blank.write_text("\n")
     assert main(["predict", "--checkpoint", str(run_dir), str(blank)]) == 1
     assert "no conversations in the file" in capsys.readouterr().err
-    assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--input-format", "jsonl",
-                 "-o", str(tmp_path)]) == 1
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(run_dir),
+                str(txt),
+                "--input-format",
+                "jsonl",
+                "-o",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert "is a directory; give a file name to write" in capsys.readouterr().err
     assert main(["predict", "--checkpoint", str(run_dir), str(txt), "--batch-size", "0"]) == 2
 
 
 @pytest.mark.slow  # two gloo processes: about a minute
-def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
-                                                         test_gold: list[Conversation]) -> None:
+def test_two_process_ddp_gives_the_single_process_metrics(
+    run_dir: Path, test_gold: list[Conversation]
+) -> None:
     from unimeec.training.run import evaluate_checkpoint
 
     # 20 conversations in batches of 7 = 3 batches: rank 1 gets a padded repeat of batch 0
-    common = ["data.eval_batch_size=7", "trainer.accelerator=cpu",
-              "trainer.enable_progress_bar=false"]
+    common = [
+        "data.eval_batch_size=7",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+    ]
     single, predictions = evaluate_checkpoint(run_dir, conversations=test_gold, overrides=common)
     assert [c.id for c in predictions] == [c.id for c in test_gold]
-    double, _ = evaluate_checkpoint(run_dir, conversations=test_gold,
-                     overrides=[*common, "trainer.devices=2", "trainer.strategy=ddp_spawn"])
+    double, _ = evaluate_checkpoint(
+        run_dir,
+        conversations=test_gold,
+        overrides=[*common, "trainer.devices=2", "trainer.strategy=ddp_spawn"],
+    )
     assert double.keys() == single.keys()
     for key, value in single.items():
         assert double[key] == pytest.approx(value, abs=1e-6), key
@@ -206,7 +277,8 @@ def test_two_process_ddp_gives_the_single_process_metrics(run_dir: Path,
 
 @pytest.mark.slow  # two gloo processes
 def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
-        run_dir: Path, test_gold: list[Conversation]) -> None:
+    run_dir: Path, test_gold: list[Conversation]
+) -> None:
     """Under ddp_spawn the grid's exact scores stay in the workers; the logged ones decide."""
     from unimeec.checkpoint import load_model_and_processor
     from unimeec.training.config import config_from_dict
@@ -215,14 +287,21 @@ def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
     from unimeec.training.trainer import build_trainer
 
     model, processor = load_model_and_processor(run_dir)
-    common = ["data.eval_batch_size=7", "trainer.accelerator=cpu",
-              "trainer.enable_progress_bar=false", "decoding.threshold_grid=[0.05, 0.3, 0.5]"]
+    common = [
+        "data.eval_batch_size=7",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "decoding.threshold_grid=[0.05, 0.3, 0.5]",
+    ]
     taus = {}
-    for name, extra in (("single", []), ("double", ["trainer.devices=2",
-                                                     "trainer.strategy=ddp_spawn"])):
+    for name, extra in (
+        ("single", []),
+        ("double", ["trainer.devices=2", "trainer.strategy=ddp_spawn"]),
+    ):
         config = config_from_dict({}, [*common, *extra])
-        datamodule = UniMEECDataModule(config.data, processor=processor,
-                                       conversations={"dev": test_gold}, roles=("dev",))
+        datamodule = UniMEECDataModule(
+            config.data, processor=processor, conversations={"dev": test_gold}, roles=("dev",)
+        )
         evaluator = build_trainer(config.trainer, None, monitor=None, validate=True, fit=False)
         tau, at_tau = tune_threshold(model, config, evaluator, datamodule)
         taus[name] = tau

@@ -67,11 +67,16 @@ class ContextClassifier(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(backbone.config.hidden_size, n_labels)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
-        states = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
-                               **kwargs).last_hidden_state
+        states = self.backbone(
+            input_ids=input_ids, attention_mask=attention_mask, **kwargs
+        ).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         return self.classifier(self.dropout(pooled)).float()
@@ -90,10 +95,16 @@ class FitResult:
     train_utterances_per_second: float
 
 
-def _encode(tokenizer: Any, examples: list[ContextExample], max_length: int) -> list[dict[str, Any]]:
+def _encode(
+    tokenizer: Any, examples: list[ContextExample], max_length: int
+) -> list[dict[str, Any]]:
     """Tokenise once up front; padding happens per batch."""
-    encoded = tokenizer([e.target for e in examples], [e.context for e in examples],
-                        truncation="longest_first", max_length=max_length)
+    encoded = tokenizer(
+        [e.target for e in examples],
+        [e.context for e in examples],
+        truncation="longest_first",
+        max_length=max_length,
+    )
     rows = []
     for k, example in enumerate(examples):
         row = {key: encoded[key][k] for key in encoded}
@@ -103,15 +114,15 @@ def _encode(tokenizer: Any, examples: list[ContextExample], max_length: int) -> 
     return rows
 
 
-def _batches(rows: list[dict[str, Any]], tokenizer: Any, batch_size: int,
-             order: list[int]) -> Any:
+def _batches(rows: list[dict[str, Any]], tokenizer: Any, batch_size: int, order: list[int]) -> Any:
     for start in range(0, len(order), batch_size):
-        chunk = [rows[k] for k in order[start:start + batch_size]]
+        chunk = [rows[k] for k in order[start : start + batch_size]]
         yield tokenizer.pad(chunk, return_tensors="pt")
 
 
-def length_grouped_order(lengths: list[int], batch_size: int, generator: torch.Generator,
-                         group: int = 50) -> list[int]:
+def length_grouped_order(
+    lengths: list[int], batch_size: int, generator: torch.Generator, group: int = 50
+) -> list[int]:
     """A random order whose consecutive ``batch_size`` blocks hold similar lengths.
 
     Why: random batches are padded to their longest member (about 1.8x the mean on ECF);
@@ -122,8 +133,8 @@ def length_grouped_order(lengths: list[int], batch_size: int, generator: torch.G
     span = batch_size * group
     blocks: list[list[int]] = []
     for start in range(0, len(order), span):
-        chunk = sorted(order[start:start + span], key=lambda k: -lengths[k])
-        blocks.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        chunk = sorted(order[start : start + span], key=lambda k: -lengths[k])
+        blocks.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     shuffled = torch.randperm(len(blocks), generator=generator).tolist()
     return [k for b in shuffled for k in blocks[b]]
 
@@ -134,8 +145,9 @@ def _autocast(config: ContextClassifierConfig) -> Any:
     return torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=enabled)
 
 
-def _logits(model: ContextClassifier, batch: dict[str, torch.Tensor],
-            config: ContextClassifierConfig) -> torch.Tensor:
+def _logits(
+    model: ContextClassifier, batch: dict[str, torch.Tensor], config: ContextClassifierConfig
+) -> torch.Tensor:
     inputs = {k: v.to(config.device) for k, v in batch.items() if k != "labels"}
     with _autocast(config):
         return model(**inputs)
@@ -155,8 +167,12 @@ def build_context_classifier(config: ContextClassifierConfig, n_labels: int) -> 
 
 
 @torch.no_grad()
-def predict_emotions(model: ContextClassifier, tokenizer: Any, conversations: list[Conversation],
-                     config: ContextClassifierConfig) -> list[Conversation]:
+def predict_emotions(
+    model: ContextClassifier,
+    tokenizer: Any,
+    conversations: list[Conversation],
+    config: ContextClassifierConfig,
+) -> list[Conversation]:
     """Copies of ``conversations`` with predicted emotions, their scores, and **no** pairs."""
     labels = config.labels
     examples = context_examples(_strip_emotions(conversations), labels, config.past, config.future)
@@ -168,7 +184,7 @@ def predict_emotions(model: ContextClassifier, tokenizer: Any, conversations: li
     done = 0
     for batch in _batches(rows, tokenizer, config.eval_batch_size, order):
         probs = _logits(model, batch, config).softmax(-1).cpu().tolist()
-        for k, p in zip(order[done:done + len(probs)], probs):
+        for k, p in zip(order[done : done + len(probs)], probs):
             probabilities[k] = p
         done += len(probs)
     emotions: list[list[str]] = [[] for _ in conversations]
@@ -177,8 +193,10 @@ def predict_emotions(model: ContextClassifier, tokenizer: Any, conversations: li
         best = max(range(len(labels)), key=p.__getitem__)
         emotions[example.conversation].append(labels[best])
         scores[example.conversation].append(dict(zip(labels, p)))
-    return [conv.with_predictions(emotions=emotions[k], emotion_scores=scores[k], pairs=[])
-            for k, conv in enumerate(conversations)]
+    return [
+        conv.with_predictions(emotions=emotions[k], emotion_scores=scores[k], pairs=[])
+        for k, conv in enumerate(conversations)
+    ]
 
 
 def _strip_emotions(conversations: list[Conversation]) -> list[Conversation]:
@@ -186,8 +204,11 @@ def _strip_emotions(conversations: list[Conversation]) -> list[Conversation]:
     return [conv.with_predictions(emotions=[None] * len(conv), pairs=[]) for conv in conversations]
 
 
-def fit_context_classifier(train: list[Conversation], dev: list[Conversation],
-                           config: ContextClassifierConfig | None = None) -> FitResult:
+def fit_context_classifier(
+    train: list[Conversation],
+    dev: list[Conversation],
+    config: ContextClassifierConfig | None = None,
+) -> FitResult:
     """Fine-tune on ``train``; keep the epoch with the best dev MERC weighted F1."""
     config = copy.deepcopy(config) if config is not None else ContextClassifierConfig()
     if not config.labels:
@@ -198,8 +219,11 @@ def fit_context_classifier(train: list[Conversation], dev: list[Conversation],
     set_seed(config.seed)
     tokenizer = load_tokenizer(config)
     model = build_context_classifier(config, len(config.labels))
-    examples = [e for e in context_examples(train, config.labels, config.past, config.future)
-                if e.label is not None]
+    examples = [
+        e
+        for e in context_examples(train, config.labels, config.past, config.future)
+        if e.label is not None
+    ]
     if not examples:
         raise ValueError("no labelled utterance in the training conversations")
     rows = _encode(tokenizer, examples, config.max_length)
@@ -208,10 +232,12 @@ def fit_context_classifier(train: list[Conversation], dev: list[Conversation],
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(config.warmup_ratio * total_steps), total_steps)
+        optimizer, int(config.warmup_ratio * total_steps), total_steps
+    )
     generator = torch.Generator().manual_seed(config.seed)
     loss_fn = nn.CrossEntropyLoss()
     history: list[dict[str, float]] = []
@@ -223,8 +249,12 @@ def fit_context_classifier(train: list[Conversation], dev: list[Conversation],
             break
         model.train()
         order = length_grouped_order(lengths, config.batch_size, generator)
-        bar = tqdm(_batches(rows, tokenizer, config.batch_size, order), total=steps_per_epoch,
-                   desc=f"baseline epoch {epoch + 1}/{config.epochs}", leave=False)
+        bar = tqdm(
+            _batches(rows, tokenizer, config.batch_size, order),
+            total=steps_per_epoch,
+            desc=f"baseline epoch {epoch + 1}/{config.epochs}",
+            leave=False,
+        )
         started = time.perf_counter()
         running = 0.0
         for batch in bar:
@@ -244,17 +274,29 @@ def fit_context_classifier(train: list[Conversation], dev: list[Conversation],
         train_seconds += time.perf_counter() - started
         dev_pred = predict_emotions(model, tokenizer, dev, config)
         dev_f1 = float(evaluate(dev, dev_pred)["merc_weighted_f1"])
-        history.append({"epoch": epoch + 1, "steps": step, "dev_merc_weighted_f1": dev_f1,
-                        "train_loss": running / max(1, step - epoch * steps_per_epoch)})
+        history.append(
+            {
+                "epoch": epoch + 1,
+                "steps": step,
+                "dev_merc_weighted_f1": dev_f1,
+                "train_loss": running / max(1, step - epoch * steps_per_epoch),
+            }
+        )
         logger.info("baseline epoch %d: dev weighted F1 %.4f", epoch + 1, dev_f1)
         if dev_f1 > best_f1:
             best_f1, best_epoch = dev_f1, epoch + 1
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     if best_state is not None:
         model.load_state_dict(best_state)
-    return FitResult(model=model, tokenizer=tokenizer, config=config, best_epoch=best_epoch,
-                     best_dev_weighted_f1=best_f1, history=history,
-                     train_utterances_per_second=seen / train_seconds if train_seconds else 0.0)
+    return FitResult(
+        model=model,
+        tokenizer=tokenizer,
+        config=config,
+        best_epoch=best_epoch,
+        best_dev_weighted_f1=best_f1,
+        history=history,
+        train_utterances_per_second=seen / train_seconds if train_seconds else 0.0,
+    )
 
 
 def config_dict(config: ContextClassifierConfig) -> dict[str, Any]:

@@ -47,13 +47,16 @@ def context_examples(
     for position, conv in enumerate(conversations):
         rendered = [utterance_text(u) for u in conv.utterances]
         for k, utt in enumerate(conv.utterances):
-            window = rendered[max(0, k - past): k + future + 1]
+            window = rendered[max(0, k - past) : k + future + 1]
             label = None
             if utt.emotion is not None:
                 if utt.emotion not in label_ids:
-                    raise ValueError(f"conversation {conv.id}, utterance {utt.index}: emotion "
-                                     f"{utt.emotion!r} is not one of {', '.join(labels)}")
+                    raise ValueError(
+                        f"conversation {conv.id}, utterance {utt.index}: emotion "
+                        f"{utt.emotion!r} is not one of {', '.join(labels)}"
+                    )
                 label = label_ids[utt.emotion]
-            examples.append(ContextExample(position, utt.index, rendered[k],
-                                           separator.join(window), label))
+            examples.append(
+                ContextExample(position, utt.index, rendered[k], separator.join(window), label)
+            )
     return examples

@@ -25,12 +25,15 @@ log = logging.getLogger(__name__)
 CHUNK_OF, CHUNK_OFFSET = "chunk_of", "chunk_offset"
 
 
-def chunk_windows(n: int, max_utterances: int, past: int, future: int
-                  ) -> list[tuple[int, int, int, int]]:
+def chunk_windows(
+    n: int, max_utterances: int, past: int, future: int
+) -> list[tuple[int, int, int, int]]:
     """``(start, target_start, target_end, end)`` 0-based, end-exclusive, covering ``0..n``."""
     if max_utterances <= past + future:
-        raise ValueError(f"max_utterances ({max_utterances}) must exceed the context "
-                         f"past + future ({past} + {future})")
+        raise ValueError(
+            f"max_utterances ({max_utterances}) must exceed the context "
+            f"past + future ({past} + {future})"
+        )
     if n <= max_utterances:
         return [(0, 0, n, n)]
     windows = []
@@ -44,8 +47,9 @@ def chunk_windows(n: int, max_utterances: int, past: int, future: int
     return windows
 
 
-def chunk_conversation(conversation: Conversation, max_utterances: int, past: int,
-                       future: int) -> list[Conversation]:
+def chunk_conversation(
+    conversation: Conversation, max_utterances: int, past: int, future: int
+) -> list[Conversation]:
     """``conversation`` itself when short enough, else its overlapping training chunks."""
     n = len(conversation)
     windows = chunk_windows(n, max_utterances, past, future)
@@ -56,51 +60,86 @@ def chunk_conversation(conversation: Conversation, max_utterances: int, past: in
         utterances = []
         for position, utt in enumerate(conversation.utterances[start:end], start=start):
             target = target_start <= position < target_end
-            utterances.append(dataclasses.replace(
-                utt, index=position - start + 1, emotion=utt.emotion if target else None,
-                latent_cause=utt.latent_cause and target, meta=dict(utt.meta)))
-        pairs = [dataclasses.replace(p, emotion_utterance=p.emotion_utterance - start,
-                                     cause_utterance=p.cause_utterance - start)
-                 for p in conversation.pairs
-                 if target_start < p.emotion_utterance <= target_end
-                 and start < p.cause_utterance <= end]
-        chunks.append(Conversation(
-            id=f"{conversation.id}#{k + 1}", utterances=utterances, pairs=pairs,
-            dataset=conversation.dataset, split=conversation.split,
-            has_cause_labels=conversation.has_cause_labels, labels=conversation.labels,
-            meta={**conversation.meta, CHUNK_OF: conversation.id, CHUNK_OFFSET: start}))
+            utterances.append(
+                dataclasses.replace(
+                    utt,
+                    index=position - start + 1,
+                    emotion=utt.emotion if target else None,
+                    latent_cause=utt.latent_cause and target,
+                    meta=dict(utt.meta),
+                )
+            )
+        pairs = [
+            dataclasses.replace(
+                p,
+                emotion_utterance=p.emotion_utterance - start,
+                cause_utterance=p.cause_utterance - start,
+            )
+            for p in conversation.pairs
+            if target_start < p.emotion_utterance <= target_end and start < p.cause_utterance <= end
+        ]
+        chunks.append(
+            Conversation(
+                id=f"{conversation.id}#{k + 1}",
+                utterances=utterances,
+                pairs=pairs,
+                dataset=conversation.dataset,
+                split=conversation.split,
+                has_cause_labels=conversation.has_cause_labels,
+                labels=conversation.labels,
+                meta={**conversation.meta, CHUNK_OF: conversation.id, CHUNK_OFFSET: start},
+            )
+        )
     return chunks
 
 
-def chunk_conversations(conversations: Iterable[Conversation], max_utterances: int | None,
-                        past: int, future: int) -> list[Conversation]:
+def chunk_conversations(
+    conversations: Iterable[Conversation], max_utterances: int | None, past: int, future: int
+) -> list[Conversation]:
     """:func:`chunk_conversation` over a split (``max_utterances=None``: unchanged)."""
     conversations = list(conversations)
     if max_utterances is None:
         return conversations
-    return [chunk for conv in conversations
-            for chunk in chunk_conversation(conv, max_utterances, past, future)]
+    return [
+        chunk
+        for conv in conversations
+        for chunk in chunk_conversation(conv, max_utterances, past, future)
+    ]
 
 
 def concatenate(conversations: Sequence[Conversation], conversation_id: str) -> Conversation:
     """One conversation of ``conversations`` in order; pairs and indices shifted."""
     utterances, pairs, offset = [], [], 0
     for conv in conversations:
-        utterances += [dataclasses.replace(u, index=u.index + offset, meta=dict(u.meta))
-                       for u in conv.utterances]
-        pairs += [dataclasses.replace(p, emotion_utterance=p.emotion_utterance + offset,
-                                      cause_utterance=p.cause_utterance + offset)
-                  for p in conv.pairs]
+        utterances += [
+            dataclasses.replace(u, index=u.index + offset, meta=dict(u.meta))
+            for u in conv.utterances
+        ]
+        pairs += [
+            dataclasses.replace(
+                p,
+                emotion_utterance=p.emotion_utterance + offset,
+                cause_utterance=p.cause_utterance + offset,
+            )
+            for p in conv.pairs
+        ]
         offset += len(conv)
     first = conversations[0]
-    return Conversation(id=conversation_id, utterances=utterances, pairs=pairs,
-                        dataset=first.dataset, split=first.split,
-                        has_cause_labels=all(c.has_cause_labels for c in conversations),
-                        labels=first.labels, meta={"sources": [c.id for c in conversations]})
+    return Conversation(
+        id=conversation_id,
+        utterances=utterances,
+        pairs=pairs,
+        dataset=first.dataset,
+        split=first.split,
+        has_cause_labels=all(c.has_cause_labels for c in conversations),
+        labels=first.labels,
+        meta={"sources": [c.id for c in conversations]},
+    )
 
 
-def long_dialogues(conversations: Sequence[Conversation], min_utterances: int = 40
-                   ) -> list[Conversation]:
+def long_dialogues(
+    conversations: Sequence[Conversation], min_utterances: int = 40
+) -> list[Conversation]:
     """The documented stress set: consecutive conversations joined into long dialogues.
 
     Conversations are taken in file order and joined until a dialogue has at least
@@ -116,7 +155,11 @@ def long_dialogues(conversations: Sequence[Conversation], min_utterances: int = 
             dialogues.append(concatenate(current, f"long-{len(dialogues) + 1}"))
             current = []
     if current:
-        log.info("long dialogues: the last %d conversations (%d utterances) do not reach %d "
-                 "utterances and are left out", len(current), sum(map(len, current)),
-                 min_utterances)
+        log.info(
+            "long dialogues: the last %d conversations (%d utterances) do not reach %d "
+            "utterances and are left out",
+            len(current),
+            sum(map(len, current)),
+            min_utterances,
+        )
     return dialogues

@@ -25,8 +25,14 @@ BASE_URL_ENV = "UNIMEEC_DOWNLOAD_URL"
 _CHUNK = 1 << 16
 
 
-def download_dataset(name: str, dest: str | Path, *, base_url: str | None = None,
-                     progress: bool = True, timeout: float = 60.0) -> list[Path]:
+def download_dataset(
+    name: str,
+    dest: str | Path,
+    *,
+    base_url: str | None = None,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> list[Path]:
     """Fetch every file of dataset ``name`` into ``dest``; return their paths."""
     if name not in DOWNLOADS:
         raise DownloadError(f"unknown dataset {name!r}; downloadable: {', '.join(DOWNLOADS)}")
@@ -34,13 +40,15 @@ def download_dataset(name: str, dest: str | Path, *, base_url: str | None = None
     paths = []
     for source in DOWNLOADS[name]:
         url = f"{base_url.rstrip('/')}/{source.local_path}" if base_url else source.url
-        paths.append(fetch(source, url, Path(dest) / source.local_path, progress=progress,
-                           timeout=timeout))
+        paths.append(
+            fetch(source, url, Path(dest) / source.local_path, progress=progress, timeout=timeout)
+        )
     return paths
 
 
-def fetch(source: SourceFile, url: str, target: Path, *, progress: bool = True,
-          timeout: float = 60.0) -> Path:
+def fetch(
+    source: SourceFile, url: str, target: Path, *, progress: bool = True, timeout: float = 60.0
+) -> Path:
     """Download ``url`` to ``target`` (resuming a ``.part``), then verify the SHA-256."""
     if target.is_file():
         if file_sha256(target) == source.sha256:
@@ -60,21 +68,33 @@ def fetch(source: SourceFile, url: str, target: Path, *, progress: bool = True,
                     offset = 0  # server ignored Range: start over
                 size = response.headers.get("Content-Length")
                 total = offset + int(size) if size is not None else None
-                with part.open("ab" if offset else "wb") as out, tqdm(
-                        total=total, initial=offset, unit="B", unit_scale=True,
-                        desc=target.name, disable=not progress) as bar:
+                with (
+                    part.open("ab" if offset else "wb") as out,
+                    tqdm(
+                        total=total,
+                        initial=offset,
+                        unit="B",
+                        unit_scale=True,
+                        desc=target.name,
+                        disable=not progress,
+                    ) as bar,
+                ):
                     for chunk in response.iter_content(_CHUNK):
                         out.write(chunk)
                         bar.update(len(chunk))
             else:
                 raise DownloadError(f"{url}: HTTP {response.status_code} {response.reason}")
     except requests.RequestException as err:
-        raise DownloadError(f"{url}: {err} (partial data kept in {part}; rerun to resume)") from None
+        raise DownloadError(
+            f"{url}: {err} (partial data kept in {part}; rerun to resume)"
+        ) from None
     digest = file_sha256(part)
     if digest != source.sha256:
         part.unlink()
-        raise DownloadError(f"{url}: SHA-256 mismatch for {target.name}: got {digest}, expected "
-                            f"{source.sha256} (file deleted)")
+        raise DownloadError(
+            f"{url}: SHA-256 mismatch for {target.name}: got {digest}, expected "
+            f"{source.sha256} (file deleted)"
+        )
     part.replace(target)
     log.info("%s: downloaded, checksum OK", target)
     return target

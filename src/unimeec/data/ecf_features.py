@@ -32,8 +32,10 @@ _KEY_PATTERN = re.compile(r"dia(\d+)utt(\d+)")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
 #: The only globals a NumPy object-array pickle needs.
 _ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
 }
 
 
@@ -66,8 +68,10 @@ def load_video_id_mapping(path: str | Path) -> dict[str, int]:
                 else:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
                 if dtype != np.dtype(object) or shape != ():
-                    raise FeatureError(f"{path}: expected a 0-d object array holding a dict, "
-                                       f"got dtype {dtype} shape {shape}")
+                    raise FeatureError(
+                        f"{path}: expected a 0-d object array holding a dict, "
+                        f"got dtype {dtype} shape {shape}"
+                    )
                 raw = _ArrayOnlyUnpickler(handle).load().item()
         except (ValueError, pickle.UnpicklingError, EOFError) as err:
             raise FeatureError(f"{path}: not a video id mapping ({err})") from err
@@ -97,8 +101,12 @@ class EcfFeatures:
     trailing number, so ``"1"`` and ``"ecf1_1"`` both name ECF conversation 1.
     """
 
-    def __init__(self, table: str | Path, mapping: str | Path | Mapping[str, int],
-                 modality: str | None = None) -> None:
+    def __init__(
+        self,
+        table: str | Path,
+        mapping: str | Path | Mapping[str, int],
+        modality: str | None = None,
+    ) -> None:
         self.table_path = Path(table)
         if not self.table_path.is_file():
             raise FeatureError(f"ECF feature table not found: {self.table_path}")
@@ -107,11 +115,15 @@ class EcfFeatures:
         except ValueError as err:
             raise FeatureError(f"{self.table_path}: not a numeric .npy table ({err})") from err
         if self._table.ndim != 2:
-            raise FeatureError(f"{self.table_path}: expected a 2-D table, got shape "
-                               f"{list(self._table.shape)}")
+            raise FeatureError(
+                f"{self.table_path}: expected a 2-D table, got shape {list(self._table.shape)}"
+            )
         self._modality = modality or _guess_modality(self.table_path)
-        rows = (load_video_id_mapping(mapping) if isinstance(mapping, (str, Path))
-                else {str(k): int(v) for k, v in mapping.items()})
+        rows = (
+            load_video_id_mapping(mapping)
+            if isinstance(mapping, (str, Path))
+            else {str(k): int(v) for k, v in mapping.items()}
+        )
         n_rows = self._table.shape[0]
         self._rows: dict[tuple[str, int], int] = {}
         for name, row in rows.items():
@@ -122,7 +134,8 @@ class EcfFeatures:
                 raise FeatureError(
                     f"{self.table_path}: mapping sends {name} to row {row}, but the table has "
                     f"{n_rows} rows; official tables have row 0 as padding and utterance rows "
-                    f"1..{len(rows)} (shape [{len(rows) + 1}, dim])")
+                    f"1..{len(rows)} (shape [{len(rows) + 1}, dim])"
+                )
             self._rows[(str(int(match.group(1))), int(match.group(2)))] = row
 
     @property
@@ -157,26 +170,31 @@ class EcfFeatures:
         row = self._lookup(conversation_id, utterance_index)
         return None if row is None else np.array(self._table[row], dtype=np.float32)
 
-    def statistics(self, keys: Iterable[tuple[str, int]] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(
+        self, keys: Iterable[tuple[str, int]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(mean, std)`` over the rows of ``keys`` (all mapped utterances when ``None``)."""
         if keys is None:
             rows = sorted(self._rows.values())
         else:
             rows = sorted({r for k in keys if (r := self._lookup(*k)) is not None})
-        chunks = (self._table[rows[i:i + 1024]] for i in range(0, len(rows), 1024))
+        chunks = (self._table[rows[i : i + 1024]] for i in range(0, len(rows), 1024))
         return running_statistics(chunks, self.dim, where=str(self.table_path))
 
     def to_store(self, path: str | Path, shard_size: int = 2048) -> FeatureStore:
         """Copy into a :class:`FeatureStore` (keys ``(str(conversation number), utterance)``)."""
-        info = ExtractorInfo(name=f"ecf-official-{self.table_path.stem}",
-                             settings={"table": self.table_path.name, "rows": len(self._table)},
-                             versions={"numpy": np.__version__})
-        writer = FeatureStoreWriter(path, modality=self.modality, dim=self.dim, extractor=info,
-                                    shard_size=shard_size)
+        info = ExtractorInfo(
+            name=f"ecf-official-{self.table_path.stem}",
+            settings={"table": self.table_path.name, "rows": len(self._table)},
+            versions={"numpy": np.__version__},
+        )
+        writer = FeatureStoreWriter(
+            path, modality=self.modality, dim=self.dim, extractor=info, shard_size=shard_size
+        )
         writer.record_media(self.table_path.name, file_sha256(self.table_path))
-        for (conversation, utterance), row in sorted(self._rows.items(),
-                                                      key=lambda kv: (int(kv[0][0]), kv[0][1])):
+        for (conversation, utterance), row in sorted(
+            self._rows.items(), key=lambda kv: (int(kv[0][0]), kv[0][1])
+        ):
             if (conversation, utterance) not in writer:
                 writer.add(conversation, utterance, self._table[row])
         return writer.close()
@@ -195,6 +213,8 @@ def modality_from_name(path: str | Path) -> str | None:
 def _guess_modality(path: Path) -> str:
     modality = modality_from_name(path)
     if modality is None:
-        raise FeatureError(f"{path}: cannot tell the modality from the file name; pass "
-                           "modality='audio' or 'visual'")
+        raise FeatureError(
+            f"{path}: cannot tell the modality from the file name; pass "
+            "modality='audio' or 'visual'"
+        )
     return modality

@@ -37,8 +37,13 @@ from unimeec.hashing import file_sha256
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-__all__ = ["ExtractorInfo", "FeatureStore", "FeatureStoreWriter", "file_sha256",
-           "running_statistics"]
+__all__ = [
+    "ExtractorInfo",
+    "FeatureStore",
+    "FeatureStoreWriter",
+    "file_sha256",
+    "running_statistics",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +68,11 @@ class ExtractorInfo:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ExtractorInfo:
-        return cls(name=str(raw["name"]), settings=dict(raw.get("settings", {})),
-                   versions={str(k): str(v) for k, v in raw.get("versions", {}).items()})
+        return cls(
+            name=str(raw["name"]),
+            settings=dict(raw.get("settings", {})),
+            versions={str(k): str(v) for k, v in raw.get("versions", {}).items()},
+        )
 
 
 def _key(conversation_id: str | int, utterance_index: int) -> Key:
@@ -86,8 +94,10 @@ def _read_index(path: Path) -> dict[str, Any]:
     if not isinstance(index, dict) or index.get("format") != STORE_FORMAT:
         raise FeatureError(f"{index_path}: not a {STORE_FORMAT} index")
     if index.get("format_version") != STORE_FORMAT_VERSION:
-        raise FeatureError(f"{index_path}: format version {index.get('format_version')!r}; this "
-                           f"unimeec reads version {STORE_FORMAT_VERSION}")
+        raise FeatureError(
+            f"{index_path}: format version {index.get('format_version')!r}; this "
+            f"unimeec reads version {STORE_FORMAT_VERSION}"
+        )
     for name in ("modality", "dim", "extractor", "shards", "records"):
         if name not in index:
             raise FeatureError(f"{index_path}: missing field {name!r}")
@@ -127,14 +137,16 @@ class FeatureStore:
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: str | Path, *, expected_dim: int | None = None,
-             modality: str | None = None) -> FeatureStore:
+    def open(
+        cls, path: str | Path, *, expected_dim: int | None = None, modality: str | None = None
+    ) -> FeatureStore:
         """Open the store at ``path``; check its dimension/modality when given."""
         path = Path(path)
         store = cls(path, _read_index(path))
         if expected_dim is not None and store.dim != expected_dim:
-            raise FeatureError(f"{path}: features have dimension {store.dim}, expected "
-                               f"{expected_dim}")
+            raise FeatureError(
+                f"{path}: features have dimension {store.dim}, expected {expected_dim}"
+            )
         if modality is not None and store.modality != modality:
             raise FeatureError(f"{path}: holds {store.modality} features, expected {modality}")
         highest_row: dict[int, tuple[int, Key]] = {}
@@ -152,12 +164,14 @@ class FeatureStore:
             with safe_open(str(shard), framework="numpy") as handle:
                 shape = handle.get_slice(TENSOR_NAME).get_shape()
             if len(shape) != 2 or shape[1] != store.dim:
-                raise FeatureError(f"{shard}: tensor shape {list(shape)}, index says dimension "
-                                   f"{store.dim}")
+                raise FeatureError(
+                    f"{shard}: tensor shape {list(shape)}, index says dimension {store.dim}"
+                )
             row, key = highest_row.get(number, (-1, ("", 0)))
             if row >= shape[0]:
-                raise FeatureError(f"{path}: key {key} points at row {row} of {name}, which has "
-                                   f"{shape[0]} rows")
+                raise FeatureError(
+                    f"{path}: key {key} points at row {row} of {name}, which has {shape[0]} rows"
+                )
         return store
 
     # ------------------------------------------------------------------ metadata
@@ -202,8 +216,10 @@ class FeatureStore:
         return iter(self._records)
 
     def __repr__(self) -> str:
-        return (f"FeatureStore({str(self.path)!r}, modality={self.modality!r}, dim={self.dim}, "
-                f"keys={len(self)}, missing={len(self.missing_keys())})")
+        return (
+            f"FeatureStore({str(self.path)!r}, modality={self.modality!r}, dim={self.dim}, "
+            f"keys={len(self)}, missing={len(self.missing_keys())})"
+        )
 
     # ------------------------------------------------------------------ reading
     def _shard(self, number: int) -> Any:
@@ -219,10 +235,11 @@ class FeatureStore:
         if record is None or "missing" in record:
             return None
         row = int(record["row"])
-        return self._shard(int(record["shard"])).get_slice(TENSOR_NAME)[row:row + 1][0]
+        return self._shard(int(record["shard"])).get_slice(TENSOR_NAME)[row : row + 1][0]
 
-    def statistics(self, keys: Iterable[tuple[str, int]] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def statistics(
+        self, keys: Iterable[tuple[str, int]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per-dimension ``(mean, std)`` over the vectors of ``keys`` (all when ``None``).
 
         Meant for standardising with training-split statistics: pass the training keys.
@@ -235,8 +252,10 @@ class FeatureStore:
             if "missing" in record or (wanted is not None and key not in wanted):
                 continue
             rows_by_shard.setdefault(int(record["shard"]), []).append(int(record["row"]))
-        chunks = (self._shard(s).get_tensor(TENSOR_NAME)[sorted(rows)]
-                  for s, rows in sorted(rows_by_shard.items()))
+        chunks = (
+            self._shard(s).get_tensor(TENSOR_NAME)[sorted(rows)]
+            for s, rows in sorted(rows_by_shard.items())
+        )
         return running_statistics(chunks, self.dim, where=str(self.path))
 
     # ------------------------------------------------------------------ pickling
@@ -247,8 +266,9 @@ class FeatureStore:
         return state
 
 
-def running_statistics(chunks: Iterable[np.ndarray], dim: int, *, where: str = "features"
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def running_statistics(
+    chunks: Iterable[np.ndarray], dim: int, *, where: str = "features"
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and population std over row chunks, merged chunk by chunk (Chan et al.)."""
     count = 0
     mean = np.zeros(dim, dtype=np.float64)
@@ -263,7 +283,7 @@ def running_statistics(chunks: Iterable[np.ndarray], dim: int, *, where: str = "
         delta = block_mean - mean
         total = count + n
         mean = mean + delta * (n / total)
-        m2 = m2 + block_m2 + delta ** 2 * (count * n / total)
+        m2 = m2 + block_m2 + delta**2 * (count * n / total)
         count = total
     if count == 0:
         raise FeatureError(f"{where}: no feature vectors among the given keys")
@@ -282,11 +302,19 @@ class FeatureStoreWriter:
     mixes two kinds of vectors.
     """
 
-    def __init__(self, path: str | Path, *, modality: str, dim: int, extractor: ExtractorInfo,
-                 shard_size: int = 2048) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        modality: str,
+        dim: int,
+        extractor: ExtractorInfo,
+        shard_size: int = 2048,
+    ) -> None:
         if modality not in MODALITIES:
-            raise FeatureError(f"unknown modality {modality!r}; expected one of "
-                               f"{', '.join(MODALITIES)}")
+            raise FeatureError(
+                f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}"
+            )
         if dim < 1:
             raise FeatureError(f"feature dimension must be >= 1, got {dim}")
         self.path = Path(path)
@@ -298,9 +326,17 @@ class FeatureStoreWriter:
         else:
             if self.path.exists() and any(self.path.iterdir()):
                 raise FeatureError(f"{self.path}: exists, is not empty and is not a feature store")
-            index = {"format": STORE_FORMAT, "format_version": STORE_FORMAT_VERSION,
-                     "modality": modality, "dim": dim, "dtype": "float32",
-                     "extractor": extractor.to_dict(), "shards": [], "media": {}, "records": []}
+            index = {
+                "format": STORE_FORMAT,
+                "format_version": STORE_FORMAT_VERSION,
+                "modality": modality,
+                "dim": dim,
+                "dtype": "float32",
+                "extractor": extractor.to_dict(),
+                "shards": [],
+                "media": {},
+                "records": [],
+            }
         self._index = index
         self._records = _parse_records(index, self.path)
         self._pending_rows: list[np.ndarray] = []
@@ -308,8 +344,9 @@ class FeatureStoreWriter:
         self.dim = dim
         self.modality = modality
 
-    def _check_compatible(self, index: Mapping[str, Any], modality: str, dim: int,
-                          extractor: ExtractorInfo) -> None:
+    def _check_compatible(
+        self, index: Mapping[str, Any], modality: str, dim: int, extractor: ExtractorInfo
+    ) -> None:
         old = ExtractorInfo.from_dict(index["extractor"])
         problems = []
         if index["modality"] != modality:
@@ -318,11 +355,15 @@ class FeatureStoreWriter:
             problems.append(f"dimension {index['dim']} (now {dim})")
         if old.name != extractor.name:
             problems.append(f"extractor {old.name!r} (now {extractor.name!r})")
-        if json.dumps(old.settings, sort_keys=True) != json.dumps(extractor.settings, sort_keys=True):
+        if json.dumps(old.settings, sort_keys=True) != json.dumps(
+            extractor.settings, sort_keys=True
+        ):
             problems.append(f"settings {old.settings} (now {extractor.settings})")
         if problems:
-            raise FeatureError(f"{self.path}: cannot resume, the store was written with "
-                               f"{'; '.join(problems)}; write to a new store")
+            raise FeatureError(
+                f"{self.path}: cannot resume, the store was written with "
+                f"{'; '.join(problems)}; write to a new store"
+            )
 
     # ------------------------------------------------------------------ writing
     def __contains__(self, key: object) -> bool:
@@ -365,26 +406,40 @@ class FeatureStoreWriter:
         ``replace`` (the caller has forgotten every key extracted from the old file)."""
         media = self._index.setdefault("media", {})
         if not replace and media.get(name, sha256) != sha256:
-            raise FeatureError(f"{self.path}: media file {name} changed since features were "
-                               f"extracted from it (SHA-256 {media[name][:12]}... now "
-                               f"{sha256[:12]}...); write to a new store")
+            raise FeatureError(
+                f"{self.path}: media file {name} changed since features were "
+                f"extracted from it (SHA-256 {media[name][:12]}... now "
+                f"{sha256[:12]}...); write to a new store"
+            )
         media[name] = sha256
 
-    def add(self, conversation_id: str, utterance_index: int, vector: np.ndarray,
-            media: str | None = None) -> None:
+    def add(
+        self,
+        conversation_id: str,
+        utterance_index: int,
+        vector: np.ndarray,
+        media: str | None = None,
+    ) -> None:
         """Store one utterance's vector (float32, shape ``[dim]``)."""
         key = self._new_key(conversation_id, utterance_index)
         array = np.asarray(vector, dtype=np.float32)
         if array.shape != (self.dim,):
-            raise FeatureError(f"{self.path}: conversation {key[0]}, utterance {key[1]}: vector "
-                               f"of shape {list(array.shape)}, the store holds dimension "
-                               f"{self.dim}")
+            raise FeatureError(
+                f"{self.path}: conversation {key[0]}, utterance {key[1]}: vector "
+                f"of shape {list(array.shape)}, the store holds dimension "
+                f"{self.dim}"
+            )
         if not np.isfinite(array).all():
-            raise FeatureError(f"{self.path}: conversation {key[0]}, utterance {key[1]}: vector "
-                               "has NaN or infinite values")
-        record: dict[str, Any] = {"conversation": key[0], "utterance": key[1],
-                                  "shard": len(self._index["shards"]),
-                                  "row": len(self._pending_rows)}
+            raise FeatureError(
+                f"{self.path}: conversation {key[0]}, utterance {key[1]}: vector "
+                "has NaN or infinite values"
+            )
+        record: dict[str, Any] = {
+            "conversation": key[0],
+            "utterance": key[1],
+            "shard": len(self._index["shards"]),
+            "row": len(self._pending_rows),
+        }
         if media is not None:
             record["media"] = media
         self._pending_rows.append(array)
@@ -392,8 +447,9 @@ class FeatureStoreWriter:
         if len(self._pending_rows) >= self.shard_size:
             self.flush()
 
-    def add_missing(self, conversation_id: str, utterance_index: int, reason: str,
-                    media: str | None = None) -> None:
+    def add_missing(
+        self, conversation_id: str, utterance_index: int, reason: str, media: str | None = None
+    ) -> None:
         """Record that this utterance has no features, and why (never a zero vector)."""
         key = self._new_key(conversation_id, utterance_index)
         record: dict[str, Any] = {"conversation": key[0], "utterance": key[1], "missing": reason}
@@ -404,8 +460,9 @@ class FeatureStoreWriter:
     def _new_key(self, conversation_id: str, utterance_index: int) -> Key:
         key = _key(conversation_id, utterance_index)
         if key in self._records:
-            raise FeatureError(f"{self.path}: conversation {key[0]}, utterance {key[1]} is "
-                               "already in the store")
+            raise FeatureError(
+                f"{self.path}: conversation {key[0]}, utterance {key[1]} is already in the store"
+            )
         return key
 
     def _remember(self, key: Key, record: dict[str, Any]) -> None:
@@ -418,16 +475,20 @@ class FeatureStoreWriter:
         if self._pending_rows:
             name = _shard_name(len(self._index["shards"]))
             tmp = self.path / f".{name}.tmp"
-            save_file({TENSOR_NAME: np.stack(self._pending_rows)}, str(tmp),
-                      metadata={"format": STORE_FORMAT, "modality": self.modality})
+            save_file(
+                {TENSOR_NAME: np.stack(self._pending_rows)},
+                str(tmp),
+                metadata={"format": STORE_FORMAT, "modality": self.modality},
+            )
             os.replace(tmp, self.path / name)
             self._index["shards"].append(name)
             self._pending_rows = []
         self._index["records"].extend(self._pending_records)
         self._pending_records = []
         tmp_index = self.path / f".{INDEX_FILE}.tmp"
-        tmp_index.write_text(json.dumps(self._index, indent=1, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+        tmp_index.write_text(
+            json.dumps(self._index, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         os.replace(tmp_index, self.path / INDEX_FILE)
 
     def close(self) -> FeatureStore:

@@ -39,8 +39,9 @@ def open_features(
     if path.suffix == ".npy":
         named = modality_from_name(path)
         if modality is not None and named is not None and named != modality:
-            raise FeatureError(f"{path}: the file name says {named} features, configured as "
-                               f"{modality}")
+            raise FeatureError(
+                f"{path}: the file name says {named} features, configured as {modality}"
+            )
         lookup = EcfFeatures(
             path,
             mapping if mapping is not None else path.with_name(ECF_MAPPING_FILE),

@@ -16,8 +16,9 @@ from unimeec.errors import DataFormatError
 WRITE_FORMATS: tuple[str, ...] = ("jsonl", "semeval-subtask1", "semeval-subtask2")
 
 
-def read_conversations(path: str | Path, format: str | None = None,
-                       **options: Any) -> list[Conversation]:
+def read_conversations(
+    path: str | Path, format: str | None = None, **options: Any
+) -> list[Conversation]:
     """Read every conversation of ``path``; ``format`` is detected when ``None``.
 
     ``options`` go to the format's reader (e.g. ``split=``, ``dataset=``, ECF's ``meld_ids=``).
@@ -32,8 +33,13 @@ def read_conversations(path: str | Path, format: str | None = None,
     return conversations
 
 
-def write_conversations(conversations: Iterable[Conversation], path: str | Path,
-                        format: str = "jsonl", *, span_format: str | None = None) -> None:
+def write_conversations(
+    conversations: Iterable[Conversation],
+    path: str | Path,
+    format: str = "jsonl",
+    *,
+    span_format: str | None = None,
+) -> None:
     """Write ``conversations`` as our JSONL or as SemEval-2024 subtask-1/2 JSON.
 
     ``span_format`` (``semeval-subtask1`` only): ``"text"`` (default; the training file's
@@ -42,13 +48,18 @@ def write_conversations(conversations: Iterable[Conversation], path: str | Path,
     """
     conversations = list(conversations)
     if span_format is not None and format != "semeval-subtask1":
-        raise DataFormatError(f"span_format applies only to format 'semeval-subtask1', not "
-                              f"{format!r}", field="span_format")
+        raise DataFormatError(
+            f"span_format applies only to format 'semeval-subtask1', not {format!r}",
+            field="span_format",
+        )
     if format == "jsonl":
         write_jsonl(conversations, path)
     elif format in ("semeval-subtask1", "semeval-subtask2"):
-        write_semeval(conversations, path, subtask=int(format[-1]),
-                      span_format=span_format or "text")
+        write_semeval(
+            conversations, path, subtask=int(format[-1]), span_format=span_format or "text"
+        )
     else:
-        raise DataFormatError(f"cannot write format {format!r}; choose one of "
-                              f"{', '.join(WRITE_FORMATS)}", field="format")
+        raise DataFormatError(
+            f"cannot write format {format!r}; choose one of {', '.join(WRITE_FORMATS)}",
+            field="format",
+        )

@@ -10,7 +10,15 @@ from __future__ import annotations
 NEUTRAL = "neutral"
 
 #: MELD, ECF 1.0 and ECF 2.0 (SemEval-2024 Task 3) share Ekman's six plus neutral.
-ECF_EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "joy", "sadness", "surprise")
+ECF_EMOTIONS: tuple[str, ...] = (
+    "neutral",
+    "anger",
+    "disgust",
+    "fear",
+    "joy",
+    "sadness",
+    "surprise",
+)
 MELD_EMOTIONS: tuple[str, ...] = ECF_EMOTIONS
 #: The six emotions of MECPE-Cat / SemEval-2024 subtask 2 weighted F1.
 ECF_CAUSE_EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
@@ -21,12 +29,24 @@ ECF_MAIN_EMOTIONS: tuple[str, ...] = ("anger", "joy", "sadness", "surprise")
 IEMOCAP_EMOTIONS: tuple[str, ...] = ("hap", "sad", "neu", "ang", "exc", "fru")
 #: DailyDialog and RECCON-DD (RECCON spells joy "happiness").
 DAILYDIALOG_EMOTIONS: tuple[str, ...] = (
-    "neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise",
+    "neutral",
+    "anger",
+    "disgust",
+    "fear",
+    "happiness",
+    "sadness",
+    "surprise",
 )
 RECCON_EMOTIONS: tuple[str, ...] = DAILYDIALOG_EMOTIONS
 #: EmoryNLP (Willcox's feeling wheel, 7 classes).
 EMORYNLP_EMOTIONS: tuple[str, ...] = (
-    "Neutral", "Joyful", "Peaceful", "Powerful", "Scared", "Mad", "Sad",
+    "Neutral",
+    "Joyful",
+    "Peaceful",
+    "Powerful",
+    "Scared",
+    "Mad",
+    "Sad",
 )
 
 #: The label of "no emotion" per label set; utterances with it are never emotion utterances.
@@ -41,6 +61,14 @@ def is_neutral(label: str | None) -> bool:
 #: Full names some public IEMOCAP exports use instead of the short codes (a format alias,
 #: not a typo fix): the IEMOCAP and ConvECPE readers accept both spellings.
 IEMOCAP_LABEL_ALIASES: dict[str, str] = {
-    "happy": "hap", "happiness": "hap", "sad": "sad", "sadness": "sad", "neutral": "neu",
-    "angry": "ang", "anger": "ang", "excited": "exc", "frustrated": "fru", "frustration": "fru",
+    "happy": "hap",
+    "happiness": "hap",
+    "sad": "sad",
+    "sadness": "sad",
+    "neutral": "neu",
+    "angry": "ang",
+    "anger": "ang",
+    "excited": "exc",
+    "frustrated": "fru",
+    "frustration": "fru",
 }

@@ -27,8 +27,9 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
     if data_dir is None:
         data_dir = os.environ.get(DATA_ENV)
         if not data_dir:
-            raise DatasetNotFoundError(f"no data directory: pass data_dir / --data-dir or set "
-                                       f"{DATA_ENV}")
+            raise DatasetNotFoundError(
+                f"no data directory: pass data_dir / --data-dir or set {DATA_ENV}"
+            )
     return Path(data_dir).expanduser()
 
 
@@ -50,8 +51,9 @@ def dataset_path(name: str, split: str, data_dir: str | Path | None = None) -> P
     for candidate in candidates:
         if (root / candidate).is_file():
             return root / candidate
-    raise DatasetNotFoundError(f"{name} {split}: none of {', '.join(candidates)} exists under "
-                               f"{root}")
+    raise DatasetNotFoundError(
+        f"{name} {split}: none of {', '.join(candidates)} exists under {root}"
+    )
 
 
 def load_dataset(name: str, split: str, data_dir: str | Path | None = None) -> list[Conversation]:

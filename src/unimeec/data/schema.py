@@ -62,10 +62,14 @@ def _schema_dataclass(cls: type[_T] | None = None, *, frozen: bool = False) -> A
     return wrap if cls is None else wrap(cls)
 
 
-def validation_error(err: pydantic.ValidationError, *, what: str | None = None,
-                     names: Mapping[str, str] | None = None,
-                     positional: Sequence[str] = (),
-                     fields: Iterable[str] = ()) -> DataFormatError:
+def validation_error(
+    err: pydantic.ValidationError,
+    *,
+    what: str | None = None,
+    names: Mapping[str, str] | None = None,
+    positional: Sequence[str] = (),
+    fields: Iterable[str] = (),
+) -> DataFormatError:
     """The first problem of a pydantic error as a :class:`DataFormatError` naming its field.
 
     A location ``('utterances', 0, 'speaker')`` reads "utterance 1" with field ``speaker``;
@@ -89,30 +93,42 @@ def validation_error(err: pydantic.ValidationError, *, what: str | None = None,
         holder, name = _holder(loc[:-1], names) or (what or "record"), str(loc[-1])
         if first["type"] in _MISSING:
             return DataFormatError(f"{holder} has no {name!r}", field=name)
-        unknown = sorted(str(e["loc"][-1]) for e in errors
-                         if e["type"] in _UNKNOWN and tuple(e["loc"][:-1]) == loc[:-1])
-        return DataFormatError(f"unknown field(s) in {holder}: {', '.join(unknown)}",
-                               field=unknown[0])
+        unknown = sorted(
+            str(e["loc"][-1])
+            for e in errors
+            if e["type"] in _UNKNOWN and tuple(e["loc"][:-1]) == loc[:-1]
+        )
+        return DataFormatError(
+            f"unknown field(s) in {holder}: {', '.join(unknown)}", field=unknown[0]
+        )
     named = [k for k, part in enumerate(loc) if isinstance(part, str)]
     field_names = _FIELD_NAMES | frozenset(fields)
     known = [k for k in named if loc[k] in field_names]
     cut = (known[-1] if known else named[0]) if named else len(loc)
     name = str(loc[cut]) if named else None
-    rest = loc[cut + 1:]
+    rest = loc[cut + 1 :]
     if len(rest) == 1 and isinstance(rest[0], int) and name in names:  # a whole list item
         subject = _holder(loc, names)
     elif cut == 0 and not rest:  # the field alone: the location already names it
         subject = ""
     else:
-        subject = ", ".join(filter(None, (_holder(loc[:cut], names),
-                                          f"{name}{''.join(f'[{p!r}]' for p in rest)}"
-                                          if name else "")))
+        subject = ", ".join(
+            filter(
+                None,
+                (
+                    _holder(loc[:cut], names),
+                    f"{name}{''.join(f'[{p!r}]' for p in rest)}" if name else "",
+                ),
+            )
+        )
     got = first.get("input")
     shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
     message = first["msg"][:1].lower() + first["msg"][1:]
     subject = subject or what or ""
-    return DataFormatError(f"{subject + ': ' if subject else ''}{message}, got {shown} "
-                           f"({type(got).__name__})", field=name)
+    return DataFormatError(
+        f"{subject + ': ' if subject else ''}{message}, got {shown} ({type(got).__name__})",
+        field=name,
+    )
 
 
 _SINGULAR = {"utterances": "utterance", "pairs": "pair"}
@@ -159,11 +175,13 @@ class CauseSpan:
 
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):
-            raise DataFormatError("span start and end must both be given or both omitted",
-                                  field="span")
+            raise DataFormatError(
+                "span start and end must both be given or both omitted", field="span"
+            )
         if self.start is not None and not 0 <= self.start < self.end:  # type: ignore[operator]
-            raise DataFormatError(f"span token range [{self.start}, {self.end}) is empty or negative",
-                                  field="span")
+            raise DataFormatError(
+                f"span token range [{self.start}, {self.end}) is empty or negative", field="span"
+            )
 
 
 @_schema_dataclass(frozen=True)
@@ -216,12 +234,14 @@ class Utterance:
 
     def __post_init__(self) -> None:
         if self.index < 1:
-            raise DataFormatError(f"utterance index must be an integer >= 1, got {self.index!r}",
-                                  field="index")
+            raise DataFormatError(
+                f"utterance index must be an integer >= 1, got {self.index!r}", field="index"
+            )
         if self.start is not None and self.end is not None and self.end < self.start:
             raise DataFormatError(
                 f"utterance {self.index}: time span ends ({self.end}) before it starts ({self.start})",
-                field="end")
+                field="end",
+            )
 
 
 @_schema_dataclass
@@ -254,28 +274,51 @@ class Conversation:
         """Raise :class:`DataFormatError` naming the conversation and field on any problem."""
         cid = self.id
         if not self.utterances:
-            raise DataFormatError("conversation has no utterances", conversation=cid,
-                                  field="utterances")
+            raise DataFormatError(
+                "conversation has no utterances", conversation=cid, field="utterances"
+            )
         for position, utt in enumerate(self.utterances, start=1):
             if utt.index != position:
                 raise DataFormatError(
                     f"utterance indices must run 1..N in order; position {position} has "
-                    f"index {utt.index}", conversation=cid, field="index")
-            if utt.emotion is not None and self.labels is not None and utt.emotion not in self.labels:
+                    f"index {utt.index}",
+                    conversation=cid,
+                    field="index",
+                )
+            if (
+                utt.emotion is not None
+                and self.labels is not None
+                and utt.emotion not in self.labels
+            ):
                 raise DataFormatError(
                     f"utterance {utt.index}: unknown emotion {utt.emotion!r}; expected one of "
-                    f"{', '.join(self.labels)}", conversation=cid, field="emotion")
+                    f"{', '.join(self.labels)}",
+                    conversation=cid,
+                    field="emotion",
+                )
         n = len(self.utterances)
         for pair in self.pairs:
-            for name, idx in (("emotion_utterance", pair.emotion_utterance),
-                              ("cause_utterance", pair.cause_utterance)):
+            for name, idx in (
+                ("emotion_utterance", pair.emotion_utterance),
+                ("cause_utterance", pair.cause_utterance),
+            ):
                 if not isinstance(idx, int) or not 1 <= idx <= n:
                     raise DataFormatError(
                         f"pair ({pair.emotion_utterance}, {pair.cause_utterance}) points outside "
-                        f"the conversation's {n} utterances", conversation=cid, field=name)
-            if pair.emotion is not None and self.labels is not None and pair.emotion not in self.labels:
-                raise DataFormatError(f"pair {pair.key}: unknown emotion {pair.emotion!r}",
-                                      conversation=cid, field="emotion")
+                        f"the conversation's {n} utterances",
+                        conversation=cid,
+                        field=name,
+                    )
+            if (
+                pair.emotion is not None
+                and self.labels is not None
+                and pair.emotion not in self.labels
+            ):
+                raise DataFormatError(
+                    f"pair {pair.key}: unknown emotion {pair.emotion!r}",
+                    conversation=cid,
+                    field="emotion",
+                )
 
     def deduplicate_pairs(self) -> int:
         """Drop exact duplicate pairs (as the official SemEval scorer does); return how many.
@@ -317,8 +360,9 @@ class Conversation:
         return {p.key for p in self.pairs}
 
     def causes_of(self, emotion_utterance: int) -> list[int]:
-        return sorted({p.cause_utterance for p in self.pairs
-                       if p.emotion_utterance == emotion_utterance})
+        return sorted(
+            {p.cause_utterance for p in self.pairs if p.emotion_utterance == emotion_utterance}
+        )
 
     def with_predictions(
         self,
@@ -337,10 +381,14 @@ class Conversation:
                 changes["emotion_scores"] = dict(scores) if scores is not None else None
             utts.append(replace(utt, **changes))
         return Conversation(
-            id=self.id, utterances=utts,
+            id=self.id,
+            utterances=utts,
             pairs=list(pairs) if pairs is not None else list(self.pairs),
-            dataset=self.dataset, split=self.split, has_cause_labels=self.has_cause_labels,
-            labels=self.labels, meta=dict(self.meta),
+            dataset=self.dataset,
+            split=self.split,
+            has_cause_labels=self.has_cause_labels,
+            labels=self.labels,
+            meta=dict(self.meta),
         )
 
     def _repr_html_(self) -> str | None:
@@ -366,8 +414,9 @@ class Conversation:
         return record
 
     @classmethod
-    def from_dict(cls, record: Mapping[str, Any], *, dataset: str | None = None,
-                  split: str | None = None) -> Conversation:
+    def from_dict(
+        cls, record: Mapping[str, Any], *, dataset: str | None = None, split: str | None = None
+    ) -> Conversation:
         """Build from a JSONL record; ``index`` of utterances defaults to their position.
 
         The record is validated against the field types of this module (strict: no
@@ -375,27 +424,38 @@ class Conversation:
         ``dataset``/``split`` fill in a record that lacks them.
         """
         if not isinstance(record, Mapping):
-            raise DataFormatError(f"a conversation must be a JSON object, got {type(record).__name__}")
+            raise DataFormatError(
+                f"a conversation must be a JSON object, got {type(record).__name__}"
+            )
         if "id" not in record:
             raise DataFormatError("missing conversation id", field="id")
         cid = record["id"]
         if isinstance(cid, bool) or not isinstance(cid, (str, int)):
-            raise DataFormatError(f"conversation id must be a string or an integer, got {cid!r}",
-                                  field="id")
+            raise DataFormatError(
+                f"conversation id must be a string or an integer, got {cid!r}", field="id"
+            )
         cid = str(cid)
         if "duplicate_pairs" in record:  # a reading report, not part of the format
-            raise DataFormatError("unknown field(s) in conversation: duplicate_pairs",
-                                  conversation=cid, field="duplicate_pairs")
+            raise DataFormatError(
+                "unknown field(s) in conversation: duplicate_pairs",
+                conversation=cid,
+                field="duplicate_pairs",
+            )
         prepared: dict[str, Any] = {"dataset": dataset, "split": split, **record, "id": cid}
         utts = prepared.get("utterances")
         if isinstance(utts, list):  # index defaults to the position, speaker to ""
-            prepared["utterances"] = [{"index": position, "speaker": "", **u}
-                                      if isinstance(u, Mapping) else u
-                                      for position, u in enumerate(utts, start=1)]
+            prepared["utterances"] = [
+                {"index": position, "speaker": "", **u} if isinstance(u, Mapping) else u
+                for position, u in enumerate(utts, start=1)
+            ]
         pairs = prepared.get("pairs")
         if isinstance(pairs, list):  # shorthand [emotion_utt, cause_utt]
-            prepared["pairs"] = [{"emotion_utterance": p[0], "cause_utterance": p[1]}
-                                 if isinstance(p, list) and len(p) == 2 else p for p in pairs]
+            prepared["pairs"] = [
+                {"emotion_utterance": p[0], "cause_utterance": p[1]}
+                if isinstance(p, list) and len(p) == 2
+                else p
+                for p in pairs
+            ]
         try:
             return _CONVERSATION.validate_python(prepared)
         except pydantic.ValidationError as err:
@@ -405,13 +465,20 @@ class Conversation:
 
 
 _CONVERSATION = pydantic.TypeAdapter(Conversation)
-_FIELD_NAMES = frozenset(f.name for cls in (CauseSpan, EmotionCausePair, Utterance, Conversation)
-                         for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+_FIELD_NAMES = frozenset(
+    f.name
+    for cls in (CauseSpan, EmotionCausePair, Utterance, Conversation)
+    for f in dataclasses.fields(cls)
+)  # type: ignore[arg-type]
 
 
 def _utterance_to_dict(utt: Utterance) -> dict[str, Any]:
-    out: dict[str, Any] = {"index": utt.index, "speaker": utt.speaker, "text": utt.text,
-                           "emotion": utt.emotion}
+    out: dict[str, Any] = {
+        "index": utt.index,
+        "speaker": utt.speaker,
+        "text": utt.text,
+        "emotion": utt.emotion,
+    }
     for key in ("media", "start", "end", "emotion_scores"):
         if getattr(utt, key) is not None:
             out[key] = getattr(utt, key)
@@ -423,15 +490,18 @@ def _utterance_to_dict(utt: Utterance) -> dict[str, Any]:
 
 
 def _pair_to_dict(pair: EmotionCausePair) -> dict[str, Any]:
-    out: dict[str, Any] = {"emotion_utterance": pair.emotion_utterance,
-                           "cause_utterance": pair.cause_utterance}
+    out: dict[str, Any] = {
+        "emotion_utterance": pair.emotion_utterance,
+        "cause_utterance": pair.cause_utterance,
+    }
     if pair.emotion is not None:
         out["emotion"] = pair.emotion
     if pair.span is not None:
-        out["span"] = {k: getattr(pair.span, k) for k in ("text", "start", "end")
-                       if getattr(pair.span, k) is not None}
+        out["span"] = {
+            k: getattr(pair.span, k)
+            for k in ("text", "start", "end")
+            if getattr(pair.span, k) is not None
+        }
     if pair.score is not None:
         out["score"] = pair.score
     return out
-
-

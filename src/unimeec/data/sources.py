@@ -13,7 +13,8 @@ from unimeec.data.datasets import DATASETS, SourceFile
 from unimeec.data.datasets.ecf1 import VIDEO_ID_MAPPING_SHA256
 
 #: Downloadable datasets (official files publicly on GitHub), in registry order.
-DOWNLOADS = MappingProxyType({name: spec.downloads for name, spec in DATASETS.items()
-                              if spec.downloads})
+DOWNLOADS = MappingProxyType(
+    {name: spec.downloads for name, spec in DATASETS.items() if spec.downloads}
+)
 
 __all__ = ["DOWNLOADS", "VIDEO_ID_MAPPING_SHA256", "SourceFile"]

@@ -42,7 +42,7 @@ def locate_span(span: str, utterance: str, *, partial: bool = False) -> TokenRan
     tokens = utterance.split()
     n = len(wanted)
     for start in range(len(tokens) - n + 1):
-        if tokens[start:start + n] == wanted:
+        if tokens[start : start + n] == wanted:
             return start, start + n
     if not partial:
         return None

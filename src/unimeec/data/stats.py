@@ -48,9 +48,12 @@ class SplitStats:
     def format(self) -> str:
         """A human-readable block with thousands separators."""
         name = " ".join(x for x in (self.dataset, self.split) if x) or "(no dataset/split)"
-        rows = [("conversations", self.conversations), ("utterances", self.utterances),
-                ("labelled utterances", self.labelled_utterances),
-                ("emotion utterances", self.emotion_utterances)]
+        rows = [
+            ("conversations", self.conversations),
+            ("utterances", self.utterances),
+            ("labelled utterances", self.labelled_utterances),
+            ("emotion utterances", self.emotion_utterances),
+        ]
         if self.has_cause_labels:
             rows += [("pairs", self.pairs), ("utterance pairs", self.utterance_pairs)]
             if self.duplicate_pairs:
@@ -59,10 +62,14 @@ class SplitStats:
                 rows.append(("latent causes", self.latent_causes))
         lines = [name] + [f"  {label:<24}{value:>9,}" for label, value in rows]
         if self.labels:
-            lines.append("  labels: " + ", ".join(f"{k} {v:,}" for k, v in self.labels.most_common()))
+            lines.append(
+                "  labels: " + ", ".join(f"{k} {v:,}" for k, v in self.labels.most_common())
+            )
         if self.pair_emotions:
-            lines.append("  pairs per emotion: " + ", ".join(
-                f"{k} {v:,}" for k, v in sorted(self.pair_emotions.items())))
+            lines.append(
+                "  pairs per emotion: "
+                + ", ".join(f"{k} {v:,}" for k, v in sorted(self.pair_emotions.items()))
+            )
         return "\n".join(lines)
 
 

@@ -66,8 +66,9 @@ def resample_weights(n_conversations: int, n_resamples: int, seed: int) -> np.nd
     return rng.multinomial(n_conversations, uniform, size=n_resamples)
 
 
-def _resampled_metrics(rows: np.ndarray, weights: np.ndarray, layout: CountLayout,
-                       names: Sequence[str], desc: str) -> np.ndarray:
+def _resampled_metrics(
+    rows: np.ndarray, weights: np.ndarray, layout: CountLayout, names: Sequence[str], desc: str
+) -> np.ndarray:
     """``[n_resamples, len(names)]`` metric values (NaN where a resample leaves one undefined)."""
     totals = weights @ rows
     values = np.full((len(totals), len(names)), np.nan)
@@ -82,13 +83,18 @@ def _bounds(values: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarr
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     tail = (1 - confidence) / 2 * 100
-    return (np.nanpercentile(values, tail, axis=0),
-            np.nanpercentile(values, 100 - tail, axis=0))
+    return (np.nanpercentile(values, tail, axis=0), np.nanpercentile(values, 100 - tail, axis=0))
 
 
-def bootstrap_intervals(rows: np.ndarray, layout: CountLayout, *, n_resamples: int = 1000,
-                        seed: int = 0, confidence: float = 0.95,
-                        metrics: Sequence[str] | None = None) -> dict[str, Interval]:
+def bootstrap_intervals(
+    rows: np.ndarray,
+    layout: CountLayout,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    metrics: Sequence[str] | None = None,
+) -> dict[str, Interval]:
     """Percentile intervals of ``metrics`` (default: the defined headline metrics).
 
     ``rows``: one count row per conversation (``count_conversations``).
@@ -100,34 +106,45 @@ def bootstrap_intervals(rows: np.ndarray, layout: CountLayout, *, n_resamples: i
     weights = resample_weights(len(rows), n_resamples, seed)
     values = _resampled_metrics(rows, weights, layout, names, "bootstrap")
     low, high = _bounds(values, confidence)
-    return {name: Interval(point[name], float(low[k]), float(high[k]))
-            for k, name in enumerate(names)}
+    return {
+        name: Interval(point[name], float(low[k]), float(high[k])) for k, name in enumerate(names)
+    }
 
 
-def paired_bootstrap(rows_a: np.ndarray, rows_b: np.ndarray, layout: CountLayout, *,
-                     n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
-                     metrics: Sequence[str] | None = None) -> dict[str, PairedTest]:
+def paired_bootstrap(
+    rows_a: np.ndarray,
+    rows_b: np.ndarray,
+    layout: CountLayout,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    metrics: Sequence[str] | None = None,
+) -> dict[str, PairedTest]:
     """Paired bootstrap test of system A against system B on the same gold conversations.
 
     ``rows_a`` and ``rows_b`` must hold the same conversations in the same order.
     """
     if rows_a.shape != rows_b.shape:
-        raise ValueError(f"the two systems' count matrices differ in shape: {rows_a.shape} vs "
-                         f"{rows_b.shape}")
+        raise ValueError(
+            f"the two systems' count matrices differ in shape: {rows_a.shape} vs {rows_b.shape}"
+        )
     point_a = metrics_from_counts(rows_a.sum(axis=0), layout)
     point_b = metrics_from_counts(rows_b.sum(axis=0), layout)
     names = [m for m in (metrics or HEADLINE_METRICS) if m in point_a and m in point_b]
     if not names:
         return {}
     weights = resample_weights(len(rows_a), n_resamples, seed)
-    diffs = (_resampled_metrics(rows_a, weights, layout, names, "paired bootstrap (A)")
-             - _resampled_metrics(rows_b, weights, layout, names, "paired bootstrap (B)"))
+    diffs = _resampled_metrics(
+        rows_a, weights, layout, names, "paired bootstrap (A)"
+    ) - _resampled_metrics(rows_b, weights, layout, names, "paired bootstrap (B)")
     low, high = _bounds(diffs, confidence)
     out = {}
     for k, name in enumerate(names):
         observed = point_a[name] - point_b[name]
         column = diffs[:, k][~np.isnan(diffs[:, k])]
         extreme = int(np.sum(np.abs(column - observed) >= abs(observed) - 1e-12))
-        out[name] = PairedTest(observed, float(low[k]), float(high[k]),
-                               (extreme + 1) / (len(column) + 1))
+        out[name] = PairedTest(
+            observed, float(low[k]), float(high[k]), (extreme + 1) / (len(column) + 1)
+        )
     return out

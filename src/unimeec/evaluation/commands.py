@@ -27,21 +27,44 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--gold", required=True, type=Path, help="gold conversations")
     parser.add_argument("--pred", required=True, type=Path, help="predictions of system A")
-    parser.add_argument("--format", default=None,
-                        help="format of the files (jsonl, semeval, ecf, ...; default: detected "
-                        "from name and content)")
-    parser.add_argument("--gold-format", default=None,
-                        help="format of the gold file when it differs from --format")
-    parser.add_argument("--compare", type=Path, default=None, metavar="PRED_B",
-                        help="predictions of system B: paired bootstrap test of A against B")
-    parser.add_argument("--bootstrap", type=int, default=None, metavar="N",
-                        help="bootstrap resamples for confidence intervals (default: 0, or "
-                        f"{DEFAULT_COMPARE_RESAMPLES} with --compare)")
-    parser.add_argument("--confidence", type=float, default=0.95,
-                        help="confidence level of the intervals (default: 0.95)")
+    parser.add_argument(
+        "--format",
+        default=None,
+        help="format of the files (jsonl, semeval, ecf, ...; default: detected "
+        "from name and content)",
+    )
+    parser.add_argument(
+        "--gold-format", default=None, help="format of the gold file when it differs from --format"
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        metavar="PRED_B",
+        help="predictions of system B: paired bootstrap test of A against B",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bootstrap resamples for confidence intervals (default: 0, or "
+        f"{DEFAULT_COMPARE_RESAMPLES} with --compare)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="confidence level of the intervals (default: 0.95)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    parser.add_argument("--json", type=Path, default=None, metavar="OUT",
-                        help="write every figure to this JSON file")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="write every figure to this JSON file",
+    )
     parser.set_defaults(handler=run_evaluate)
 
 
@@ -56,8 +79,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     gold_format = args.gold_format or args.format
     gold = read_conversations(args.gold, format=gold_format)
     pred = read_conversations(args.pred, format=args.format)
-    compare = (read_conversations(args.compare, format=args.format)
-               if args.compare is not None else None)
+    compare = (
+        read_conversations(args.compare, format=args.format) if args.compare is not None else None
+    )
     try:
         layout = make_layout(gold)
     except DataFormatError as err:
@@ -69,10 +93,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
             validate_predictions(gold, system, layout)
         except DataFormatError as err:
             raise err.located(path=path) from None
-    report = evaluate_report(gold, pred, compare=compare, bootstrap=bootstrap, seed=args.seed,
-                             confidence=args.confidence)
-    report.settings.update({"gold": str(args.gold), "pred": str(args.pred),
-                            "compare": str(args.compare) if args.compare else None})
+    report = evaluate_report(
+        gold, pred, compare=compare, bootstrap=bootstrap, seed=args.seed, confidence=args.confidence
+    )
+    report.settings.update(
+        {
+            "gold": str(args.gold),
+            "pred": str(args.pred),
+            "compare": str(args.compare) if args.compare else None,
+        }
+    )
     print(report.format_table())
     if args.json is not None:
         from unimeec.outputs import write_text

@@ -29,14 +29,14 @@ from unimeec.evaluation.spans import (
 #: Named blocks of the count vector, each with its shape given the number of MERC labels ``n``
 #: and of scored cause emotions ``m`` (resolved in :class:`CountLayout`).
 _SCALARS = (
-    "conversations",          # gold conversations seen
-    "missing",                # of which the prediction omitted
-    "pred_emotions",          # gold-labelled utterances that received a predicted emotion
-    "cause_conversations",    # gold conversations with cause labels (MECPE scope)
-    "gold_duplicates",        # exact duplicate gold pairs dropped
-    "pred_duplicates",        # exact duplicate predicted pairs dropped
-    "gold_pairs_with_span",   # distinct gold pairs with a span (enables subtask-1 metrics)
-    "unlocated_gold_spans",   # gold span texts not found in their utterance (scored as [0, 0))
+    "conversations",  # gold conversations seen
+    "missing",  # of which the prediction omitted
+    "pred_emotions",  # gold-labelled utterances that received a predicted emotion
+    "cause_conversations",  # gold conversations with cause labels (MECPE scope)
+    "gold_duplicates",  # exact duplicate gold pairs dropped
+    "pred_duplicates",  # exact duplicate predicted pairs dropped
+    "gold_pairs_with_span",  # distinct gold pairs with a span (enables subtask-1 metrics)
+    "unlocated_gold_spans",  # gold span texts not found in their utterance (scored as [0, 0))
 )
 #: tp / predicted / gold triples.
 _TRIPLES = ("pairs", "emotion_utterances", "cause_utterances")
@@ -55,14 +55,16 @@ class CountLayout:
     #: Length of the count vector (derived).
     size: int = field(default=0, init=False)
     _slices: dict[str, tuple[slice, tuple[int, ...]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False)
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", tuple(self.labels))
         object.__setattr__(self, "cause_emotions", tuple(self.cause_emotions))
         if not self.cause_emotions:
-            object.__setattr__(self, "cause_emotions",
-                               tuple(lab for lab in self.labels if not is_neutral(lab)))
+            object.__setattr__(
+                self, "cause_emotions", tuple(lab for lab in self.labels if not is_neutral(lab))
+            )
         n, m = len(self.labels), len(self.cause_emotions)
         shapes: list[tuple[str, tuple[int, ...]]] = [(name, ()) for name in _SCALARS]
         shapes += [("merc_confusion", (n, n + 1))]  # last column: no prediction
@@ -106,7 +108,10 @@ class CountLayout:
         except ValueError:
             raise DataFormatError(
                 f"{what}: unknown emotion {label!r}; the evaluation's label set is "
-                f"{', '.join(self.labels)}", conversation=conversation, field="emotion") from None
+                f"{', '.join(self.labels)}",
+                conversation=conversation,
+                field="emotion",
+            ) from None
 
 
 def infer_labels(gold: Sequence[Conversation]) -> tuple[str, ...]:
@@ -123,7 +128,10 @@ def infer_labels(gold: Sequence[Conversation]) -> tuple[str, ...]:
         if found is not None and tuple(labels) != found:
             raise DataFormatError(
                 f"gold conversations mix label sets ({', '.join(found)} vs {', '.join(labels)}); "
-                "evaluate one dataset at a time", conversation=conv.id, field="labels")
+                "evaluate one dataset at a time",
+                conversation=conv.id,
+                field="labels",
+            )
         found = tuple(labels)
     if found is not None:
         return found
@@ -140,8 +148,9 @@ def conversation_key(conversation_id: str) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def align(gold: Sequence[Conversation],
-          pred: Iterable[Conversation]) -> list[tuple[Conversation, Conversation | None]]:
+def align(
+    gold: Sequence[Conversation], pred: Iterable[Conversation]
+) -> list[tuple[Conversation, Conversation | None]]:
     """Pair every gold conversation with its prediction (None when the prediction omits it).
 
     Predictions may omit conversations but not invent them, nor repeat them.
@@ -149,23 +158,29 @@ def align(gold: Sequence[Conversation],
     gold_by_id: dict[str, Conversation] = {}
     for conv in gold:
         if conv.id in gold_by_id:
-            raise DataFormatError("gold conversation id occurs twice", conversation=conv.id,
-                                  field="id")
+            raise DataFormatError(
+                "gold conversation id occurs twice", conversation=conv.id, field="id"
+            )
         gold_by_id[conv.id] = conv
     pred_by_id: dict[str, Conversation] = {}
     for conv in pred:
         if conv.id not in gold_by_id:
-            raise DataFormatError("prediction for a conversation id that is not in the gold data",
-                                  conversation=conv.id, field="id")
+            raise DataFormatError(
+                "prediction for a conversation id that is not in the gold data",
+                conversation=conv.id,
+                field="id",
+            )
         if conv.id in pred_by_id:
-            raise DataFormatError("prediction repeats a conversation id", conversation=conv.id,
-                                  field="id")
+            raise DataFormatError(
+                "prediction repeats a conversation id", conversation=conv.id, field="id"
+            )
         pred_by_id[conv.id] = conv
     return [(conv, pred_by_id.get(conv.id)) for conv in gold]
 
 
-def count_conversation(gold: Conversation, pred: Conversation | None,
-                       layout: CountLayout) -> np.ndarray:
+def count_conversation(
+    gold: Conversation, pred: Conversation | None, layout: CountLayout
+) -> np.ndarray:
     """The count vector of one gold conversation and its prediction (None = predicts nothing)."""
     counts = layout.zeros()
     if pred is not None:
@@ -189,15 +204,17 @@ def count_conversation(gold: Conversation, pred: Conversation | None,
     return counts
 
 
-def count_conversations(gold: Sequence[Conversation], pred: Iterable[Conversation],
-                        layout: CountLayout) -> np.ndarray:
+def count_conversations(
+    gold: Sequence[Conversation], pred: Iterable[Conversation], layout: CountLayout
+) -> np.ndarray:
     """One count row per gold conversation, in gold order: shape ``[n_gold, layout.size]``."""
     rows = [count_conversation(g, p, layout) for g, p in align(gold, pred)]
     return np.stack(rows) if rows else np.zeros((0, layout.size), dtype=np.int64)
 
 
-def validate_predictions(gold: Sequence[Conversation], pred: Iterable[Conversation],
-                         layout: CountLayout) -> None:
+def validate_predictions(
+    gold: Sequence[Conversation], pred: Iterable[Conversation], layout: CountLayout
+) -> None:
     """Raise :class:`DataFormatError` if ``pred`` names conversations, utterances or emotions
     that ``gold`` and the label set do not have (so a caller can say which file is wrong)."""
     for g, p in align(gold, pred):
@@ -221,35 +238,50 @@ def _exact_key(pair: EmotionCausePair) -> tuple:  # type: ignore[type-arg]
     return (pair.emotion_utterance, pair.emotion, pair.cause_utterance, pair.span)
 
 
-def _count_pairs(gold: Conversation, pred: Conversation | None,
-                 gold_pairs: list[EmotionCausePair], pred_pairs: list[EmotionCausePair],
-                 layout: CountLayout, counts: np.ndarray) -> None:
+def _count_pairs(
+    gold: Conversation,
+    pred: Conversation | None,
+    gold_pairs: list[EmotionCausePair],
+    pred_pairs: list[EmotionCausePair],
+    layout: CountLayout,
+    counts: np.ndarray,
+) -> None:
     """MECPE: utterance pairs, emotion utterances and cause utterances (category ignored)."""
     gold_keys = {p.key for p in gold_pairs}
     pred_keys = {p.key for p in pred_pairs}
     layout.view(counts, "pairs")[:] = _triple(gold_keys, pred_keys)
     layout.view(counts, "emotion_utterances")[:] = _triple(
-        _emotion_utterances(gold, gold_keys), _emotion_utterances(pred, pred_keys))
+        _emotion_utterances(gold, gold_keys), _emotion_utterances(pred, pred_keys)
+    )
     layout.view(counts, "cause_utterances")[:] = _triple(
-        {j for _, j in gold_keys}, {j for _, j in pred_keys})
+        {j for _, j in gold_keys}, {j for _, j in pred_keys}
+    )
 
 
-def _count_categories(gold_cat: list[tuple[EmotionCausePair, int]],
-                      pred_cat: list[tuple[EmotionCausePair, int]], layout: CountLayout,
-                      counts: np.ndarray) -> None:
+def _count_categories(
+    gold_cat: list[tuple[EmotionCausePair, int]],
+    pred_cat: list[tuple[EmotionCausePair, int]],
+    layout: CountLayout,
+    counts: np.ndarray,
+) -> None:
     """MECPE-Cat: distinct (emotion utt, category, cause utt) per category."""
     gold_keys = {(p.emotion_utterance, c, p.cause_utterance) for p, c in gold_cat}
     pred_keys = {(p.emotion_utterance, c, p.cause_utterance) for p, c in pred_cat}
     cat = layout.view(counts, "cat")
     for category in range(len(layout.cause_emotions)):
-        cat[category] = _triple({k for k in gold_keys if k[1] == category},
-                                {k for k in pred_keys if k[1] == category})
+        cat[category] = _triple(
+            {k for k in gold_keys if k[1] == category}, {k for k in pred_keys if k[1] == category}
+        )
 
 
-def _count_spans(gold: Conversation, gold_pairs: list[EmotionCausePair],
-                 gold_cat: list[tuple[EmotionCausePair, int]],
-                 pred_cat: list[tuple[EmotionCausePair, int]], layout: CountLayout,
-                 counts: np.ndarray) -> None:
+def _count_spans(
+    gold: Conversation,
+    gold_pairs: list[EmotionCausePair],
+    gold_cat: list[tuple[EmotionCausePair, int]],
+    pred_cat: list[tuple[EmotionCausePair, int]],
+    layout: CountLayout,
+    counts: np.ndarray,
+) -> None:
     """SemEval subtask 1: strict and proportional span counts per category."""
     texts = [u.text for u in gold.utterances]
     gold_spans: dict[SpanPair, None] = {}  # an ordered set: the tie-break follows gold order
@@ -258,25 +290,37 @@ def _count_spans(gold: Conversation, gold_pairs: list[EmotionCausePair],
         (start, end), located = gold_span_range(pair.span, texts[pair.cause_utterance - 1])
         if not located:
             unlocated.add(_exact_key(pair))
-        gold_spans.setdefault(SpanPair(pair.emotion_utterance, category, pair.cause_utterance,
-                                       start, end))
+        gold_spans.setdefault(
+            SpanPair(pair.emotion_utterance, category, pair.cause_utterance, start, end)
+        )
     pred_spans: dict[SpanPair, None] = {}
     for pair, category in pred_cat:
         start, end = predicted_span_range(pair.span, texts[pair.cause_utterance - 1])
-        pred_spans.setdefault(SpanPair(pair.emotion_utterance, category, pair.cause_utterance,
-                                       start, end))
+        pred_spans.setdefault(
+            SpanPair(pair.emotion_utterance, category, pair.cause_utterance, start, end)
+        )
     layout.view(counts, "gold_pairs_with_span")[0] = len(
-        {_exact_key(p) for p in gold_pairs if p.span is not None})
+        {_exact_key(p) for p in gold_pairs if p.span is not None}
+    )
     layout.view(counts, "unlocated_gold_spans")[0] = len(unlocated)
     strict = layout.view(counts, "span_strict")
     for category in range(len(layout.cause_emotions)):
-        strict[category] = _triple({s for s in gold_spans if s.category == category},
-                                   {s for s in pred_spans if s.category == category})
-    proportional = proportional_counts(list(gold_spans), list(pred_spans),
-                                       len(layout.cause_emotions))
+        strict[category] = _triple(
+            {s for s in gold_spans if s.category == category},
+            {s for s in pred_spans if s.category == category},
+        )
+    proportional = proportional_counts(
+        list(gold_spans), list(pred_spans), len(layout.cause_emotions)
+    )
     layout.view(counts, "span_proportional")[:] = np.array(
-        [proportional.overlap, proportional.gold_length, proportional.pred_length,
-         proportional.gold_spans], dtype=np.int64).T
+        [
+            proportional.overlap,
+            proportional.gold_length,
+            proportional.pred_length,
+            proportional.gold_spans,
+        ],
+        dtype=np.int64,
+    ).T
 
 
 def _n_duplicates(pairs: list[EmotionCausePair]) -> int:
@@ -289,7 +333,9 @@ def _check_prediction(gold: Conversation, pred: Conversation) -> None:
     if len(pred.utterances) > n:
         raise DataFormatError(
             f"prediction has {len(pred.utterances)} utterances but the gold conversation has {n}",
-            conversation=pred.id, field="utterances")
+            conversation=pred.id,
+            field="utterances",
+        )
     for pair in list(pred.pairs) + list(pred.duplicate_pairs):
         for name in ("emotion_utterance", "cause_utterance"):
             index = getattr(pair, name)
@@ -297,11 +343,14 @@ def _check_prediction(gold: Conversation, pred: Conversation) -> None:
                 raise DataFormatError(
                     f"predicted pair ({pair.emotion_utterance}, {pair.cause_utterance}) points at "
                     f"utterance {index}, but the gold conversation has {n} utterances",
-                    conversation=pred.id, field=name)
+                    conversation=pred.id,
+                    field=name,
+                )
 
 
-def _count_emotions(gold: Conversation, pred: Conversation | None, layout: CountLayout,
-                    counts: np.ndarray) -> None:
+def _count_emotions(
+    gold: Conversation, pred: Conversation | None, layout: CountLayout, counts: np.ndarray
+) -> None:
     confusion = layout.view(counts, "merc_confusion")
     no_prediction = len(layout.labels)
     scored = 0
@@ -309,14 +358,18 @@ def _count_emotions(gold: Conversation, pred: Conversation | None, layout: Count
         if utt.emotion is None:
             continue
         row = layout.label_index(utt.emotion, gold.id, f"gold utterance {utt.index}")
-        predicted = (pred.utterances[position].emotion
-                     if pred is not None and position < len(pred.utterances) else None)
+        predicted = (
+            pred.utterances[position].emotion
+            if pred is not None and position < len(pred.utterances)
+            else None
+        )
         if predicted is None:
             confusion[row, no_prediction] += 1
             continue
         scored += 1
-        confusion[row, layout.label_index(predicted, gold.id,
-                                          f"predicted utterance {utt.index}")] += 1
+        confusion[
+            row, layout.label_index(predicted, gold.id, f"predicted utterance {utt.index}")
+        ] += 1
     layout.view(counts, "pred_emotions")[0] = scored
 
 
@@ -330,8 +383,13 @@ def _emotion_utterances(conv: Conversation | None, pair_keys: set[tuple[int, int
     return {i for i, _ in pair_keys}
 
 
-def _categorised(pairs: list[EmotionCausePair], conv: Conversation | None, layout: CountLayout,
-                 cid: str, what: str) -> list[tuple[EmotionCausePair, int]]:
+def _categorised(
+    pairs: list[EmotionCausePair],
+    conv: Conversation | None,
+    layout: CountLayout,
+    cid: str,
+    what: str,
+) -> list[tuple[EmotionCausePair, int]]:
     """Pairs with their MECPE-Cat category index; pairs of a non-scored category are left out.
 
     The category is the pair's own emotion, else the emotion its side gives the emotion
@@ -349,6 +407,9 @@ def _categorised(pairs: list[EmotionCausePair], conv: Conversation | None, layou
                 continue
             raise DataFormatError(
                 f"{what} ({pair.emotion_utterance}, {pair.cause_utterance}): unknown emotion "
-                f"{emotion!r}", conversation=cid, field="emotion")
+                f"{emotion!r}",
+                conversation=cid,
+                field="emotion",
+            )
         out.append((pair, layout.cause_emotions.index(emotion)))
     return out

@@ -36,8 +36,9 @@ def safe_divide(numerator: np.ndarray | float, denominator: np.ndarray | float) 
     return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
 
 
-def precision_recall_f1(tp: np.ndarray | float, n_pred: np.ndarray | float,
-                        n_gold: np.ndarray | float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def precision_recall_f1(
+    tp: np.ndarray | float, n_pred: np.ndarray | float, n_gold: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and their harmonic mean, elementwise."""
     precision = safe_divide(tp, n_pred)
     recall = safe_divide(tp, n_gold)
@@ -74,8 +75,10 @@ def merc_metrics(confusion: np.ndarray, labels: tuple[str, ...]) -> dict[str, fl
     return out
 
 
-def weighted_and_micro(per_class: np.ndarray, weights: np.ndarray,
-                       ) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+def weighted_and_micro(
+    per_class: np.ndarray,
+    weights: np.ndarray,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
     """Official SemEval/ECF averaging of per-emotion ``[tp, predicted, gold]`` rows.
 
     Weighted: per-emotion P, R and F1 averaged with weights ``weights / weights.sum()``.
@@ -86,24 +89,32 @@ def weighted_and_micro(per_class: np.ndarray, weights: np.ndarray,
     total = weights.sum()
     # sum(w * x) / sum(w): exactly 1.0 when every x is 1 (a pre-normalised share can sum to
     # 0.9999999999999999)
-    weighted = (float(safe_divide((precision * weights).sum(), total)),
-                float(safe_divide((recall * weights).sum(), total)),
-                float(safe_divide((f1 * weights).sum(), total)))
+    weighted = (
+        float(safe_divide((precision * weights).sum(), total)),
+        float(safe_divide((recall * weights).sum(), total)),
+        float(safe_divide((f1 * weights).sum(), total)),
+    )
     micro = precision_recall_f1(tp.sum(), n_pred.sum(), n_gold.sum())
     return weighted, (float(micro[0]), float(micro[1]), float(micro[2]))
 
 
-def _prf_keys(prefix: str, values: tuple[float, float, float], suffix: str = ""
-              ) -> dict[str, float]:
-    return {f"{prefix}_{name}{suffix}": value
-            for name, value in zip(("precision", "recall", "f1"), values, strict=True)}
+def _prf_keys(
+    prefix: str, values: tuple[float, float, float], suffix: str = ""
+) -> dict[str, float]:
+    return {
+        f"{prefix}_{name}{suffix}": value
+        for name, value in zip(("precision", "recall", "f1"), values, strict=True)
+    }
 
 
 def mecpe_metrics(counts: np.ndarray, layout: CountLayout) -> dict[str, float]:
     """Pair, emotion-utterance, cause-utterance and MECPE-Cat figures (SemEval subtask 2)."""
     out: dict[str, float] = {}
-    for name, key in (("pairs", "mecpe_pair"), ("emotion_utterances", "mecpe_emotion"),
-                      ("cause_utterances", "mecpe_cause")):
+    for name, key in (
+        ("pairs", "mecpe_pair"),
+        ("emotion_utterances", "mecpe_emotion"),
+        ("cause_utterances", "mecpe_cause"),
+    ):
         tp, n_pred, n_gold = layout.view(counts, name)
         out.update(_prf_keys(key, tuple(float(v) for v in precision_recall_f1(tp, n_pred, n_gold))))
     cat = layout.view(counts, "cat").astype(np.float64)
@@ -118,8 +129,13 @@ def mecpe_metrics(counts: np.ndarray, layout: CountLayout) -> dict[str, float]:
     precision, recall, f1 = precision_recall_f1(cat[:, 0], cat[:, 1], cat[:, 2])
     for k, emotion in enumerate(layout.cause_emotions):
         if cat[k, 1] or cat[k, 2]:
-            out.update(_prf_keys("mecpe_cat", (float(precision[k]), float(recall[k]),
-                                               float(f1[k])), suffix=f"_{emotion}"))
+            out.update(
+                _prf_keys(
+                    "mecpe_cat",
+                    (float(precision[k]), float(recall[k]), float(f1[k])),
+                    suffix=f"_{emotion}",
+                )
+            )
     return out
 
 

@@ -66,8 +66,11 @@ class ConversationMetrics(Metric):
             self._layout = CountLayout(infer_labels(golds))
         pairs = align(golds, preds)
         rows = np.stack([count_conversation(g, p, self._layout) for g, p in pairs])
-        self.conversation_keys.append(torch.tensor([conversation_key(g.id) for g, _ in pairs],
-                                      dtype=torch.int64, device=self.device))
+        self.conversation_keys.append(
+            torch.tensor(
+                [conversation_key(g.id) for g, _ in pairs], dtype=torch.int64, device=self.device
+            )
+        )
         self.count_rows.append(torch.from_numpy(rows).to(self.device))
 
     def compute(self) -> dict[str, float]:
@@ -81,6 +84,8 @@ class ConversationMetrics(Metric):
             raise DataFormatError(
                 f"count rows have {counts.shape[-1]} columns but the label set "
                 f"{', '.join(self._layout.labels)} needs {self._layout.size}; pass the same "
-                "labels= to ConversationMetrics in every process", field="labels")
+                "labels= to ConversationMetrics in every process",
+                field="labels",
+            )
         _, first = np.unique(keys, return_index=True)
         return metrics_from_counts(counts[np.sort(first)].sum(axis=0), self._layout)

@@ -82,8 +82,9 @@ class ProportionalCounts:
     gold_spans: list[int]
 
 
-def proportional_counts(gold: Sequence[SpanPair], pred: Sequence[SpanPair],
-                        n_categories: int) -> ProportionalCounts:
+def proportional_counts(
+    gold: Sequence[SpanPair], pred: Sequence[SpanPair], n_categories: int
+) -> ProportionalCounts:
     """Proportional-match sums of one conversation (both lists already free of duplicates).
 
     Per predicted span: its length goes to the precision denominator; if it overlaps a gold
@@ -91,8 +92,9 @@ def proportional_counts(gold: Sequence[SpanPair], pred: Sequence[SpanPair],
     numerator and its own length to the recall denominator (once per predicted span that picks
     it). Gold spans no prediction picked add their length to the recall denominator once.
     """
-    out = ProportionalCounts([0] * n_categories, [0] * n_categories, [0] * n_categories,
-                             [0] * n_categories)
+    out = ProportionalCounts(
+        [0] * n_categories, [0] * n_categories, [0] * n_categories, [0] * n_categories
+    )
     picked: set[int] = set()
     for p in pred:
         out.pred_length[p.category] += p.length

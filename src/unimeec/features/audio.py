@@ -26,8 +26,10 @@ class OpenSmileExtractor(AudioExtractor):
 
     def __init__(self, feature_set: str = "compare_2016") -> None:
         if feature_set not in OPENSMILE_SETS:
-            raise FeatureError(f"unknown openSMILE feature set {feature_set!r}; expected one of "
-                               f"{', '.join(OPENSMILE_SETS)}")
+            raise FeatureError(
+                f"unknown openSMILE feature set {feature_set!r}; expected one of "
+                f"{', '.join(OPENSMILE_SETS)}"
+            )
         self.name = feature_set
         self._smile: Any = None
 
@@ -41,9 +43,14 @@ class OpenSmileExtractor(AudioExtractor):
 
         return ExtractorInfo(
             name=f"opensmile-{OPENSMILE_SETS[self.name][0]}",
-            settings={"feature_set": OPENSMILE_SETS[self.name][0], "feature_level": "Functionals",
-                      "sample_rate": self.sample_rate, "channels": "mono"},
-            versions={"opensmile": opensmile.__version__, "av": av.__version__})
+            settings={
+                "feature_set": OPENSMILE_SETS[self.name][0],
+                "feature_level": "Functionals",
+                "sample_rate": self.sample_rate,
+                "channels": "mono",
+            },
+            versions={"opensmile": opensmile.__version__, "av": av.__version__},
+        )
 
     def _load(self) -> Any:
         if self._smile is None:
@@ -51,7 +58,8 @@ class OpenSmileExtractor(AudioExtractor):
 
             self._smile = opensmile.Smile(
                 feature_set=getattr(opensmile.FeatureSet, OPENSMILE_SETS[self.name][0]),
-                feature_level=opensmile.FeatureLevel.Functionals)
+                feature_level=opensmile.FeatureLevel.Functionals,
+            )
         return self._smile
 
     def embed_signal(self, signal: np.ndarray) -> np.ndarray:

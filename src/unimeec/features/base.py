@@ -77,8 +77,9 @@ class AudioExtractor(Extractor):
             try:
                 vector = self.embed_signal(cut(audio, self.sample_rate, span.start, span.end))
                 if not np.isfinite(vector).all():
-                    raise FeatureError("the audio span is too short for this extractor "
-                                       "(it returned NaN)")
+                    raise FeatureError(
+                        "the audio span is too short for this extractor (it returned NaN)"
+                    )
                 results.append(UtteranceFeatures(span.conversation, span.index, vector=vector))
             except FeatureError as err:
                 results.append(UtteranceFeatures(span.conversation, span.index, missing=str(err)))

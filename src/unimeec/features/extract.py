@@ -65,15 +65,23 @@ class ExtractionSummary:
     missing_reasons: dict[str, int] = field(default_factory=dict)
 
 
-def build_extractor(name: str, modality: str, *, model: str | None = None, frames: int = 8,
-                    fer_weights: str | Path | None = None, cascade: str | Path | None = None,
-                    device: str = "cpu") -> Extractor:
+def build_extractor(
+    name: str,
+    modality: str,
+    *,
+    model: str | None = None,
+    frames: int = 8,
+    fer_weights: str | Path | None = None,
+    cascade: str | Path | None = None,
+    device: str = "cpu",
+) -> Extractor:
     """The extractor ``--extractor NAME --modality MODALITY`` asks for."""
     if name not in EXTRACTORS:
         raise FeatureError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}")
     if modality not in EXTRACTORS[name]:
-        raise FeatureError(f"extractor {name!r} makes {' or '.join(EXTRACTORS[name])} features, "
-                           f"not {modality}")
+        raise FeatureError(
+            f"extractor {name!r} makes {' or '.join(EXTRACTORS[name])} features, not {modality}"
+        )
     if name == "hf":
         if not model:
             raise FeatureError("extractor 'hf' needs a model name or path (--model)")
@@ -103,9 +111,13 @@ def read_manifest(path: str | Path) -> list[Conversation]:
     return read_conversations(path, format="jsonl")
 
 
-def plan_jobs(conversations: Sequence[Conversation], media_dir: str | Path | None,
-              done: Container[tuple[str, int]] = (), *, allow_absolute: bool = False
-              ) -> tuple[list[FileJob], list[UtteranceSpan], int]:
+def plan_jobs(
+    conversations: Sequence[Conversation],
+    media_dir: str | Path | None,
+    done: Container[tuple[str, int]] = (),
+    *,
+    allow_absolute: bool = False,
+) -> tuple[list[FileJob], list[UtteranceSpan], int]:
     """Group the utterances still to do by media file.
 
     Returns ``(jobs, utterances without media, number skipped as already done)``; ``done``
@@ -131,17 +143,24 @@ def plan_jobs(conversations: Sequence[Conversation], media_dir: str | Path | Non
     jobs, not_found = [], []
     for media, spans in by_media.items():
         try:
-            jobs.append(FileJob(media, resolve_media(media, media_dir,
-                                                     allow_absolute=allow_absolute),
-                                tuple(spans)))
+            jobs.append(
+                FileJob(
+                    media,
+                    resolve_media(media, media_dir, allow_absolute=allow_absolute),
+                    tuple(spans),
+                )
+            )
         except FeatureError:
             not_found.append(media)
     if not_found:
-        shown = ", ".join(not_found[:5]) + (f" and {len(not_found) - 5} more" if len(not_found) > 5
-                                            else "")
-        raise FeatureError(f"{len(not_found)} media file(s) not found in "
-                           f"{media_dir if media_dir is not None else 'the current directory'}: "
-                           f"{shown}")
+        shown = ", ".join(not_found[:5]) + (
+            f" and {len(not_found) - 5} more" if len(not_found) > 5 else ""
+        )
+        raise FeatureError(
+            f"{len(not_found)} media file(s) not found in "
+            f"{media_dir if media_dir is not None else 'the current directory'}: "
+            f"{shown}"
+        )
     return jobs, without_media, skipped
 
 
@@ -150,11 +169,17 @@ def _run_job(extractor: Extractor, job: FileJob) -> tuple[str, str, list[Utteran
         sha = file_sha256(job.path)
         results = extractor.extract_file(job.path, job.spans)
     except (FeatureError, OSError) as err:  # unreadable/undecodable: every utterance missing
-        reason = str(err) if isinstance(err, FeatureError) else \
-            f"{job.path}: cannot read ({err.strerror or err})"
+        reason = (
+            str(err)
+            if isinstance(err, FeatureError)
+            else f"{job.path}: cannot read ({err.strerror or err})"
+        )
         log.warning("%s", reason)
-        return job.media, "", [UtteranceFeatures(s.conversation, s.index, missing=reason)
-                               for s in job.spans]
+        return (
+            job.media,
+            "",
+            [UtteranceFeatures(s.conversation, s.index, missing=reason) for s in job.spans],
+        )
     return job.media, sha, results
 
 
@@ -175,15 +200,20 @@ def _run_in_worker(job: FileJob) -> tuple[str, str, list[UtteranceFeatures]]:
     return _run_job(_WORKER_EXTRACTOR, job)
 
 
-def _results(extractor: Extractor, jobs: list[FileJob], workers: int
-             ) -> Iterator[tuple[str, str, list[UtteranceFeatures]]]:
+def _results(
+    extractor: Extractor, jobs: list[FileJob], workers: int
+) -> Iterator[tuple[str, str, list[UtteranceFeatures]]]:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield _run_job(extractor, job)
         return
     context = multiprocessing.get_context("spawn")  # no forked torch/OpenCV thread state
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                             initializer=_init_worker, initargs=(extractor,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(extractor,),
+    ) as pool:
         futures = [pool.submit(_run_in_worker, job) for job in jobs]
         try:
             for future in as_completed(futures):
@@ -193,9 +223,13 @@ def _results(extractor: Extractor, jobs: list[FileJob], workers: int
                 future.cancel()
 
 
-def stale_keys(conversations: Sequence[Conversation], writer: FeatureStoreWriter,
-               media_dir: str | Path | None, *, allow_absolute: bool = False
-               ) -> tuple[set[tuple[str, int]], set[str]]:
+def stale_keys(
+    conversations: Sequence[Conversation],
+    writer: FeatureStoreWriter,
+    media_dir: str | Path | None,
+    *,
+    allow_absolute: bool = False,
+) -> tuple[set[tuple[str, int]], set[str]]:
     """Recorded keys to extract again, and the media names whose files changed.
 
     A key is stale when its extraction failed (a *missing* record with media), when the
@@ -231,15 +265,23 @@ def _current_sha256(media: str, media_dir: str | Path | None, allow_absolute: bo
     except MediaPathError:
         raise
     except (FeatureError, OSError):
-        log.warning("%s: cannot check the recorded media file (not found); keeping its features",
-                    media)
+        log.warning(
+            "%s: cannot check the recorded media file (not found); keeping its features", media
+        )
         return None
 
 
-def extract_features(conversations: Sequence[Conversation], extractor: Extractor,
-                     out: str | Path, *, media_dir: str | Path | None = None, workers: int = 1,
-                     shard_size: int = 2048, progress: bool = True,
-                     allow_absolute_paths: bool = False) -> tuple[FeatureStore, ExtractionSummary]:
+def extract_features(
+    conversations: Sequence[Conversation],
+    extractor: Extractor,
+    out: str | Path,
+    *,
+    media_dir: str | Path | None = None,
+    workers: int = 1,
+    shard_size: int = 2048,
+    progress: bool = True,
+    allow_absolute_paths: bool = False,
+) -> tuple[FeatureStore, ExtractionSummary]:
     """Extract every utterance of ``conversations`` into the store at ``out`` (resumable).
 
     Media names are relative to ``media_dir`` and may not leave it; absolute names need
@@ -252,37 +294,72 @@ def extract_features(conversations: Sequence[Conversation], extractor: Extractor
     for media in {u.media for c in conversations for u in c.utterances if u.media is not None}:
         media_path(media, media_dir, allow_absolute=allow_absolute_paths)  # before any I/O
     summary = ExtractionSummary()
-    with FeatureStoreWriter(out, modality=extractor.modality, dim=extractor.dim,
-                            extractor=extractor.info(), shard_size=shard_size) as writer:
-        stale, changed = stale_keys(conversations, writer, media_dir,
-                                    allow_absolute=allow_absolute_paths)
+    with FeatureStoreWriter(
+        out,
+        modality=extractor.modality,
+        dim=extractor.dim,
+        extractor=extractor.info(),
+        shard_size=shard_size,
+    ) as writer:
+        stale, changed = stale_keys(
+            conversations, writer, media_dir, allow_absolute=allow_absolute_paths
+        )
         summary.retried = writer.forget(stale)
         summary.changed_media = len(changed)
         if stale:
-            log.info("%s: extracting %d recorded utterance(s) again (%d changed media file(s))",
-                     out, summary.retried, len(changed))
-        jobs, without_media, summary.skipped = plan_jobs(conversations, media_dir, done=writer,
-                                                         allow_absolute=allow_absolute_paths)
+            log.info(
+                "%s: extracting %d recorded utterance(s) again (%d changed media file(s))",
+                out,
+                summary.retried,
+                len(changed),
+            )
+        jobs, without_media, summary.skipped = plan_jobs(
+            conversations, media_dir, done=writer, allow_absolute=allow_absolute_paths
+        )
         summary.files = len(jobs)
         for span in without_media:
-            _add(writer, summary, span.conversation, span.index, None,
-                 "no media file given in the manifest", None)
+            _add(
+                writer,
+                summary,
+                span.conversation,
+                span.index,
+                None,
+                "no media file given in the manifest",
+                None,
+            )
         total = sum(len(j.spans) for j in jobs)
-        with tqdm(total=total, desc=f"{extractor.modality} features", unit="utt",
-                  disable=not progress or None) as bar:
+        with tqdm(
+            total=total,
+            desc=f"{extractor.modality} features",
+            unit="utt",
+            disable=not progress or None,
+        ) as bar:
             for media, sha, results in _results(extractor, jobs, workers):
                 if sha:  # "" when the file could not be read
                     writer.record_media(media, sha, replace=media in changed)
                 for r in results:
                     _add(writer, summary, r.conversation, r.index, r.vector, r.missing, media)
                 bar.update(len(results))
-    log.info("%s: %d extracted, %d missing, %d already present (%d files)", out,
-             summary.extracted, summary.missing, summary.skipped, summary.files)
+    log.info(
+        "%s: %d extracted, %d missing, %d already present (%d files)",
+        out,
+        summary.extracted,
+        summary.missing,
+        summary.skipped,
+        summary.files,
+    )
     return FeatureStore.open(out), summary
 
 
-def _add(writer: FeatureStoreWriter, summary: ExtractionSummary, conversation: str, index: int,
-         vector: np.ndarray | None, missing: str | None, media: str | None) -> None:
+def _add(
+    writer: FeatureStoreWriter,
+    summary: ExtractionSummary,
+    conversation: str,
+    index: int,
+    vector: np.ndarray | None,
+    missing: str | None,
+    media: str | None,
+) -> None:
     if vector is not None:
         writer.add(conversation, index, vector, media=media)
         summary.extracted += 1

@@ -38,11 +38,17 @@ class FaceDetectorSettings:
 class FaceCropper:
     """Find the largest frontal face in a frame and return the network's 64x64 input."""
 
-    def __init__(self, cascade_path: str | Path | None = None,
-                 settings: FaceDetectorSettings | None = None, size: int = 64) -> None:
+    def __init__(
+        self,
+        cascade_path: str | Path | None = None,
+        settings: FaceDetectorSettings | None = None,
+        size: int = 64,
+    ) -> None:
         import cv2
 
-        self.cascade_path = Path(cascade_path) if cascade_path is not None else default_cascade_path()
+        self.cascade_path = (
+            Path(cascade_path) if cascade_path is not None else default_cascade_path()
+        )
         if not self.cascade_path.is_file():
             raise FeatureError(f"Haar cascade not found: {self.cascade_path}")
         self._detector = cv2.CascadeClassifier(str(self.cascade_path))
@@ -57,8 +63,12 @@ class FaceCropper:
 
         s = self.settings
         boxes = self._detector.detectMultiScale(
-            grey, scaleFactor=s.scale_factor, minNeighbors=s.min_neighbors,
-            flags=cv2.CASCADE_SCALE_IMAGE, minSize=(s.min_face_size, s.min_face_size))
+            grey,
+            scaleFactor=s.scale_factor,
+            minNeighbors=s.min_neighbors,
+            flags=cv2.CASCADE_SCALE_IMAGE,
+            minSize=(s.min_face_size, s.min_face_size),
+        )
         found = [(int(x), int(y), int(w), int(h)) for x, y, w, h in boxes]
         return sorted(found, key=lambda b: b[2] * b[3], reverse=True)
 
@@ -67,8 +77,9 @@ class FaceCropper:
         import cv2
 
         mean = float(grey[-2:].mean())
-        padded = cv2.copyMakeBorder(grey, _PADDING, _PADDING, _PADDING, _PADDING,
-                                    cv2.BORDER_CONSTANT, value=mean)
+        padded = cv2.copyMakeBorder(
+            grey, _PADDING, _PADDING, _PADDING, _PADDING, cv2.BORDER_CONSTANT, value=mean
+        )
         x, y, w, h = _to_square(box)
         x1, x2 = max(0, x - _OFFSETS[0] + _PADDING), x + w + _OFFSETS[0] + _PADDING
         y1, y2 = max(0, y - _OFFSETS[1] + _PADDING), y + h + _OFFSETS[1] + _PADDING

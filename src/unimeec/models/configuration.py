@@ -33,17 +33,30 @@ from unimeec.models.scopes import PROMPT_SCOPES
 
 #: Label -> verbalizer word for label names that are not English words themselves.
 DEFAULT_LABEL_WORDS: dict[str, str] = {
-    "hap": "happy", "sad": "sad", "neu": "neutral", "ang": "angry", "exc": "excited",
-    "fru": "frustrated", "happiness": "happy", "joyful": "joyful", "mad": "angry",
-    "scared": "scared", "peaceful": "peaceful", "powerful": "powerful",
+    "hap": "happy",
+    "sad": "sad",
+    "neu": "neutral",
+    "ang": "angry",
+    "exc": "excited",
+    "fru": "frustrated",
+    "happiness": "happy",
+    "joyful": "joyful",
+    "mad": "angry",
+    "scared": "scared",
+    "peaceful": "peaceful",
+    "powerful": "powerful",
 }
 
 #: The paper's prompt, as fluent English (utterance scope). Placeholders: {speaker}, {x},
 #: {mask_e}, {mask_c}; {x} is the target's content in the current modality.
-DEFAULT_TEMPLATE = ('In this conversation, the emotion of {speaker}\'s utterance "{x}" is {mask_e}, '
-                    'and its emotion cause is {mask_c}.')
+DEFAULT_TEMPLATE = (
+    'In this conversation, the emotion of {speaker}\'s utterance "{x}" is {mask_e}, '
+    "and its emotion cause is {mask_c}."
+)
 #: Conversation scope: every utterance followed by its own pair of masks.
-DEFAULT_CONVERSATION_TEMPLATE = '{speaker}: "{x}" Its emotion is {mask_e}, and its cause is {mask_c}.'
+DEFAULT_CONVERSATION_TEMPLATE = (
+    '{speaker}: "{x}" Its emotion is {mask_e}, and its cause is {mask_c}.'
+)
 #: One context line of utterance scope.
 DEFAULT_CONTEXT_TEMPLATE = "{speaker}: {text}"
 
@@ -74,20 +87,58 @@ def default_backbone() -> str:
 #: flat (the class docstring says why).
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "backbone": ("backbone", "backbone_config", "dropout", "initializer_range"),
-    "labels": ("emotion_labels", "neutral_label", "label_words", "label_word_ids",
-               "label_word_init", "use_mlm_head"),
+    "labels": (
+        "emotion_labels",
+        "neutral_label",
+        "label_words",
+        "label_word_ids",
+        "label_word_init",
+        "use_mlm_head",
+    ),
     "modalities": ("modalities", "feature_dims", "n_soft_tokens", "soft_token"),
-    "prompt": ("scope", "template", "conversation_template", "context_template",
-               "unknown_speaker", "mask_e_token", "mask_c_token", "max_sequence_length",
-               "pad_to_multiple_of", "prompt_past", "prompt_future", "chunk_overlap"),
-    "context": ("use_thc", "thc_utterance_window", "thc_cause_past", "thc_cause_future",
-                "thc_cause_window", "thc_emotion_window", "thc_layers", "thc_heads",
-                "thc_feed_forward"),
-    "heads": ("tasks", "emotion_readout", "cause_past", "cause_future", "distance_clip",
-              "distance_embedding_size", "cause_hidden_size", "span_head", "span_hidden_size",
-              "span_max_tokens"),
-    "losses": ("cause_loss_weight", "cause_pos_weight", "emotion_class_weights",
-               "span_loss_weight"),
+    "prompt": (
+        "scope",
+        "template",
+        "conversation_template",
+        "context_template",
+        "unknown_speaker",
+        "mask_e_token",
+        "mask_c_token",
+        "max_sequence_length",
+        "pad_to_multiple_of",
+        "prompt_past",
+        "prompt_future",
+        "chunk_overlap",
+    ),
+    "context": (
+        "use_thc",
+        "thc_utterance_window",
+        "thc_cause_past",
+        "thc_cause_future",
+        "thc_cause_window",
+        "thc_emotion_window",
+        "thc_layers",
+        "thc_heads",
+        "thc_feed_forward",
+    ),
+    "heads": (
+        "tasks",
+        "emotion_readout",
+        "cause_past",
+        "cause_future",
+        "distance_clip",
+        "distance_embedding_size",
+        "cause_hidden_size",
+        "span_head",
+        "span_hidden_size",
+        "span_max_tokens",
+    ),
+    "losses": (
+        "cause_loss_weight",
+        "cause_pos_weight",
+        "emotion_class_weights",
+        "span_loss_weight",
+    ),
     "decoding": ("cause_threshold", "cause_floor"),
 }
 
@@ -300,8 +351,9 @@ class UniMEECConfig(PretrainedConfig):
         # losses
         self.cause_loss_weight = cause_loss_weight
         self.cause_pos_weight = cause_pos_weight
-        self.emotion_class_weights = (list(emotion_class_weights)
-                                      if emotion_class_weights is not None else None)
+        self.emotion_class_weights = (
+            list(emotion_class_weights) if emotion_class_weights is not None else None
+        )
         self.span_loss_weight = span_loss_weight
         # decoding
         self.cause_threshold = cause_threshold
@@ -317,13 +369,19 @@ class UniMEECConfig(PretrainedConfig):
 
     @property
     def effective_chunk_overlap(self) -> int:
-        return self.chunk_overlap if self.chunk_overlap is not None else (
-            self.prompt_past + self.prompt_future)
+        return (
+            self.chunk_overlap
+            if self.chunk_overlap is not None
+            else (self.prompt_past + self.prompt_future)
+        )
 
     @property
     def effective_distance_clip(self) -> int:
-        return self.distance_clip if self.distance_clip is not None else max(
-            self.cause_past, self.cause_future, 1)
+        return (
+            self.distance_clip
+            if self.distance_clip is not None
+            else max(self.cause_past, self.cause_future, 1)
+        )
 
     def label_word(self, label: str) -> str:
         """The verbalizer word of ``label`` (override > default mapping > the label itself)."""
@@ -343,8 +401,9 @@ class UniMEECConfig(PretrainedConfig):
     def group(self, name: str) -> dict[str, Any]:
         """The fields of one group of :data:`FIELD_GROUPS` and their values (a read view)."""
         if name not in FIELD_GROUPS:
-            raise ConfigError(f"UniMEECConfig has no field group {name!r}; groups: "
-                              f"{', '.join(FIELD_GROUPS)}")
+            raise ConfigError(
+                f"UniMEECConfig has no field group {name!r}; groups: {', '.join(FIELD_GROUPS)}"
+            )
         return {field: getattr(self, field) for field in FIELD_GROUPS[name]}
 
     def _check_choice(self, name: str, allowed: tuple[str, ...]) -> None:
@@ -376,8 +435,10 @@ class UniMEECConfig(PretrainedConfig):
 
     def _validate_labels(self) -> None:
         if not self.emotion_labels or len(set(self.emotion_labels)) != len(self.emotion_labels):
-            _fail("emotion_labels", f"must be a non-empty list of distinct labels, got "
-                  f"{self.emotion_labels!r}")
+            _fail(
+                "emotion_labels",
+                f"must be a non-empty list of distinct labels, got {self.emotion_labels!r}",
+            )
         if self.neutral_label not in self.emotion_labels:
             _fail("neutral_label", f"{self.neutral_label!r} is not one of {self.emotion_labels}")
         if self.neutral_label not in NEUTRAL_LABELS:
@@ -387,14 +448,22 @@ class UniMEECConfig(PretrainedConfig):
 
     def _validate_modalities(self) -> None:
         unknown = [m for m in self.modalities if m not in MODALITIES]
-        if unknown or "text" not in self.modalities or len(set(self.modalities)) != len(
-                self.modalities):
-            _fail("modalities", f"must be distinct values of {list(MODALITIES)} including "
-                  f"'text', got {self.modalities!r}")
+        if (
+            unknown
+            or "text" not in self.modalities
+            or len(set(self.modalities)) != len(self.modalities)
+        ):
+            _fail(
+                "modalities",
+                f"must be distinct values of {list(MODALITIES)} including "
+                f"'text', got {self.modalities!r}",
+            )
         for m in self.modalities:
             if m != "text" and self.feature_dims.get(m, 0) <= 0:
-                _fail("feature_dims", f"modality {m!r} needs a positive feature dimension, got "
-                      f"{self.feature_dims!r}")
+                _fail(
+                    "feature_dims",
+                    f"modality {m!r} needs a positive feature dimension, got {self.feature_dims!r}",
+                )
         self._check_ints("n_soft_tokens", minimum=1)
         if not self.soft_token:
             _fail("soft_token", "must be a non-empty string")
@@ -410,13 +479,20 @@ class UniMEECConfig(PretrainedConfig):
                 if text.count(slot) != 1:
                     _fail(name, f"must contain {slot} exactly once: {text!r}")
         if self.context_template.count("{text}") != 1:
-            _fail("context_template", f"must contain {{text}} exactly once: "
-                  f"{self.context_template!r}")
+            _fail(
+                "context_template", f"must contain {{text}} exactly once: {self.context_template!r}"
+            )
 
     def _validate_context(self) -> None:
         self._check_bools("use_thc", "thc_feed_forward")
-        self._check_ints("thc_utterance_window", "thc_cause_past", "thc_cause_future",
-                         "thc_cause_window", "thc_emotion_window", minimum=0)
+        self._check_ints(
+            "thc_utterance_window",
+            "thc_cause_past",
+            "thc_cause_future",
+            "thc_cause_window",
+            "thc_emotion_window",
+            minimum=0,
+        )
         self._check_ints("thc_layers", "thc_heads", minimum=1)
 
     def _validate_heads(self) -> None:
@@ -437,10 +513,14 @@ class UniMEECConfig(PretrainedConfig):
         if self.cause_pos_weight is not None and self.cause_pos_weight <= 0:
             _fail("cause_pos_weight", f"must be > 0, got {self.cause_pos_weight!r}")
         if self.emotion_class_weights is not None and (
-                len(self.emotion_class_weights) != len(self.emotion_labels)
-                or any(w < 0 for w in self.emotion_class_weights)):
-            _fail("emotion_class_weights", f"needs {len(self.emotion_labels)} non-negative "
-                  f"weights (one per emotion label), got {self.emotion_class_weights!r}")
+            len(self.emotion_class_weights) != len(self.emotion_labels)
+            or any(w < 0 for w in self.emotion_class_weights)
+        ):
+            _fail(
+                "emotion_class_weights",
+                f"needs {len(self.emotion_labels)} non-negative "
+                f"weights (one per emotion label), got {self.emotion_class_weights!r}",
+            )
 
     def _validate_decoding(self) -> None:
         self._check_probabilities("cause_threshold", "cause_floor")

@@ -42,8 +42,9 @@ class RelationalAttentionLayer(nn.Module):
     arithmetic.
     """
 
-    def __init__(self, hidden_size: int, heads: int, dropout: float,
-                 feed_forward: bool = False) -> None:
+    def __init__(
+        self, hidden_size: int, heads: int, dropout: float, feed_forward: bool = False
+    ) -> None:
         super().__init__()
         if hidden_size % heads:
             raise ValueError(f"hidden size {hidden_size} is not divisible by {heads} heads")
@@ -54,14 +55,26 @@ class RelationalAttentionLayer(nn.Module):
         self.key_value = nn.Linear(hidden_size, 2 * hidden_size)
         self.output = nn.Linear(hidden_size, hidden_size)
         self.attention_norm = nn.LayerNorm(hidden_size)
-        self.feed_forward = nn.Sequential(
-            nn.Linear(hidden_size, 2 * hidden_size), nn.GELU(), nn.Dropout(dropout),
-            nn.Linear(2 * hidden_size, hidden_size)) if feed_forward else None
+        self.feed_forward = (
+            nn.Sequential(
+                nn.Linear(hidden_size, 2 * hidden_size),
+                nn.GELU(),
+                nn.Dropout(dropout),
+                nn.Linear(2 * hidden_size, hidden_size),
+            )
+            if feed_forward
+            else None
+        )
         self.output_norm = nn.LayerNorm(hidden_size) if feed_forward else None
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor,
-                other_speaker: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        mask: torch.Tensor,
+        other_speaker: torch.Tensor,
+    ) -> torch.Tensor:
         """query [C, N, H], keys [C, K, H], mask [C, N, K] bool, other_speaker [C, N, K] bool."""
         c, n, hidden = query.shape
         # masked extra keys: the bias rows then meet the fused kernels' alignment
@@ -84,8 +97,12 @@ class RelationalAttentionLayer(nn.Module):
         bias = torch.where(other_speaker[:, None], other[..., None], same[..., None])
         bias = bias.masked_fill(~mask[:, None], torch.finfo(bias.dtype).min / 2)
         out = F.scaled_dot_product_attention(
-            q, key, value, attn_mask=bias.to(q.dtype),
-            dropout_p=self.attention_dropout if self.training else 0.0)
+            q,
+            key,
+            value,
+            attn_mask=bias.to(q.dtype),
+            dropout_p=self.attention_dropout if self.training else 0.0,
+        )
         out = out.transpose(1, 2).reshape(c, n, hidden)
         x = self.attention_norm(query + self.dropout(self.output(out)))
         if self.feed_forward is None:
@@ -96,21 +113,44 @@ class RelationalAttentionLayer(nn.Module):
 class HierarchicalContext(nn.Module):
     """The three THC levels; windows in utterance distance."""
 
-    def __init__(self, hidden_size: int, heads: int, layers: int, dropout: float, *,
-                 utterance_window: int, cause_past: int, cause_future: int, cause_window: int,
-                 emotion_window: int, feed_forward: bool = False) -> None:
+    def __init__(
+        self,
+        hidden_size: int,
+        heads: int,
+        layers: int,
+        dropout: float,
+        *,
+        utterance_window: int,
+        cause_past: int,
+        cause_future: int,
+        cause_window: int,
+        emotion_window: int,
+        feed_forward: bool = False,
+    ) -> None:
         super().__init__()
         self.windows = (utterance_window, cause_past, cause_future, cause_window, emotion_window)
         self.node_type = nn.Embedding(3, hidden_size)
         self.utterance_level = nn.ModuleList(
-            RelationalAttentionLayer(hidden_size, heads, dropout, feed_forward) for _ in range(layers))
+            RelationalAttentionLayer(hidden_size, heads, dropout, feed_forward)
+            for _ in range(layers)
+        )
         self.cause_level = nn.ModuleList(
-            RelationalAttentionLayer(hidden_size, heads, dropout, feed_forward) for _ in range(layers))
+            RelationalAttentionLayer(hidden_size, heads, dropout, feed_forward)
+            for _ in range(layers)
+        )
         self.emotion_level = nn.ModuleList(
-            RelationalAttentionLayer(hidden_size, heads, dropout, feed_forward) for _ in range(layers))
+            RelationalAttentionLayer(hidden_size, heads, dropout, feed_forward)
+            for _ in range(layers)
+        )
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, e: torch.Tensor, valid: torch.Tensor,
-                speakers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        e: torch.Tensor,
+        valid: torch.Tensor,
+        speakers: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x, c, e [C, N, H]; valid [C, N] bool; speakers [C, N] -> (x', c', e')."""
         w_x, w_cp, w_cf, w_c, w_e = self.windows
         n = x.shape[1]
@@ -135,8 +175,7 @@ class HierarchicalContext(nn.Module):
         for layer in self.cause_level:
             c = layer(c, torch.cat([keys_x, c + t_c], dim=1), mask_c, rel2)
         # 3. emotion level: keys = [x'; e; c'] with c' only from the utterance itself
-        mask_e = torch.cat([window(w_e, w_e), window(w_e, w_e) | eye,
-                            eye.expand_as(mask_x)], dim=2)
+        mask_e = torch.cat([window(w_e, w_e), window(w_e, w_e) | eye, eye.expand_as(mask_x)], dim=2)
         rel3 = torch.cat([relation, relation, relation], dim=2)
         keys_c = c + t_c
         for layer in self.emotion_level:

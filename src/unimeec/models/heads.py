@@ -17,8 +17,9 @@ class EmotionHead(nn.Module):
 
     def __init__(self, hidden_size: int, embedding_size: int, n_labels: int) -> None:
         super().__init__()
-        self.projection = (nn.Linear(hidden_size, embedding_size)
-                           if embedding_size != hidden_size else None)
+        self.projection = (
+            nn.Linear(hidden_size, embedding_size) if embedding_size != hidden_size else None
+        )
         self.classifier = nn.Linear(embedding_size, n_labels)
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
@@ -40,8 +41,8 @@ class MaskedLMEmotionHead(nn.Module):
         index = torch.zeros(len(label_word_ids), width, dtype=torch.long)
         weight = torch.zeros(len(label_word_ids), width)
         for k, ids in enumerate(label_word_ids):
-            index[k, :len(ids)] = torch.tensor(ids)
-            weight[k, :len(ids)] = 1.0 / len(ids)
+            index[k, : len(ids)] = torch.tensor(ids)
+            weight[k, : len(ids)] = 1.0 / len(ids)
         self.register_buffer("token_index", index, persistent=False)
         self.register_buffer("token_weight", weight, persistent=False)
 
@@ -54,21 +55,38 @@ class MaskedLMEmotionHead(nn.Module):
 class CauseHead(nn.Module):
     """``s_ij = MLP([c'_i; x'_j; c'_i * x'_j; r(clip(i - j))])``, one logit per candidate."""
 
-    def __init__(self, hidden_size: int, inner_size: int, distance_clip: int,
-                 distance_size: int, dropout: float) -> None:
+    def __init__(
+        self,
+        hidden_size: int,
+        inner_size: int,
+        distance_clip: int,
+        distance_size: int,
+        dropout: float,
+    ) -> None:
         super().__init__()
         self.distance_clip = distance_clip
         self.distance = nn.Embedding(2 * distance_clip + 1, distance_size)
         self.mlp = nn.Sequential(
-            nn.Linear(3 * hidden_size + distance_size, inner_size), nn.GELU(),
-            nn.Dropout(dropout), nn.Linear(inner_size, 1))
+            nn.Linear(3 * hidden_size + distance_size, inner_size),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(inner_size, 1),
+        )
 
-    def forward(self, cause_states: torch.Tensor, utterance_states: torch.Tensor,
-                offsets: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, cause_states: torch.Tensor, utterance_states: torch.Tensor, offsets: torch.Tensor
+    ) -> torch.Tensor:
         """cause_states = c'_i, utterance_states = x'_j [P, H]; offsets = i - j [P] -> [P]."""
         clipped = offsets.clamp(-self.distance_clip, self.distance_clip) + self.distance_clip
-        features = torch.cat([cause_states, utterance_states, cause_states * utterance_states,
-                              self.distance(clipped).to(cause_states.dtype)], dim=-1)
+        features = torch.cat(
+            [
+                cause_states,
+                utterance_states,
+                cause_states * utterance_states,
+                self.distance(clipped).to(cause_states.dtype),
+            ],
+            dim=-1,
+        )
         return self.mlp(features).squeeze(-1)
 
 
@@ -92,8 +110,13 @@ class SpanHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(inner_size, 2)
 
-    def forward(self, tokens: torch.Tensor, token_mask: torch.Tensor, conditions: torch.Tensor,
-                rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor,
+        conditions: torch.Tensor,
+        rows: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """tokens [U, T, H] with token_mask [U, T]; conditions [R, 2H]; rows [R] = the
         utterance of each pair's cause -> start and end logits [R, T] (masked: dtype min)."""
         a, c = self.token(tokens).chunk(2, dim=-1)  # [U, T, d] each

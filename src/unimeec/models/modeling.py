@@ -101,30 +101,50 @@ class UniMEECModel(PreTrainedModel):
         hidden = self.backbone.config.hidden_size
         embedding = self.backbone.get_input_embeddings().embedding_dim
         modalities = config.ordered_modalities
-        self.soft_prompts = nn.ModuleDict({
-            m: ModalitySoftPrompt(config.feature_dims[m], hidden, config.n_soft_tokens)
-            for m in modalities[1:]})
+        self.soft_prompts = nn.ModuleDict(
+            {
+                m: ModalitySoftPrompt(config.feature_dims[m], hidden, config.n_soft_tokens)
+                for m in modalities[1:]
+            }
+        )
         self.fuse_x = ModalityFusion(len(modalities), hidden)
         self.fuse_e = ModalityFusion(len(modalities), hidden)
         self.fuse_c = ModalityFusion(len(modalities), hidden)
         self.dropout = nn.Dropout(config.dropout)
-        self.context = HierarchicalContext(
-            hidden, config.thc_heads, config.thc_layers, config.dropout,
-            utterance_window=config.thc_utterance_window, cause_past=config.thc_cause_past,
-            cause_future=config.thc_cause_future, cause_window=config.thc_cause_window,
-            emotion_window=config.thc_emotion_window,
-            feed_forward=config.thc_feed_forward) if config.use_thc else None
+        self.context = (
+            HierarchicalContext(
+                hidden,
+                config.thc_heads,
+                config.thc_layers,
+                config.dropout,
+                utterance_window=config.thc_utterance_window,
+                cause_past=config.thc_cause_past,
+                cause_future=config.thc_cause_future,
+                cause_window=config.thc_cause_window,
+                emotion_window=config.thc_emotion_window,
+                feed_forward=config.thc_feed_forward,
+            )
+            if config.use_thc
+            else None
+        )
         if config.use_mlm_head:
             self.emotion_head = None
             self.mlm_emotion_head = MaskedLMEmotionHead(self._lm_head(), config.label_word_ids)
         else:
             self.emotion_head = EmotionHead(hidden, embedding, len(config.emotion_labels))
             self.mlm_emotion_head = None
-        self.cause_head = CauseHead(hidden, config.cause_hidden_size or hidden,
-                                    config.effective_distance_clip,
-                                    config.distance_embedding_size, config.dropout)
-        self.span_head = (SpanHead(hidden, config.span_hidden_size or hidden, config.dropout)
-                          if config.span_head else None)
+        self.cause_head = CauseHead(
+            hidden,
+            config.cause_hidden_size or hidden,
+            config.effective_distance_clip,
+            config.distance_embedding_size,
+            config.dropout,
+        )
+        self.span_head = (
+            SpanHead(hidden, config.span_hidden_size or hidden, config.dropout)
+            if config.span_head
+            else None
+        )
         self.post_init()
 
     # ------------------------------------------------------------------ construction
@@ -139,11 +159,15 @@ class UniMEECModel(PreTrainedModel):
             if backbone.get_input_embeddings().num_embeddings < len(tokenizer):
                 backbone.resize_token_embeddings(len(tokenizer))
             config.label_word_ids = [
-                list(tokenizer(" " + config.label_word(label), add_special_tokens=False)["input_ids"])
-                for label in config.emotion_labels]
+                list(
+                    tokenizer(" " + config.label_word(label), add_special_tokens=False)["input_ids"]
+                )
+                for label in config.emotion_labels
+            ]
             if any(not ids for ids in config.label_word_ids):
-                raise ConfigError(f"a label word of {config.emotion_labels} has no tokens; set "
-                                  "config.label_words")
+                raise ConfigError(
+                    f"a label word of {config.emotion_labels} has no tokens; set config.label_words"
+                )
             config.backbone_config = backbone.config.to_dict()
         else:
             record = dict(config.backbone_config)
@@ -157,8 +181,10 @@ class UniMEECModel(PreTrainedModel):
         prefix = self.backbone.base_model_prefix
         heads = [m for name, m in self.backbone.named_children() if name != prefix]
         if len(heads) != 1:
-            raise ConfigError(f"use_mlm_head: cannot find a single masked-LM head in "
-                              f"{type(self.backbone).__name__}")
+            raise ConfigError(
+                f"use_mlm_head: cannot find a single masked-LM head in "
+                f"{type(self.backbone).__name__}"
+            )
         return heads[0]
 
     @torch.no_grad()
@@ -191,20 +217,28 @@ class UniMEECModel(PreTrainedModel):
     def label_word_embeddings(self) -> torch.Tensor:
         """[n_labels, E]: each label word's input embedding (mean over its sub-tokens)."""
         table = self.backbone.get_input_embeddings().weight
-        return torch.stack([table[torch.tensor(ids, device=table.device)].mean(0)
-                            for ids in self.config.label_word_ids])
+        return torch.stack(
+            [
+                table[torch.tensor(ids, device=table.device)].mean(0)
+                for ids in self.config.label_word_ids
+            ]
+        )
 
     def set_feature_statistics(self, modality: str, mean: Any, std: Any) -> None:
         """Store training-split standardisation statistics of ``modality`` in the model."""
         if modality not in self.soft_prompts:
-            raise FeatureError(f"the model has no {modality!r} modality (modalities: "
-                               f"{self.config.ordered_modalities})")
+            raise FeatureError(
+                f"the model has no {modality!r} modality (modalities: "
+                f"{self.config.ordered_modalities})"
+            )
         mean_t = torch.as_tensor(np.asarray(mean), dtype=torch.float32).reshape(-1)
         std_t = torch.as_tensor(np.asarray(std), dtype=torch.float32).reshape(-1)
         dim = self.config.feature_dims[modality]
         if mean_t.numel() != dim or std_t.numel() != dim:
-            raise FeatureError(f"{modality} statistics must have {dim} values, got "
-                               f"{mean_t.numel()} and {std_t.numel()}")
+            raise FeatureError(
+                f"{modality} statistics must have {dim} values, got "
+                f"{mean_t.numel()} and {std_t.numel()}"
+            )
         if not (torch.isfinite(mean_t).all() and torch.isfinite(std_t).all()):
             raise FeatureError(f"{modality} statistics contain non-finite values")
         self.soft_prompts[modality].set_statistics(mean_t, std_t)
@@ -261,15 +295,23 @@ class UniMEECModel(PreTrainedModel):
             raise TypeError(f"unexpected batch keys {unknown}")
         embeds = self.backbone.get_input_embeddings()(input_ids)
         if soft_positions is not None and soft_positions.shape[0] > 0:
-            embeds = self._insert_soft_tokens(embeds, modality_mask, soft_positions,
-                                              soft_owner, soft_rank, features)
-        hidden = self.backbone.base_model(inputs_embeds=embeds,
-                                          attention_mask=attention_mask).last_hidden_state
-        states = self._slot_states(hidden, x_positions, mask_e_positions, mask_c_positions,
-                                   modality_mask)  # [3, U, H]: x, e, c
+            embeds = self._insert_soft_tokens(
+                embeds, modality_mask, soft_positions, soft_owner, soft_rank, features
+            )
+        hidden = self.backbone.base_model(
+            inputs_embeds=embeds, attention_mask=attention_mask
+        ).last_hidden_state
+        states = self._slot_states(
+            hidden, x_positions, mask_e_positions, mask_c_positions, modality_mask
+        )  # [3, U, H]: x, e, c
         if self.context is not None:
-            states = self._thc(states, speaker_ids, utterance_conversation, utterance_index,
-                               conversation_utterances)
+            states = self._thc(
+                states,
+                speaker_ids,
+                utterance_conversation,
+                utterance_index,
+                conversation_utterances,
+            )
         x, e, c = states.unbind(0)
         cause_query = torch.cat([c, e], dim=-1)  # [c'_i; e'_i], before any readout change
         if self.config.emotion_readout == "mask+slot":
@@ -279,14 +321,27 @@ class UniMEECModel(PreTrainedModel):
         else:
             emotion_logits = self.emotion_head(e)
         i_flat, j_flat = candidate_utterances.unbind(-1)
-        cause_logits = self.cause_head(c.index_select(0, i_flat), x.index_select(0, j_flat),
-                                       candidate_pairs[:, 1] - candidate_pairs[:, 2])
-        out = UniMEECOutput(emotion_logits=emotion_logits, cause_logits=cause_logits,
-                            candidate_pairs=candidate_pairs)
+        cause_logits = self.cause_head(
+            c.index_select(0, i_flat),
+            x.index_select(0, j_flat),
+            candidate_pairs[:, 1] - candidate_pairs[:, 2],
+        )
+        out = UniMEECOutput(
+            emotion_logits=emotion_logits,
+            cause_logits=cause_logits,
+            candidate_pairs=candidate_pairs,
+        )
         self._losses(out, emotion_labels, cause_labels, cause_mask)
         if self.span_head is not None:
-            self._span_logits(out, hidden, x_positions[0], span_word_ids, candidate_utterances,
-                              cause_query, span_labels)
+            self._span_logits(
+                out,
+                hidden,
+                x_positions[0],
+                span_word_ids,
+                candidate_utterances,
+                cause_query,
+                span_labels,
+            )
             self._span_loss(out, span_labels)
         if return_predictions:
             if conversations is None:
@@ -294,24 +349,37 @@ class UniMEECModel(PreTrainedModel):
             out.predictions = self.decode(out, {"conversations": conversations})
         return out
 
-    def _insert_soft_tokens(self, embeds: torch.Tensor, modality_mask: torch.Tensor,
-                            soft_positions: torch.Tensor, soft_owner: torch.Tensor,
-                            soft_rank: torch.Tensor, features: dict[str, torch.Tensor]
-                            ) -> torch.Tensor:
+    def _insert_soft_tokens(
+        self,
+        embeds: torch.Tensor,
+        modality_mask: torch.Tensor,
+        soft_positions: torch.Tensor,
+        soft_owner: torch.Tensor,
+        soft_rank: torch.Tensor,
+        features: dict[str, torch.Tensor],
+    ) -> torch.Tensor:
         """Write every audio/visual soft token into the input embeddings (one index_put)."""
         n_utt = modality_mask.shape[1]
         k = self.config.n_soft_tokens
         blocks = [embeds.new_zeros(n_utt, k, embeds.shape[-1])]
         for m_idx, name in enumerate(self.config.ordered_modalities[1:], start=1):
-            blocks.append(self.soft_prompts[name](features[f"features_{name}"],
-                                                  modality_mask[m_idx]).to(embeds.dtype))
+            blocks.append(
+                self.soft_prompts[name](features[f"features_{name}"], modality_mask[m_idx]).to(
+                    embeds.dtype
+                )
+            )
         table = torch.cat(blocks)  # [M * U, k, H]
         values = table[soft_owner, soft_rank]
         return embeds.index_put((soft_positions[:, 0], soft_positions[:, 1]), values)
 
-    def _slot_states(self, hidden: torch.Tensor, x_positions: torch.Tensor,
-                     mask_e_positions: torch.Tensor, mask_c_positions: torch.Tensor,
-                     modality_mask: torch.Tensor) -> torch.Tensor:
+    def _slot_states(
+        self,
+        hidden: torch.Tensor,
+        x_positions: torch.Tensor,
+        mask_e_positions: torch.Tensor,
+        mask_c_positions: torch.Tensor,
+        modality_mask: torch.Tensor,
+    ) -> torch.Tensor:
         """Fused [3, U, H] states x, e, c from the X slots (mean, by prefix sums) and masks.
 
         Rows are taken with ``index_select`` on flattened tensors: its backward is one
@@ -324,15 +392,24 @@ class UniMEECModel(PreTrainedModel):
         rows, start, end = x_positions.unbind(-1)
         base = rows * (length + 1)
         bounds = _rows(prefix, torch.stack([base + start, base + end]))  # [2, M, U, H]
-        x_states = ((bounds[1] - bounds[0]) / (end - start).clamp_min(1)[..., None])
-        fused = torch.stack([self.fuse_x(x_states.to(hidden.dtype), modality_mask),
-                             self.fuse_e(at[0], modality_mask),
-                             self.fuse_c(at[1], modality_mask)])
+        x_states = (bounds[1] - bounds[0]) / (end - start).clamp_min(1)[..., None]
+        fused = torch.stack(
+            [
+                self.fuse_x(x_states.to(hidden.dtype), modality_mask),
+                self.fuse_e(at[0], modality_mask),
+                self.fuse_c(at[1], modality_mask),
+            ]
+        )
         return self.dropout(fused)
 
-    def _thc(self, states: torch.Tensor, speaker_ids: torch.Tensor,
-             utterance_conversation: torch.Tensor, utterance_index: torch.Tensor,
-             conversation_utterances: torch.Tensor) -> torch.Tensor:
+    def _thc(
+        self,
+        states: torch.Tensor,
+        speaker_ids: torch.Tensor,
+        utterance_conversation: torch.Tensor,
+        utterance_index: torch.Tensor,
+        conversation_utterances: torch.Tensor,
+    ) -> torch.Tensor:
         """Run THC on the padded [C, N] layout and take the flat utterances back."""
         n_conv, n_max = conversation_utterances.shape
         valid = conversation_utterances >= 0
@@ -343,8 +420,13 @@ class UniMEECModel(PreTrainedModel):
         back = utterance_conversation * n_max + utterance_index - 1
         return torch.stack([x, e, c]).view(3, n_conv * n_max, -1).index_select(1, back)
 
-    def _losses(self, out: UniMEECOutput, emotion_labels: torch.Tensor | None,
-                cause_labels: torch.Tensor | None, cause_mask: torch.Tensor | None) -> None:
+    def _losses(
+        self,
+        out: UniMEECOutput,
+        emotion_labels: torch.Tensor | None,
+        cause_labels: torch.Tensor | None,
+        cause_mask: torch.Tensor | None,
+    ) -> None:
         """Masked joint loss; no host-device synchronisation (all-masked -> 0 with a graph)."""
         cfg = self.config
         parts: list[torch.Tensor] = []
@@ -361,10 +443,14 @@ class UniMEECModel(PreTrainedModel):
             parts.append(out.emotion_loss)
         if cause_labels is not None and cause_mask is not None and cfg.tasks != "emotion":
             logits = out.cause_logits.float()
-            pos_weight = (torch.tensor(cfg.cause_pos_weight, device=logits.device)
-                          if cfg.cause_pos_weight is not None else None)
-            bce = F.binary_cross_entropy_with_logits(logits, cause_labels.to(logits.dtype),
-                                                     pos_weight=pos_weight, reduction="none")
+            pos_weight = (
+                torch.tensor(cfg.cause_pos_weight, device=logits.device)
+                if cfg.cause_pos_weight is not None
+                else None
+            )
+            bce = F.binary_cross_entropy_with_logits(
+                logits, cause_labels.to(logits.dtype), pos_weight=pos_weight, reduction="none"
+            )
             mask = cause_mask.to(logits.dtype)
             out.cause_loss = (bce * mask).sum() / mask.sum().clamp_min(1.0)
             parts.append(cfg.cause_loss_weight * out.cause_loss)
@@ -374,13 +460,22 @@ class UniMEECModel(PreTrainedModel):
             # labels of a task this model does not train: a zero loss that keeps the graph
             out.loss = 0.0 * (out.emotion_logits.sum() + out.cause_logits.sum())
 
-    def _span_logits(self, out: UniMEECOutput, hidden: torch.Tensor, text_slots: torch.Tensor,
-                     word_ids: torch.Tensor | None, candidate_utterances: torch.Tensor,
-                     cause_query: torch.Tensor, span_labels: torch.Tensor | None) -> None:
+    def _span_logits(
+        self,
+        out: UniMEECOutput,
+        hidden: torch.Tensor,
+        text_slots: torch.Tensor,
+        word_ids: torch.Tensor | None,
+        candidate_utterances: torch.Tensor,
+        cause_query: torch.Tensor,
+        span_labels: torch.Tensor | None,
+    ) -> None:
         """Span logits of every candidate (of the labelled ones only, when training)."""
         if word_ids is None:
-            raise ValueError("the span head needs the batch's 'span_word_ids': build batches "
-                             "with a processor of a span_head config")
+            raise ValueError(
+                "the span head needs the batch's 'span_word_ids': build batches "
+                "with a processor of a span_head config"
+            )
         n_seq, length, size = hidden.shape
         rows, start, end = text_slots.unbind(-1)  # [U]: the text pass's X slot of each u
         steps = torch.arange(word_ids.shape[1], device=hidden.device)
@@ -388,11 +483,15 @@ class UniMEECModel(PreTrainedModel):
         tokens = _rows(hidden.reshape(n_seq * length, size), rows[:, None] * length + columns)
         token_mask = (steps < (end - start)[:, None]) & (word_ids >= 0)
         pair_rows = span_labels[:, 0] if self.training and span_labels is not None else None
-        pairs = (candidate_utterances if pair_rows is None
-                 else candidate_utterances.index_select(0, pair_rows))
+        pairs = (
+            candidate_utterances
+            if pair_rows is None
+            else candidate_utterances.index_select(0, pair_rows)
+        )
         i_flat, j_flat = pairs.unbind(-1)
         out.span_start_logits, out.span_end_logits = self.span_head(
-            self.dropout(tokens), token_mask, cause_query.index_select(0, i_flat), j_flat)
+            self.dropout(tokens), token_mask, cause_query.index_select(0, i_flat), j_flat
+        )
         out.span_words = word_ids.index_select(0, j_flat)
         out.span_rows = pair_rows
 
@@ -404,8 +503,9 @@ class UniMEECModel(PreTrainedModel):
         if out.span_rows is None:
             start = start.index_select(0, span_labels[:, 0])
             end = end.index_select(0, span_labels[:, 0])
-        total = (F.cross_entropy(start, span_labels[:, 1], reduction="sum")
-                 + F.cross_entropy(end, span_labels[:, 2], reduction="sum"))
+        total = F.cross_entropy(start, span_labels[:, 1], reduction="sum") + F.cross_entropy(
+            end, span_labels[:, 2], reduction="sum"
+        )
         out.span_loss = total / (2 * max(int(span_labels.shape[0]), 1))
         weighted = self.config.span_loss_weight * out.span_loss
         out.loss = weighted if out.loss is None else out.loss + weighted
@@ -417,32 +517,46 @@ class UniMEECModel(PreTrainedModel):
         if mode == "utterance":
             return lambda row, text: None
         if mode == "trimmed":
+
             def trimmed(row: int, text: str) -> CauseSpan:
                 start, end = trimmed_range(text)
                 return CauseSpan(text=" ".join(text.split()[start:end]), start=start, end=end)
+
             return trimmed
         if out.span_start_logits is None:
             raise ValueError("spans='model' needs a model with span_head: true")
         if out.span_rows is not None:
-            raise RuntimeError("span logits were computed for the labelled pairs only (training "
-                               "mode); call model.eval() before decoding spans")
-        best = best_spans(out.span_start_logits, out.span_end_logits,
-                          self.config.span_max_tokens).cpu().numpy()
+            raise RuntimeError(
+                "span logits were computed for the labelled pairs only (training "
+                "mode); call model.eval() before decoding spans"
+            )
+        best = (
+            best_spans(out.span_start_logits, out.span_end_logits, self.config.span_max_tokens)
+            .cpu()
+            .numpy()
+        )
         words = out.span_words.cpu().numpy()
 
         def predicted(row: int, text: str) -> CauseSpan | None:
             first, last = int(words[row, best[row, 0]]), int(words[row, best[row, 1]])
             if first < 0 or last < first:  # the utterance has no text tokens to choose from
                 return None
-            return CauseSpan(text=" ".join(text.split()[first:last + 1]), start=first,
-                             end=last + 1)
+            return CauseSpan(
+                text=" ".join(text.split()[first : last + 1]), start=first, end=last + 1
+            )
+
         return predicted
 
     # ------------------------------------------------------------------ decoding
     @torch.no_grad()
-    def decode(self, out: UniMEECOutput, batch: dict[str, Any], threshold: float | None = None,
-               gold_emotions: bool | None = None, spans: str | None = None
-               ) -> list[Conversation]:
+    def decode(
+        self,
+        out: UniMEECOutput,
+        batch: dict[str, Any],
+        threshold: float | None = None,
+        gold_emotions: bool | None = None,
+        spans: str | None = None,
+    ) -> list[Conversation]:
         """Predicted copies of ``batch["conversations"]`` (METHOD.md section 5).
 
         Emotions by argmax (with all class probabilities in ``emotion_scores``); pairs
@@ -470,12 +584,12 @@ class UniMEECModel(PreTrainedModel):
         offset = 0
         for c_pos, conv in enumerate(conversations):
             n = len(conv)
-            rows = probs[offset:offset + n]
+            rows = probs[offset : offset + n]
             scores = [dict(zip(labels, map(float, row))) for row in rows]
             if use_gold:
                 emotions = [u.emotion for u in conv.utterances]
             else:
-                emotions = [labels[k] for k in best[offset:offset + n]]
+                emotions = [labels[k] for k in best[offset : offset + n]]
             offset += n
             pairs: list[EmotionCausePair] = []
             if cfg.tasks != "emotion":
@@ -489,10 +603,17 @@ class UniMEECModel(PreTrainedModel):
                     if chosen.size == 0 and sel.size:
                         top = sel[np.argmax(c_prob[sel])]
                         chosen = sel[:0] if c_prob[top] <= cfg.cause_floor else np.array([top])
-                    pairs += [EmotionCausePair(
-                        i, int(c_cand[r, 2]), emotion=emotion, score=float(c_prob[r]),
-                        span=span_of(a + int(r), conv.utterance(int(c_cand[r, 2])).text))
-                        for r in chosen]
-            results.append(conv.with_predictions(emotions=emotions, pairs=pairs,
-                                                 emotion_scores=scores))
+                    pairs += [
+                        EmotionCausePair(
+                            i,
+                            int(c_cand[r, 2]),
+                            emotion=emotion,
+                            score=float(c_prob[r]),
+                            span=span_of(a + int(r), conv.utterance(int(c_cand[r, 2])).text),
+                        )
+                        for r in chosen
+                    ]
+            results.append(
+                conv.with_predictions(emotions=emotions, pairs=pairs, emotion_scores=scores)
+            )
         return results

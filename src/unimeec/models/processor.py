@@ -87,9 +87,11 @@ class UniMEECProcessor:
         self.config = config
         self.tokenizer = tokenizer
         if config.span_head and not tokenizer.is_fast:
-            raise ConfigError(f"UniMEECConfig.span_head needs a fast tokenizer (its character "
-                              f"offsets align sub-words to words); {type(tokenizer).__name__} "
-                              "is not one")
+            raise ConfigError(
+                f"UniMEECConfig.span_head needs a fast tokenizer (its character "
+                f"offsets align sub-words to words); {type(tokenizer).__name__} "
+                "is not one"
+            )
         prepare_tokenizer(tokenizer, config)
         self.max_length = min(config.max_sequence_length, backbone_position_limit(config))
         self.builder = CausalPromptBuilder(tokenizer, config, self.max_length)
@@ -129,8 +131,11 @@ class UniMEECProcessor:
         return cls(config, AutoTokenizer.from_pretrained(tok_dir))
 
     # ------------------------------------------------------------------ batch building
-    def __call__(self, conversations: Sequence[Conversation],
-                 features: Mapping[str, FeatureLookup] | None = None) -> dict[str, Any]:
+    def __call__(
+        self,
+        conversations: Sequence[Conversation],
+        features: Mapping[str, FeatureLookup] | None = None,
+    ) -> dict[str, Any]:
         """The batch of ``conversations`` (keys in the module docstring), built in steps."""
         conversations = list(conversations)
         if not conversations:
@@ -149,32 +154,38 @@ class UniMEECProcessor:
         batch.update(self._labels(conversations, batch["candidate_pairs"]))
         if self.config.span_head:
             words = self._span_words(texts, encoded["offset_mapping"], slots["x_positions"])
-            batch.update(self._span_inputs(conversations, offsets, words,
-                                           batch["candidate_pairs"]))
+            batch.update(self._span_inputs(conversations, offsets, words, batch["candidate_pairs"]))
         batch["conversations"] = conversations
         return batch
 
     def _check_feature_modalities(
-            self, features: Mapping[str, FeatureLookup] | None) -> dict[str, FeatureLookup]:
+        self, features: Mapping[str, FeatureLookup] | None
+    ) -> dict[str, FeatureLookup]:
         """Features may be given only for the model's non-text modalities."""
         modalities = self.config.ordered_modalities
         features = dict(features or {})
         for name in features:
             if name not in modalities or name == "text":
-                raise FeatureError(f"features given for modality {name!r}, but the model's "
-                                   f"modalities are {modalities}")
+                raise FeatureError(
+                    f"features given for modality {name!r}, but the model's "
+                    f"modalities are {modalities}"
+                )
         return features
 
     def _tokenise(self, conversations: list[Conversation]) -> tuple[list[str], Any]:
         """Every utterance's text in one tokenizer call (a leading space: a word start)."""
         texts = [" " + u.text for c in conversations for u in c.utterances]
-        encoded = self.tokenizer(texts, add_special_tokens=False,
-                                 return_offsets_mapping=self.config.span_head)
+        encoded = self.tokenizer(
+            texts, add_special_tokens=False, return_offsets_mapping=self.config.span_head
+        )
         return texts, encoded
 
-    def _features(self, conversations: list[Conversation], offsets: np.ndarray,
-                  features: Mapping[str, FeatureLookup]
-                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _features(
+        self,
+        conversations: list[Conversation],
+        offsets: np.ndarray,
+        features: Mapping[str, FeatureLookup],
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """``present`` [M, U] (text: always) and each non-text modality's [U, d] array."""
         modalities = self.config.ordered_modalities
         n_utt = int(offsets[-1])
@@ -187,8 +198,10 @@ class UniMEECProcessor:
             lookup = features.get(name)
             if lookup is not None:
                 if int(lookup.dim) != dim:
-                    raise FeatureError(f"{name} features have dimension {lookup.dim}, the model "
-                                       f"expects {dim} (config.feature_dims)")
+                    raise FeatureError(
+                        f"{name} features have dimension {lookup.dim}, the model "
+                        f"expects {dim} (config.feature_dims)"
+                    )
                 for c_pos, conv in enumerate(conversations):
                     for utt in conv.utterances:
                         value = lookup.get(conv.id, utt.index)
@@ -198,23 +211,32 @@ class UniMEECProcessor:
                         if vec.shape[0] != dim or not np.isfinite(vec).all():
                             raise FeatureError(
                                 f"conversation {conv.id}, utterance {utt.index}: {name} feature "
-                                f"must be {dim} finite values, got shape {np.shape(value)}")
+                                f"must be {dim} finite values, got shape {np.shape(value)}"
+                            )
                         u = int(offsets[c_pos]) + utt.index - 1
                         array[u] = vec
                         present[m_idx, u] = True
             arrays[name] = array
         return present, arrays
 
-    def _sequences(self, conversations: list[Conversation], offsets: np.ndarray,
-                   token_ids: list[list[int]], present: np.ndarray
-                   ) -> tuple[list[PromptSequence], list[tuple[int, int]]]:
+    def _sequences(
+        self,
+        conversations: list[Conversation],
+        offsets: np.ndarray,
+        token_ids: list[list[int]],
+        present: np.ndarray,
+    ) -> tuple[list[PromptSequence], list[tuple[int, int]]]:
         """The prompt sequences of every pass, and the (conversation, pass) of each."""
         sequences: list[PromptSequence] = []
         rows_of: list[tuple[int, int]] = []
         for c_pos, conv in enumerate(conversations):
             start, end = int(offsets[c_pos]), int(offsets[c_pos + 1])
-            passes = self.scope.sequences(self.builder, [u.speaker for u in conv.utterances],
-                                          token_ids[start:end], present[:, start:end])
+            passes = self.scope.sequences(
+                self.builder,
+                [u.speaker for u in conv.utterances],
+                token_ids[start:end],
+                present[:, start:end],
+            )
             for m_idx, new in enumerate(passes):
                 sequences += new
                 rows_of += [(c_pos, m_idx)] * len(new)
@@ -231,14 +253,20 @@ class UniMEECProcessor:
         input_ids = np.full((len(sequences), width), pad, dtype=np.int64)
         attention = np.zeros((len(sequences), width), dtype=np.int64)
         for row, seq in enumerate(sequences):
-            input_ids[row, :lengths[row]] = seq.input_ids
-            attention[row, :lengths[row]] = 1
-        return {"input_ids": torch.from_numpy(input_ids),
-                "attention_mask": torch.from_numpy(attention)}
+            input_ids[row, : lengths[row]] = seq.input_ids
+            attention[row, : lengths[row]] = 1
+        return {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy(attention),
+        }
 
     @staticmethod
-    def _slot_positions(sequences: list[PromptSequence], rows_of: list[tuple[int, int]],
-                        offsets: np.ndarray, present: np.ndarray) -> dict[str, torch.Tensor]:
+    def _slot_positions(
+        sequences: list[PromptSequence],
+        rows_of: list[tuple[int, int]],
+        offsets: np.ndarray,
+        present: np.ndarray,
+    ) -> dict[str, torch.Tensor]:
         """Where each utterance's ``X`` slot, masks and soft tokens lie, per pass.
 
         Utterances absent from a pass (``modality_mask`` false) keep the dummy slot (row 0,
@@ -253,15 +281,18 @@ class UniMEECProcessor:
         for row, (seq, (conv, m_idx)) in enumerate(zip(sequences, rows_of)):
             base = int(offsets[conv]) - 1
             if seq.targets:
-                t = np.array([(s.utterance, s.x_start, s.x_end, s.mask_e, s.mask_c)
-                              for s in seq.targets], dtype=np.int64)
+                t = np.array(
+                    [(s.utterance, s.x_start, s.x_end, s.mask_e, s.mask_c) for s in seq.targets],
+                    dtype=np.int64,
+                )
                 u = base + t[:, 0]
                 rows = np.full(len(t), row)
                 x_pos[m_idx, u] = np.stack([rows, t[:, 1], t[:, 2]], axis=1)
                 e_pos[m_idx, u] = np.stack([rows, t[:, 3]], axis=1)
                 c_pos[m_idx, u] = np.stack([rows, t[:, 4]], axis=1)
-            soft_rows += [(row, col, m_idx * n_utt + base + utt, rank)
-                          for col, utt, rank in seq.soft]
+            soft_rows += [
+                (row, col, m_idx * n_utt + base + utt, rank) for col, utt, rank in seq.soft
+            ]
         soft = np.array(soft_rows, dtype=np.int64).reshape(-1, 4)
         return {
             "x_positions": torch.from_numpy(x_pos),
@@ -274,16 +305,22 @@ class UniMEECProcessor:
         }
 
     @staticmethod
-    def _span_words(texts: list[str], offset_mapping: list[list[tuple[int, int]]],
-                    x_positions: torch.Tensor) -> list[list[int]]:
+    def _span_words(
+        texts: list[str], offset_mapping: list[list[tuple[int, int]]], x_positions: torch.Tensor
+    ) -> list[list[int]]:
         """Each utterance's word index per sub-word, as many as its text-pass ``X`` slot keeps."""
-        return [whitespace_token_index(text, spans)[:int(end - start)]
-                for text, spans, (_, start, end)
-                in zip(texts, offset_mapping, x_positions[0].numpy())]
+        return [
+            whitespace_token_index(text, spans)[: int(end - start)]
+            for text, spans, (_, start, end) in zip(texts, offset_mapping, x_positions[0].numpy())
+        ]
 
     @staticmethod
-    def _span_inputs(conversations: list[Conversation], offsets: np.ndarray,
-                     words: list[list[int]], candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _span_inputs(
+        conversations: list[Conversation],
+        offsets: np.ndarray,
+        words: list[list[int]],
+        candidates: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
         """``span_word_ids`` and, with cause labels, ``span_labels`` (module docstring).
 
         ``words`` holds each utterance's word index per sub-word as the text pass keeps it (a
@@ -293,7 +330,7 @@ class UniMEECProcessor:
         width = max(1, max(len(w) for w in words))
         word_ids = np.full((len(words), width), -1, dtype=np.int64)
         for u, ids in enumerate(words):
-            word_ids[u, :len(ids)] = ids
+            word_ids[u, : len(ids)] = ids
         out = {"span_word_ids": torch.from_numpy(word_ids)}
         if not any(c.has_cause_labels for c in conversations):
             return out
@@ -307,8 +344,9 @@ class UniMEECProcessor:
                 row = row_of.get((c_pos, pair.emotion_utterance, pair.cause_utterance))
                 if span is None or span.start is None or span.end is None or row is None:
                     continue
-                bounds = subword_bounds(words[int(offsets[c_pos]) + pair.cause_utterance - 1],
-                                        span.start, span.end)
+                bounds = subword_bounds(
+                    words[int(offsets[c_pos]) + pair.cause_utterance - 1], span.start, span.end
+                )
                 if bounds is not None:
                     labels.append((row, *bounds))
         out["span_labels"] = torch.tensor(labels, dtype=torch.long).reshape(-1, 3)
@@ -346,8 +384,9 @@ class UniMEECProcessor:
             "candidate_utterances": torch.from_numpy(flat.astype(np.int64)),
         }
 
-    def _labels(self, conversations: list[Conversation],
-                candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _labels(
+        self, conversations: list[Conversation], candidates: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """``emotion_labels`` and the cause labels, each only when some conversation has them."""
         out: dict[str, torch.Tensor] = {}
         labels = self._emotion_labels(conversations)
@@ -365,15 +404,20 @@ class UniMEECProcessor:
                 k = self.label_index.get(utt.emotion, -100) if utt.emotion is not None else -100
                 if utt.emotion is not None and k == -100 and utt.emotion not in self._warned_labels:
                     self._warned_labels.add(utt.emotion)
-                    logger.warning("emotion %r (conversation %s) is not one of the model's labels "
-                                   "%s; it is ignored by the loss", utt.emotion, conv.id,
-                                   self.config.emotion_labels)
+                    logger.warning(
+                        "emotion %r (conversation %s) is not one of the model's labels "
+                        "%s; it is ignored by the loss",
+                        utt.emotion,
+                        conv.id,
+                        self.config.emotion_labels,
+                    )
                 labels.append(k)
         return labels
 
     @staticmethod
-    def _cause_labels(conversations: list[Conversation],
-                      candidates: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _cause_labels(
+        conversations: list[Conversation], candidates: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """``cause_labels``, ``cause_mask`` and ``has_cause_labels`` (module docstring)."""
         gold_pairs: set[tuple[int, int, int]] = set()
         emotion_utts: set[tuple[int, int]] = set()
@@ -386,28 +430,36 @@ class UniMEECProcessor:
             else:
                 emotion_utts |= {(c_pos, p.emotion_utterance) for p in conv.pairs}
         cand = candidates.numpy()
-        target = np.array([(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand],
-                          dtype=np.float32)
+        target = np.array(
+            [(int(a), int(b), int(c)) in gold_pairs for a, b, c in cand], dtype=np.float32
+        )
         mask = np.array([(int(a), int(b)) in emotion_utts for a, b, _ in cand], dtype=bool)
-        return {"cause_labels": torch.from_numpy(target), "cause_mask": torch.from_numpy(mask),
-                "has_cause_labels": torch.tensor([c.has_cause_labels for c in conversations],
-                                                 dtype=torch.bool)}
+        return {
+            "cause_labels": torch.from_numpy(target),
+            "cause_mask": torch.from_numpy(mask),
+            "has_cause_labels": torch.tensor(
+                [c.has_cause_labels for c in conversations], dtype=torch.bool
+            ),
+        }
 
     # ------------------------------------------------------------------ helpers
     def sequence_length(self, conversation: Conversation) -> int:
         """Approximate text-pass token count of a conversation (for length-bucketed batching)."""
-        ids = self.tokenizer([" " + u.text for u in conversation.utterances],
-                             add_special_tokens=False)["input_ids"]
+        ids = self.tokenizer(
+            [" " + u.text for u in conversation.utterances], add_special_tokens=False
+        )["input_ids"]
         n_text = sum(len(t) for t in ids)
-        return self.scope.approximate_length(n_text, len(conversation), self.config.prompt_past,
-                                             self.config.prompt_future)
+        return self.scope.approximate_length(
+            n_text, len(conversation), self.config.prompt_past, self.config.prompt_future
+        )
 
     def check_labels(self, conversations: Sequence[Conversation]) -> None:
         """Raise when a conversation uses emotion labels the model does not know."""
         for conv in conversations:
             for utt in conv.utterances:
                 if utt.emotion is not None and utt.emotion not in self.label_index:
-                    raise ConfigError(f"conversation {conv.id}, utterance {utt.index}: emotion "
-                                      f"{utt.emotion!r} is not one of the model's labels "
-                                      f"{self.config.emotion_labels}")
-
+                    raise ConfigError(
+                        f"conversation {conv.id}, utterance {utt.index}: emotion "
+                        f"{utt.emotion!r} is not one of the model's labels "
+                        f"{self.config.emotion_labels}"
+                    )

@@ -87,8 +87,9 @@ def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, config: UniMEECConfig)
     special = set(tokenizer.all_special_tokens)
     missing = [t for t in wanted if t not in vocab or t not in special]
     if missing:
-        added += tokenizer.add_special_tokens({"additional_special_tokens": missing},
-                                              replace_extra_special_tokens=False)
+        added += tokenizer.add_special_tokens(
+            {"additional_special_tokens": missing}, replace_extra_special_tokens=False
+        )
     return added
 
 
@@ -99,8 +100,12 @@ class CausalPromptBuilder:
     (without special tokens); speakers are passed as strings and tokenised once (cached).
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, config: UniMEECConfig,
-                 max_length: int | None = None) -> None:
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        config: UniMEECConfig,
+        max_length: int | None = None,
+    ) -> None:
         self.tokenizer = tokenizer
         self.config = config
         mask = tokenizer.mask_token
@@ -127,7 +132,7 @@ class CausalPromptBuilder:
         last = 0
         for match in _PLACEHOLDER.finditer(template):
             if match.start() > last:
-                pieces.append(("lit", self._encode(template[last:match.start()])))
+                pieces.append(("lit", self._encode(template[last : match.start()])))
             pieces.append((match.group(1), []))
             last = match.end()
         if last < len(template):
@@ -162,8 +167,9 @@ class CausalPromptBuilder:
         return self._speaker_cache[name]
 
     @staticmethod
-    def _render(pieces: list[tuple[str, list[int]]],
-                values: dict[str, list[int]]) -> tuple[list[int], dict[str, int]]:
+    def _render(
+        pieces: list[tuple[str, list[int]]], values: dict[str, list[int]]
+    ) -> tuple[list[int], dict[str, int]]:
         ids: list[int] = []
         starts: dict[str, int] = {}
         for kind, piece in pieces:
@@ -175,18 +181,29 @@ class CausalPromptBuilder:
         return ids, starts
 
     def _warn_cut(self, what: str, over: int) -> None:
-        logger.warning("%s is %d tokens longer than max_length=%d allows; its quoted text was "
-                       "shortened", what, over, self.max_length)
+        logger.warning(
+            "%s is %d tokens longer than max_length=%d allows; its quoted text was shortened",
+            what,
+            over,
+            self.max_length,
+        )
 
     # ------------------------------------------------------------------ utterance scope
     def context_lines(self, speakers: list[str], utterance_ids: list[list[int]]) -> list[list[int]]:
         """The ``speaker: text`` line of every utterance (reused by all its targets)."""
-        return [self._render(self.context_pieces, {"speaker": self.speaker_ids(s), "text": ids})[0]
-                for s, ids in zip(speakers, utterance_ids)]
+        return [
+            self._render(self.context_pieces, {"speaker": self.speaker_ids(s), "text": ids})[0]
+            for s, ids in zip(speakers, utterance_ids)
+        ]
 
-    def utterance_sequence(self, target: int, speakers: list[str],
-                           utterance_ids: list[list[int]], lines: list[list[int]],
-                           soft: bool) -> PromptSequence:
+    def utterance_sequence(
+        self,
+        target: int,
+        speakers: list[str],
+        utterance_ids: list[list[int]],
+        lines: list[list[int]],
+        soft: bool,
+    ) -> PromptSequence:
         """The prompt of 1-based ``target`` (``soft``: X = soft-token markers)."""
         k = self.config.n_soft_tokens
         x_ids = [self.soft_id] * k if soft else utterance_ids[target - 1]
@@ -194,24 +211,36 @@ class CausalPromptBuilder:
         budget = self.max_length - len(prefix) - len(middle) - len(suffix)
 
         def render(x: list[int]) -> tuple[list[int], dict[str, int]]:
-            return self._render(self.utterance_pieces, {
-                "speaker": self.speaker_ids(speakers[target - 1]), "x": x,
-                "mask_e": [self.mask_e_id], "mask_c": [self.mask_c_id]})
+            return self._render(
+                self.utterance_pieces,
+                {
+                    "speaker": self.speaker_ids(speakers[target - 1]),
+                    "x": x,
+                    "mask_e": [self.mask_e_id],
+                    "mask_c": [self.mask_c_id],
+                },
+            )
 
         prompt, starts = render(x_ids)
         over = len(prompt) - budget
         if over > 0:
             if soft or over >= len(x_ids):
-                raise ConfigError(f"max_length={self.max_length} cannot hold the prompt template "
-                                  f"({len(prompt) - len(x_ids)} tokens without the target)")
+                raise ConfigError(
+                    f"max_length={self.max_length} cannot hold the prompt template "
+                    f"({len(prompt) - len(x_ids)} tokens without the target)"
+                )
             self._warn_cut(f"the prompt of utterance {target}", over)
-            x_ids = x_ids[:len(x_ids) - over]
+            x_ids = x_ids[: len(x_ids) - over]
             prompt, starts = render(x_ids)
         room = budget - len(prompt)
         n = len(lines)
-        order = sorted(range(max(1, target - self.config.prompt_past),
-                             min(n, target + self.config.prompt_future) + 1),
-                       key=lambda j: (abs(j - target), j > target))
+        order = sorted(
+            range(
+                max(1, target - self.config.prompt_past),
+                min(n, target + self.config.prompt_future) + 1,
+            ),
+            key=lambda j: (abs(j - target), j > target),
+        )
         kept: list[int] = []
         for j in order:
             room -= len(lines[j - 1])
@@ -223,16 +252,26 @@ class CausalPromptBuilder:
         offset = len(prefix) + len(context) + len(middle)
         ids = prefix + context + middle + prompt + suffix
         x0 = offset + starts["x"]
-        seq = PromptSequence(ids, [TargetSlots(target, x0, x0 + len(x_ids),
-                                               offset + starts["mask_e"],
-                                               offset + starts["mask_c"])])
+        seq = PromptSequence(
+            ids,
+            [
+                TargetSlots(
+                    target,
+                    x0,
+                    x0 + len(x_ids),
+                    offset + starts["mask_e"],
+                    offset + starts["mask_c"],
+                )
+            ],
+        )
         if soft:
             seq.soft = [(x0 + r, target, r) for r in range(k)]
         return seq
 
     # ------------------------------------------------------------------ conversation scope
-    def conversation_sequences(self, speakers: list[str], utterance_ids: list[list[int]],
-                               soft: bool) -> list[PromptSequence]:
+    def conversation_sequences(
+        self, speakers: list[str], utterance_ids: list[list[int]], soft: bool
+    ) -> list[PromptSequence]:
         """Sequences (chunks) covering a conversation; every utterance is a target once."""
         k = self.config.n_soft_tokens
         prefix, suffix = self.single_layout
@@ -243,20 +282,29 @@ class CausalPromptBuilder:
         for index, (speaker, text_ids) in enumerate(zip(speakers, utterance_ids), start=1):
             marks = [self.soft_id] * k if soft else []
 
-            def render(text: list[int], marks: list[int] = marks,
-                       speaker: str = speaker) -> tuple[list[int], dict[str, int]]:
-                return self._render(self.conversation_pieces, {
-                    "speaker": self.speaker_ids(speaker), "x": text + marks,
-                    "mask_e": [self.mask_e_id], "mask_c": [self.mask_c_id]})
+            def render(
+                text: list[int], marks: list[int] = marks, speaker: str = speaker
+            ) -> tuple[list[int], dict[str, int]]:
+                return self._render(
+                    self.conversation_pieces,
+                    {
+                        "speaker": self.speaker_ids(speaker),
+                        "x": text + marks,
+                        "mask_e": [self.mask_e_id],
+                        "mask_c": [self.mask_c_id],
+                    },
+                )
 
             seg, starts = render(text_ids)
             over = len(seg) - budget
             if over > 0:
                 if over >= len(text_ids) + (1 if soft else 0):
-                    raise ConfigError(f"max_length={self.max_length} cannot hold the "
-                                      f"conversation template of utterance {index}")
+                    raise ConfigError(
+                        f"max_length={self.max_length} cannot hold the "
+                        f"conversation template of utterance {index}"
+                    )
                 self._warn_cut(f"utterance {index}", over)
-                text_ids = text_ids[:len(text_ids) - over]
+                text_ids = text_ids[: len(text_ids) - over]
                 seg, starts = render(text_ids)
             segments.append(seg)
             starts_list.append(starts)
@@ -276,12 +324,14 @@ class CausalPromptBuilder:
                 x0 = base + st["x"]
                 x1 = x0 + x_lengths[j]
                 if soft:
-                    seq.targets.append(TargetSlots(j + 1, x1 - k, x1, base + st["mask_e"],
-                                                   base + st["mask_c"]))
+                    seq.targets.append(
+                        TargetSlots(j + 1, x1 - k, x1, base + st["mask_e"], base + st["mask_c"])
+                    )
                     seq.soft += [(x1 - k + r, j + 1, r) for r in range(k)]
                 else:
-                    seq.targets.append(TargetSlots(j + 1, x0, x1, base + st["mask_e"],
-                                                   base + st["mask_c"]))
+                    seq.targets.append(
+                        TargetSlots(j + 1, x0, x1, base + st["mask_e"], base + st["mask_c"])
+                    )
             ids += suffix
             sequences.append(seq)
         return sequences

@@ -43,12 +43,19 @@ class ExponentialMovingAverage(Callback):
         self.start_step = int(self.start * trainer.estimated_stepping_batches)
         self.average, self._stash, self._last_step = None, None, -1
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                             batch: object, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int
+    ) -> None:
         self._restore(pl_module)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                           outputs: object, batch: object, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: object,
+        batch: object,
+        batch_idx: int,
+    ) -> None:
         step = trainer.global_step  # optimiser steps so far (accumulation-aware)
         if step == self._last_step or step <= self.start_step:
             return

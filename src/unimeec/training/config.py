@@ -32,7 +32,8 @@ class _YamlLoader(yaml.SafeLoader):
 _YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
+    list("-+0123456789"),
+)
 
 
 def _yaml(text: str) -> Any:
@@ -76,15 +77,18 @@ class DataConfig(_Section):
     @classmethod
     def _known_dataset(cls, value: str) -> str:
         if value not in DEFAULT_TASKS:
-            raise ValueError(f"unknown dataset {value!r}; expected one of "
-                             f"{', '.join(sorted(DEFAULT_TASKS))}")
+            raise ValueError(
+                f"unknown dataset {value!r}; expected one of {', '.join(sorted(DEFAULT_TASKS))}"
+            )
         return value
 
     @model_validator(mode="after")
     def _one_dev_source(self) -> DataConfig:
         if self.dev_fraction is not None and self.dev_split is not None:
-            raise ValueError(f"dev_fraction holds dev out of the training splits; set "
-                             f"dev_split: null (it is {self.dev_split!r})")
+            raise ValueError(
+                f"dev_fraction holds dev out of the training splits; set "
+                f"dev_split: null (it is {self.dev_split!r})"
+            )
         return self
 
 
@@ -132,7 +136,8 @@ class DecodingConfig(_Section):
 
     tune_threshold: bool = True
     threshold_grid: list[float] = Field(
-        default_factory=lambda: [round(0.05 * k, 2) for k in range(1, 20)], min_length=1)
+        default_factory=lambda: [round(0.05 * k, 2) for k in range(1, 20)], min_length=1
+    )
     #: Without a dev split: tune tau on this fraction of the training conversations, held
     #: out of a first run of the same configuration (see :mod:`unimeec.training.crossfit`).
     crossfit_fraction: float | None = Field(default=None, gt=0, lt=1)
@@ -175,8 +180,10 @@ class TrainConfig(_Section):
     @model_validator(mode="after")
     def _one_holdout(self) -> TrainConfig:
         if self.data.dev_fraction is not None and self.decoding.crossfit_fraction is not None:
-            raise ValueError("data.dev_fraction already gives a dev split to tune tau on; "
-                             "remove decoding.crossfit_fraction")
+            raise ValueError(
+                "data.dev_fraction already gives a dev split to tune tau on; "
+                "remove decoding.crossfit_fraction"
+            )
         return self
 
     def to_yaml(self) -> str:
@@ -191,7 +198,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override {text!r} is not of the form key=value (e.g. trainer.max_epochs=3)")
+        raise ConfigError(
+            f"override {text!r} is not of the form key=value (e.g. trainer.max_epochs=3)"
+        )
     try:
         value = _yaml(raw) if raw.strip() else None
     except yaml.YAMLError as err:
@@ -204,7 +213,7 @@ def _apply_override(tree: dict[str, Any], path: list[str], value: Any, text: str
     for depth, part in enumerate(path[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"override {text!r}: {'.'.join(path[:depth + 1])} is not a section")
+            raise ConfigError(f"override {text!r}: {'.'.join(path[: depth + 1])} is not a section")
         node = child
     node[path[-1]] = value
 
@@ -221,8 +230,9 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
     return f"{source}: {loc}: {msg}{more}"
 
 
-def config_from_dict(raw: Mapping[str, Any], overrides: Sequence[str] = (),
-                     source: str = "config") -> TrainConfig:
+def config_from_dict(
+    raw: Mapping[str, Any], overrides: Sequence[str] = (), source: str = "config"
+) -> TrainConfig:
     """Validate a config tree after applying dotted ``key=value`` overrides."""
     tree = copy.deepcopy(dict(raw))
     for text in overrides:
@@ -255,11 +265,16 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> TrainConfig:
 def model_config_kwargs(config: TrainConfig, config_class: type) -> dict[str, Any]:
     """Check ``config.model`` against ``config_class.__init__`` (unknown keys, wrong types)."""
     params = inspect.signature(config_class.__init__).parameters
-    known = {name: p for name, p in params.items()
-             if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    known = {
+        name: p
+        for name, p in params.items()
+        if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
     for key, value in config.model.items():
         if key not in known:
-            raise ConfigError(f"model.{key}: unknown key; known model keys: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"model.{key}: unknown key; known model keys: {', '.join(sorted(known))}"
+            )
         default = known[key].default
         if default is inspect.Parameter.empty or default is None or value is None:
             continue

@@ -37,29 +37,40 @@ def in_holdout(conversation_id: str, fraction: float) -> bool:
     return int.from_bytes(digest[:8], "big") < fraction * 2**64
 
 
-def holdout_split(conversations: Sequence[Conversation], fraction: float
-                  ) -> tuple[list[Conversation], list[Conversation]]:
+def holdout_split(
+    conversations: Sequence[Conversation], fraction: float
+) -> tuple[list[Conversation], list[Conversation]]:
     """(fit part, held-out part) of ``conversations``, by :func:`in_holdout` on their ids."""
     fit = [c for c in conversations if not in_holdout(c.id, fraction)]
     held = [c for c in conversations if in_holdout(c.id, fraction)]
     if not fit or not held:
-        raise ConfigError(f"decoding.crossfit_fraction={fraction} leaves {len(fit)} training "
-                          f"and {len(held)} held-out conversations; both must be non-empty")
+        raise ConfigError(
+            f"decoding.crossfit_fraction={fraction} leaves {len(fit)} training "
+            f"and {len(held)} held-out conversations; both must be non-empty"
+        )
     return fit, held
 
 
-def needs_crossfit(config: TrainConfig,
-                   conversations: Mapping[str, list[Conversation]] | None = None) -> bool:
+def needs_crossfit(
+    config: TrainConfig, conversations: Mapping[str, list[Conversation]] | None = None
+) -> bool:
     """Cross-fitting applies to cause-decoding runs without a dev split."""
     given_dev = bool(conversations and conversations.get(config.data.dev_split or "", []))
-    return (config.decoding.crossfit_fraction is not None and config.resolved_task != "emotion"
-            and not config.data.dev_split and not given_dev)
+    return (
+        config.decoding.crossfit_fraction is not None
+        and config.resolved_task != "emotion"
+        and not config.data.dev_split
+        and not given_dev
+    )
 
 
-def with_crossfit_threshold(config: TrainConfig, train: Callable[..., Any], *,
-                            output_dir: str | Path | None = None,
-                            conversations: Mapping[str, list[Conversation]] | None = None
-                            ) -> TrainConfig:
+def with_crossfit_threshold(
+    config: TrainConfig,
+    train: Callable[..., Any],
+    *,
+    output_dir: str | Path | None = None,
+    conversations: Mapping[str, list[Conversation]] | None = None,
+) -> TrainConfig:
     """``config`` with ``model.cause_threshold`` tuned on a held-out part of its training data.
 
     ``train`` is :func:`unimeec.training.run.train` (passed in, so this module does not
@@ -67,25 +78,35 @@ def with_crossfit_threshold(config: TrainConfig, train: Callable[..., Any], *,
     """
     fraction = config.decoding.crossfit_fraction
     assert fraction is not None
-    reader = UniMEECDataModule(config.data, seed=config.seed, conversations=conversations,
-                               roles=("train",))
+    reader = UniMEECDataModule(
+        config.data, seed=config.seed, conversations=conversations, roles=("train",)
+    )
     fit, held = holdout_split(reader.split("train"), fraction)
-    log.info("cross-fitting the cause threshold: training on %d conversations, tuning on %d "
-             "held out (decoding.crossfit_fraction=%g)", len(fit), len(held), fraction)
+    log.info(
+        "cross-fitting the cause threshold: training on %d conversations, tuning on %d "
+        "held out (decoding.crossfit_fraction=%g)",
+        len(fit),
+        len(held),
+        fraction,
+    )
     name = (config.run_name or f"{config.data.dataset}-{config.resolved_task}") + CROSSFIT_SUFFIX
     sub = config.model_copy(deep=True)
     sub.run_name = name
-    sub.data = sub.data.model_copy(update={"train_splits": ["train"], "dev_split": "dev",
-                                           "test_split": None, "limit": None})
-    sub.decoding = sub.decoding.model_copy(update={"tune_threshold": True,
-                                                   "crossfit_fraction": None})
+    sub.data = sub.data.model_copy(
+        update={"train_splits": ["train"], "dev_split": "dev", "test_split": None, "limit": None}
+    )
+    sub.decoding = sub.decoding.model_copy(
+        update={"tune_threshold": True, "crossfit_fraction": None}
+    )
     sub.predict = sub.predict.model_copy(update={"input": None})
     result = train(sub, output_dir=output_dir, conversations={"train": fit, "dev": held})
     if result.threshold is None:
-        raise ConfigError("cross-fitting tuned no threshold (the held-out conversations have "
-                          "no cause labels?)")
-    log.info("cause threshold from cross-fitting: tau=%g (run %s)", result.threshold,
-             result.run_dir)
+        raise ConfigError(
+            "cross-fitting tuned no threshold (the held-out conversations have no cause labels?)"
+        )
+    log.info(
+        "cause threshold from cross-fitting: tau=%g (run %s)", result.threshold, result.run_dir
+    )
     final = config.model_copy(deep=True)
     final.model = {**final.model, "cause_threshold": result.threshold}
     return final

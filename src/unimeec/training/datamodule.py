@@ -41,8 +41,7 @@ class CheckedFeatures:
     utterance, because it usually means the store was built for other data.
     """
 
-    def __init__(self, store: FeatureLookup, modality: str, path: str | Path,
-                 policy: str) -> None:
+    def __init__(self, store: FeatureLookup, modality: str, path: str | Path, policy: str) -> None:
         self.store = store
         self.modality = modality
         self.path = str(path)
@@ -51,22 +50,34 @@ class CheckedFeatures:
 
     def get(self, conversation_id: str, utterance_index: int) -> np.ndarray | None:
         vector = self.store.get(conversation_id, utterance_index)
-        if vector is None and self.policy == "error" \
-                and (conversation_id, utterance_index) not in self.store:
-            raise FeatureError(f"{self.path}: no {self.modality} features for conversation "
-                               f"{conversation_id} utterance {utterance_index} "
-                               "(set data.missing_features=missing to treat it as missing)")
+        if (
+            vector is None
+            and self.policy == "error"
+            and (conversation_id, utterance_index) not in self.store
+        ):
+            raise FeatureError(
+                f"{self.path}: no {self.modality} features for conversation "
+                f"{conversation_id} utterance {utterance_index} "
+                "(set data.missing_features=missing to treat it as missing)"
+            )
         return vector
 
     def statistics(self, keys: Sequence[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Mean/std over those of ``keys`` that have a vector in the store."""
         present = [key for key in keys if self.store.get(*key) is not None]
         if not present:
-            raise FeatureError(f"{self.path}: none of the {len(keys)} training utterances has "
-                               f"{self.modality} features; cannot standardise")
+            raise FeatureError(
+                f"{self.path}: none of the {len(keys)} training utterances has "
+                f"{self.modality} features; cannot standardise"
+            )
         if len(present) < len(keys):
-            log.warning("%s: %d of %d training utterances have no %s features", self.path,
-                        len(keys) - len(present), len(keys), self.modality)
+            log.warning(
+                "%s: %d of %d training utterances have no %s features",
+                self.path,
+                len(keys) - len(present),
+                len(keys),
+                self.modality,
+            )
         return self.store.statistics(present)
 
 
@@ -104,9 +115,15 @@ class UniMEECDataModule(L.LightningDataModule):
     ``processor`` is attached once the model exists (:meth:`attach_processor`).
     """
 
-    def __init__(self, data: DataConfig, *, seed: int = 0, processor: Any = None,
-                 conversations: Mapping[str, list[Conversation]] | None = None,
-                 roles: Sequence[str] = ("train", "dev", "test")) -> None:
+    def __init__(
+        self,
+        data: DataConfig,
+        *,
+        seed: int = 0,
+        processor: Any = None,
+        conversations: Mapping[str, list[Conversation]] | None = None,
+        roles: Sequence[str] = ("train", "dev", "test"),
+    ) -> None:
         super().__init__()
         self.data = data
         self.roles = tuple(roles)
@@ -121,8 +138,11 @@ class UniMEECDataModule(L.LightningDataModule):
         """Read the configured splits (idempotent); called before the model is built."""
         if self.splits:
             return
-        wanted = {"train": self.data.train_splits, "dev": [self.data.dev_split],
-                  "test": [self.data.test_split]}
+        wanted = {
+            "train": self.data.train_splits,
+            "dev": [self.data.dev_split],
+            "test": [self.data.test_split],
+        }
         for role, names in wanted.items():
             names = [n for n in names if n]
             if role not in self.roles:
@@ -136,8 +156,9 @@ class UniMEECDataModule(L.LightningDataModule):
         if self.data.dev_fraction is not None and "train" in self.splits:
             self._hold_out_dev(self.data.dev_fraction)
         if "train" in self.roles and not self.splits.get("train"):
-            raise ConfigError(f"data.train_splits {self.data.train_splits} gave no training "
-                              "conversations")
+            raise ConfigError(
+                f"data.train_splits {self.data.train_splits} gave no training conversations"
+            )
         self.features = open_feature_stores(self.data.features, self.data.missing_features)
 
     def _hold_out_dev(self, fraction: float) -> None:
@@ -148,13 +169,19 @@ class UniMEECDataModule(L.LightningDataModule):
         held = [c for c in train if in_holdout(c.id, fraction)]
         self.splits["train"] = [c for c in train if not in_holdout(c.id, fraction)]
         if not held or not self.splits["train"]:
-            raise ConfigError(f"data.dev_fraction={fraction:g} leaves {len(self.splits['train'])} "
-                              f"training and {len(held)} dev conversations of {len(train)}; both "
-                              "must be non-empty")
+            raise ConfigError(
+                f"data.dev_fraction={fraction:g} leaves {len(self.splits['train'])} "
+                f"training and {len(held)} dev conversations of {len(train)}; both "
+                "must be non-empty"
+            )
         if "dev" in self.roles:
             self.splits["dev"] = held
-        log.info("held out %d of %d training conversations as dev (data.dev_fraction=%g)",
-                 len(held), len(train), fraction)
+        log.info(
+            "held out %d of %d training conversations as dev (data.dev_fraction=%g)",
+            len(held),
+            len(train),
+            fraction,
+        )
 
     def _read(self, split: str) -> list[Conversation]:
         if self._given is not None:
@@ -182,26 +209,36 @@ class UniMEECDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         self.load()
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device,
-                                 dataloader_idx: int) -> Any:
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
         """Tensors only: Lightning's default recurses into the (frozen) Conversation objects."""
         return move_batch(batch, device)
 
     # ------------------------------------------------------------------ loaders
-    def _loader(self, conversations: list[Conversation], batch_size: int,
-                shuffle: bool) -> DataLoader:
+    def _loader(
+        self, conversations: list[Conversation], batch_size: int, shuffle: bool
+    ) -> DataLoader:
         if self.processor is None:
             raise RuntimeError("attach a processor before asking for data loaders")
         trainer = getattr(self, "trainer", None)
         world = trainer.world_size if trainer is not None else 1
         rank = trainer.global_rank if trainer is not None else 0
-        sampler = ConversationBatchSampler([len(c) for c in conversations], batch_size,
-                                           shuffle=shuffle, seed=self.seed,
-                                           num_replicas=world, rank=rank)
-        return DataLoader(conversations, batch_sampler=sampler,  # type: ignore[arg-type]
-                          collate_fn=_Collate(self.processor, self.features),
-                          num_workers=self.data.num_workers,
-                          persistent_workers=self.data.num_workers > 0)
+        sampler = ConversationBatchSampler(
+            [len(c) for c in conversations],
+            batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            num_replicas=world,
+            rank=rank,
+        )
+        return DataLoader(
+            conversations,
+            batch_sampler=sampler,  # type: ignore[arg-type]
+            collate_fn=_Collate(self.processor, self.features),
+            num_workers=self.data.num_workers,
+            persistent_workers=self.data.num_workers > 0,
+        )
 
     def training_conversations(self) -> list[Conversation]:
         """The training split, cut into chunks when ``data.train_chunk_utterances`` is set.
@@ -212,11 +249,16 @@ class UniMEECDataModule(L.LightningDataModule):
             raise RuntimeError("attach a processor before asking for data loaders")
         config = self.processor.config
         try:
-            return chunk_conversations(self.split("train"), self.data.train_chunk_utterances,
-                                       config.cause_past, config.cause_future)
+            return chunk_conversations(
+                self.split("train"),
+                self.data.train_chunk_utterances,
+                config.cause_past,
+                config.cause_future,
+            )
         except ValueError as err:
-            raise ConfigError(f"data.train_chunk_utterances: {err} (model.cause_past, "
-                              "model.cause_future)") from err
+            raise ConfigError(
+                f"data.train_chunk_utterances: {err} (model.cause_past, model.cause_future)"
+            ) from err
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.training_conversations(), self.data.batch_size, shuffle=True)

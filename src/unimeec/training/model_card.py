@@ -18,9 +18,16 @@ MODEL_CARD_FILE = "README.md"
 
 #: Metrics shown in the card's table (when present), in this order.
 CARD_METRICS: tuple[str, ...] = (
-    "merc_accuracy", "merc_weighted_f1", "merc_macro_f1",
-    "mecpe_pair_precision", "mecpe_pair_recall", "mecpe_pair_f1",
-    "mecpe_emotion_f1", "mecpe_cause_f1", "mecpe_cat_weighted_f1", "mecpe_cat_weighted_f1_4",
+    "merc_accuracy",
+    "merc_weighted_f1",
+    "merc_macro_f1",
+    "mecpe_pair_precision",
+    "mecpe_pair_recall",
+    "mecpe_pair_f1",
+    "mecpe_emotion_f1",
+    "mecpe_cause_f1",
+    "mecpe_cat_weighted_f1",
+    "mecpe_cat_weighted_f1_4",
 )
 
 
@@ -33,15 +40,24 @@ def metrics_table(columns: Mapping[str, Mapping[str, float]]) -> str:
     rule = "| --- | " + " | ".join("---:" for _ in columns) + " |"
     rows = []
     for name in names:
-        cells = [f"{100 * values[name]:.2f}" if name in values else "" for values in columns.values()]
+        cells = [
+            f"{100 * values[name]:.2f}" if name in values else "" for values in columns.values()
+        ]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join([header, rule, *rows])
 
 
-def render_model_card(config: TrainConfig, *, split_sizes: Mapping[str, int],
-                      metrics: Mapping[str, Mapping[str, float]], command: Sequence[str] | None,
-                      threshold: float | None, version: str, backbone: str,
-                      monitor: str) -> str:
+def render_model_card(
+    config: TrainConfig,
+    *,
+    split_sizes: Mapping[str, int],
+    metrics: Mapping[str, Mapping[str, float]],
+    command: Sequence[str] | None,
+    threshold: float | None,
+    version: str,
+    backbone: str,
+    monitor: str,
+) -> str:
     """The README.md of a saved model directory."""
     data = config.data
     header = {

@@ -55,10 +55,15 @@ class UniMEECLightningModule(L.LightningModule):
     (JSONL, one conversation per line, each once, in ``test_order``) from rank 0.
     """
 
-    def __init__(self, model: nn.Module, optim: OptimConfig | None = None,
-                 threshold_grid: Sequence[float] | None = None, *,
-                 test_order: Sequence[str] | None = None,
-                 predictions_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optim: OptimConfig | None = None,
+        threshold_grid: Sequence[float] | None = None,
+        *,
+        test_order: Sequence[str] | None = None,
+        predictions_path: str | Path | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.optim = optim or OptimConfig()
@@ -67,8 +72,9 @@ class UniMEECLightningModule(L.LightningModule):
         labels = list(model.config.emotion_labels)
         self.val_metrics = ConversationMetrics(labels=labels)
         self.test_metrics = ConversationMetrics(labels=labels)
-        self.tune_metrics = nn.ModuleList(ConversationMetrics(labels=labels)
-                                          for _ in self.threshold_grid)
+        self.tune_metrics = nn.ModuleList(
+            ConversationMetrics(labels=labels) for _ in self.threshold_grid
+        )
         self.predictions_path = Path(predictions_path) if predictions_path is not None else None
         self.test_order = list(test_order) if test_order is not None else None
         self._test_predictions: list[Conversation] = []
@@ -97,13 +103,26 @@ class UniMEECLightningModule(L.LightningModule):
     def _log_losses(self, out: Any, stage: str, batch_size: int) -> None:
         on_step = stage == "train"
         if out.loss is not None:
-            self.log(f"{stage}/loss", out.loss.detach(), batch_size=batch_size, on_step=on_step,
-                     on_epoch=True, prog_bar=stage == "train", sync_dist=stage != "train")
+            self.log(
+                f"{stage}/loss",
+                out.loss.detach(),
+                batch_size=batch_size,
+                on_step=on_step,
+                on_epoch=True,
+                prog_bar=stage == "train",
+                sync_dist=stage != "train",
+            )
         for name in ("emotion_loss", "cause_loss", "span_loss"):
             value = getattr(out, name, None)
             if isinstance(value, torch.Tensor):
-                self.log(f"{stage}/{name}", value.detach(), batch_size=batch_size,
-                         on_step=on_step, on_epoch=True, sync_dist=stage != "train")
+                self.log(
+                    f"{stage}/{name}",
+                    value.detach(),
+                    batch_size=batch_size,
+                    on_step=on_step,
+                    on_epoch=True,
+                    sync_dist=stage != "train",
+                )
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         out = self(batch)
@@ -137,8 +156,7 @@ class UniMEECLightningModule(L.LightningModule):
         for key, value in values.items():
             # compute() already synced the ranks, so every rank holds the same value and the
             # mean over ranks (sync_dist) leaves it unchanged
-            self.log(prefix + key, float(value), prog_bar=key in PROGRESS_METRICS,
-                     sync_dist=True)
+            self.log(prefix + key, float(value), prog_bar=key in PROGRESS_METRICS, sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:
         self._stage_metrics.pop("val", None)
@@ -159,8 +177,11 @@ class UniMEECLightningModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_metrics(self.test_metrics, TEST_PREFIX)
         predictions = self._test_predictions
-        if self.trainer.world_size > 1 and torch.distributed.is_available() \
-                and torch.distributed.is_initialized():
+        if (
+            self.trainer.world_size > 1
+            and torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+        ):
             gathered: list[Any] = [None] * self.trainer.world_size
             torch.distributed.all_gather_object(gathered, [c.to_dict() for c in predictions])
             predictions = [Conversation.from_dict(d) for part in gathered for d in part]
@@ -178,10 +199,13 @@ class UniMEECLightningModule(L.LightningModule):
     # ------------------------------------------------------------------ optimiser
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = build_optimizer(self.model, self.optim)
-        scheduler = build_scheduler(optimizer, self.optim,
-                                    int(self.trainer.estimated_stepping_batches))
-        return {"optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        scheduler = build_scheduler(
+            optimizer, self.optim, int(self.trainer.estimated_stepping_batches)
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
 
 def write_jsonl(conversations: list[Conversation], path: str | Path) -> None:

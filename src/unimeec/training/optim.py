@@ -42,12 +42,14 @@ def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any
         groups.setdefault(key, []).append(param)
     out = []
     for (is_backbone, no_decay), params in sorted(groups.items()):
-        out.append({
-            "params": params,
-            "lr": optim.lr_backbone if is_backbone else optim.lr_head,
-            "weight_decay": 0.0 if no_decay else optim.weight_decay,
-            "name": f"{'backbone' if is_backbone else 'head'}{'_no_decay' if no_decay else ''}",
-        })
+        out.append(
+            {
+                "params": params,
+                "lr": optim.lr_backbone if is_backbone else optim.lr_head,
+                "weight_decay": 0.0 if no_decay else optim.weight_decay,
+                "name": f"{'backbone' if is_backbone else 'head'}{'_no_decay' if no_decay else ''}",
+            }
+        )
     return out
 
 
@@ -55,8 +57,9 @@ def build_optimizer(model: nn.Module, optim: OptimConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(parameter_groups(model, optim), betas=optim.betas, eps=optim.eps)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, optim: OptimConfig,
-                    total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, optim: OptimConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Warmup over ``warmup_ratio`` of the optimiser steps, then linear decay to 0 (or constant)."""
     total_steps = max(1, int(total_steps))
     warmup = round(optim.warmup_ratio * total_steps)

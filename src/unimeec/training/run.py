@@ -92,8 +92,9 @@ def monitor_metric(config: TrainConfig) -> str:
     if config.trainer.monitor != "auto":
         name = config.trainer.monitor
         return name if name.startswith(DEV_PREFIX) else DEV_PREFIX + name
-    return DEV_PREFIX + {"emotion": "merc_weighted_f1",
-                         "cause": "mecpe_pair_f1"}.get(config.resolved_task, JOINT_SCORE)
+    return DEV_PREFIX + {"emotion": "merc_weighted_f1", "cause": "mecpe_pair_f1"}.get(
+        config.resolved_task, JOINT_SCORE
+    )
 
 
 _LOSSES = frozenset({"loss", "emotion_loss", "cause_loss", "span_loss"})
@@ -101,12 +102,16 @@ _LOSSES = frozenset({"loss", "emotion_loss", "cause_loss", "span_loss"})
 
 def _strip(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
     """Logged ``<prefix>metric`` values without the prefix; losses are not metrics."""
-    return {k[len(prefix):]: float(v) for k, v in metrics.items()
-            if k.startswith(prefix) and k[len(prefix):] not in _LOSSES}
+    return {
+        k[len(prefix) :]: float(v)
+        for k, v in metrics.items()
+        if k.startswith(prefix) and k[len(prefix) :] not in _LOSSES
+    }
 
 
-def run_stage(module: UniMEECLightningModule, evaluator: L.Trainer,
-              datamodule: UniMEECDataModule, stage: str) -> dict[str, float]:
+def run_stage(
+    module: UniMEECLightningModule, evaluator: L.Trainer, datamodule: UniMEECDataModule, stage: str
+) -> dict[str, float]:
     """One ``"val"`` or ``"test"`` pass; its metrics without prefix.
 
     Exact values come from the module when the pass ran in this process, else (``ddp_spawn``)
@@ -115,25 +120,34 @@ def run_stage(module: UniMEECLightningModule, evaluator: L.Trainer,
     run = evaluator.validate if stage == "val" else evaluator.test
     logged = run(module, datamodule=datamodule, verbose=False)[0]
     exact = module.stage_metrics(stage)
-    return exact if exact is not None else _strip(logged, DEV_PREFIX if stage == "val"
-                                                  else TEST_PREFIX)
+    return (
+        exact
+        if exact is not None
+        else _strip(logged, DEV_PREFIX if stage == "val" else TEST_PREFIX)
+    )
 
 
 def build_model(config: TrainConfig, datamodule: UniMEECDataModule) -> tuple[Any, Any]:
     """A fresh UniMEECModel + processor for the configured dataset, task and features."""
     labels = LABEL_SETS[config.data.dataset]
-    neutral = next(label for label in labels if label in NEUTRAL_LABELS) \
-        if any(label in NEUTRAL_LABELS for label in labels) else labels[0]
+    neutral = (
+        next(label for label in labels if label in NEUTRAL_LABELS)
+        if any(label in NEUTRAL_LABELS for label in labels)
+        else labels[0]
+    )
     kwargs = model_config_kwargs(config, UniMEECConfig)
     for reserved in ("emotion_labels", "neutral_label", "modalities", "feature_dims", "tasks"):
         if reserved in kwargs:
             raise ConfigError(f"model.{reserved} is set from data/task; remove it from the config")
     features = datamodule.features
     model_config = UniMEECConfig(
-        emotion_labels=list(labels), neutral_label=neutral,
+        emotion_labels=list(labels),
+        neutral_label=neutral,
         modalities=["text", *sorted(features)],
         feature_dims={m: lookup.dim for m, lookup in features.items()},
-        tasks=config.resolved_task, **kwargs)
+        tasks=config.resolved_task,
+        **kwargs,
+    )
     model = UniMEECModel(model_config)
     # the model fills in backbone_config / label_word_ids: build the processor from its config
     processor = UniMEECProcessor.from_config(model.config)
@@ -147,8 +161,9 @@ def pick_threshold(scores: Mapping[float, float], grid: Sequence[float]) -> floa
     return max((scores.get(tau, 0.0), -abs(tau - 0.5), tau) for tau in grid)[2]
 
 
-def tune_threshold(model: Any, config: TrainConfig, evaluator: L.Trainer,
-                   datamodule: UniMEECDataModule) -> tuple[float, dict[str, float]]:
+def tune_threshold(
+    model: Any, config: TrainConfig, evaluator: L.Trainer, datamodule: UniMEECDataModule
+) -> tuple[float, dict[str, float]]:
     """One dev pass scoring every tau of the grid; sets the best in the model config.
 
     Returns tau and the dev metrics at tau (empty when the pass ran in other processes, e.g.
@@ -158,8 +173,11 @@ def tune_threshold(model: Any, config: TrainConfig, evaluator: L.Trainer,
     tuner = UniMEECLightningModule(model, config.optim, threshold_grid=grid)
     logged = evaluator.validate(tuner, datamodule=datamodule, verbose=False)[0]
     exact = tuner.threshold_metrics()
-    scores = ({tau: values.get(TUNE_METRIC, 0.0) for tau, values in exact.items()} if exact
-              else {tau: float(logged[tune_key(tau)]) for tau in grid if tune_key(tau) in logged})
+    scores = (
+        {tau: values.get(TUNE_METRIC, 0.0) for tau, values in exact.items()}
+        if exact
+        else {tau: float(logged[tune_key(tau)]) for tau in grid if tune_key(tau) in logged}
+    )
     threshold = pick_threshold(scores, grid)
     model.config.cause_threshold = threshold
     log.info("cause threshold tuned on dev: tau=%g", threshold)
@@ -172,14 +190,17 @@ def _write_json(data: Mapping[str, Any], path: Path) -> None:
 
 def _run_dir(config: TrainConfig, output_dir: str | Path | None) -> Path:
     root = Path(output_dir if output_dir is not None else config.output_dir)
-    name = config.run_name or f"{config.data.dataset}-{config.resolved_task}-" \
-        f"{time.strftime('%Y%m%d-%H%M%S')}"
+    name = (
+        config.run_name
+        or f"{config.data.dataset}-{config.resolved_task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
     return root / name
 
 
 # ---------------------------------------------------------------------- the steps of train
-def prepare_data(config: TrainConfig,
-                 conversations: Mapping[str, list[Conversation]] | None) -> UniMEECDataModule:
+def prepare_data(
+    config: TrainConfig, conversations: Mapping[str, list[Conversation]] | None
+) -> UniMEECDataModule:
     """Fail fast on config and hardware, then read the splits and open the features."""
     model_config_kwargs(config, UniMEECConfig)  # unknown model keys fail before data is read
     L.seed_everything(config.seed, workers=True, verbose=False)
@@ -194,12 +215,18 @@ def _trainer_config(config: TrainConfig, datamodule: UniMEECDataModule) -> Train
     if datamodule.features and trainer_config.strategy in ("ddp", "ddp_spawn"):
         # a batch may lack a modality entirely, leaving its soft-prompt weights without grads
         trainer_config = trainer_config.model_copy(
-            update={"strategy": f"{trainer_config.strategy}_find_unused_parameters_true"})
+            update={"strategy": f"{trainer_config.strategy}_find_unused_parameters_true"}
+        )
     return trainer_config
 
 
-def fit(module: UniMEECLightningModule, trainer: L.Trainer, datamodule: UniMEECDataModule,
-        run_dir: Path, monitor: str) -> None:
+def fit(
+    module: UniMEECLightningModule,
+    trainer: L.Trainer,
+    datamodule: UniMEECDataModule,
+    run_dir: Path,
+    monitor: str,
+) -> None:
     """Train; then keep the weights of the best dev epoch (when there is a dev split)."""
     module.train()  # Lightning keeps the modes it is given; from_pretrained parts start in eval
     trainer.fit(module, datamodule=datamodule)
@@ -210,22 +237,35 @@ def fit(module: UniMEECLightningModule, trainer: L.Trainer, datamodule: UniMEECD
         log.info("selected %s (best %s on dev)", best, monitor)
 
 
-def evaluate_run(module: UniMEECLightningModule, config: TrainConfig, evaluator: L.Trainer,
-                 datamodule: UniMEECDataModule, tune: bool
-                 ) -> tuple[float | None, dict[str, float], dict[str, float]]:
+def evaluate_run(
+    module: UniMEECLightningModule,
+    config: TrainConfig,
+    evaluator: L.Trainer,
+    datamodule: UniMEECDataModule,
+    tune: bool,
+) -> tuple[float | None, dict[str, float], dict[str, float]]:
     """Tune tau on dev (when asked), then dev and test metrics: ``(tau, dev, test)``."""
-    threshold, dev_metrics = (tune_threshold(module.model, config, evaluator, datamodule)
-                              if tune else (None, {}))
+    threshold, dev_metrics = (
+        tune_threshold(module.model, config, evaluator, datamodule) if tune else (None, {})
+    )
     if datamodule.split("dev") and not dev_metrics:
         dev_metrics = run_stage(module, evaluator, datamodule, "val")
-    test_metrics = (run_stage(module, evaluator, datamodule, "test")
-                    if datamodule.split("test") else {})
+    test_metrics = (
+        run_stage(module, evaluator, datamodule, "test") if datamodule.split("test") else {}
+    )
     return threshold, dev_metrics, test_metrics
 
 
-def save_run(result: RunResult, config: TrainConfig, module: UniMEECLightningModule,
-             processor: Any, datamodule: UniMEECDataModule, *, monitor: str,
-             command: Sequence[str] | None) -> None:
+def save_run(
+    result: RunResult,
+    config: TrainConfig,
+    module: UniMEECLightningModule,
+    processor: Any,
+    datamodule: UniMEECDataModule,
+    *,
+    monitor: str,
+    command: Sequence[str] | None,
+) -> None:
     """Write the run directory: resolved config, metrics, and the sealed model directory."""
     resolved = config.model_copy(deep=True)
     if result.threshold is not None:
@@ -236,38 +276,63 @@ def save_run(result: RunResult, config: TrainConfig, module: UniMEECLightningMod
         _write_json(result.dev_metrics, run_dir / "metrics_dev.json")
     if result.test_metrics:
         _write_json(result.test_metrics, run_dir / "metrics_test.json")
-    sizes = {role: len(datamodule.split(role)) for role in ("train", "dev", "test")
-             if datamodule.split(role)}
-    columns = {name: values for name, values in (("dev", result.dev_metrics),
-                                                 ("test", result.test_metrics)) if values}
+    sizes = {
+        role: len(datamodule.split(role))
+        for role in ("train", "dev", "test")
+        if datamodule.split(role)
+    }
+    columns = {
+        name: values
+        for name, values in (("dev", result.dev_metrics), ("test", result.test_metrics))
+        if values
+    }
     has_dev = bool(datamodule.split("dev"))
     card = render_model_card(
-        resolved, split_sizes=sizes, metrics=columns, command=command,
-        threshold=result.threshold, version=__version__,
+        resolved,
+        split_sizes=sizes,
+        metrics=columns,
+        command=command,
+        threshold=result.threshold,
+        version=__version__,
         backbone=str(module.model.config.backbone),
-        monitor=monitor if has_dev else "none (no dev split)")
-    save_checkpoint(module.model, processor, result.model_dir,
-                    files={TRAINING_CONFIG_FILE: resolved.to_yaml(), MODEL_CARD_FILE: card})
+        monitor=monitor if has_dev else "none (no dev split)",
+    )
+    save_checkpoint(
+        module.model,
+        processor,
+        result.model_dir,
+        files={TRAINING_CONFIG_FILE: resolved.to_yaml(), MODEL_CARD_FILE: card},
+    )
 
 
 def predict_extra(config: TrainConfig, result: RunResult) -> None:
     """Predict ``predict.input`` with the saved model (e.g. the SemEval evaluation file)."""
     suffix = "jsonl" if config.predict.format == "jsonl" else "json"
     out = result.run_dir / f"predictions_{Path(str(config.predict.input)).stem}.{suffix}"
-    predict_file(result.model_dir, str(config.predict.input), out,
-                 output_format=config.predict.format, features=config.data.features or None)
+    predict_file(
+        result.model_dir,
+        str(config.predict.input),
+        out,
+        output_format=config.predict.format,
+        features=config.data.features or None,
+    )
     log.info("predictions for %s written to %s", config.predict.input, out)
 
 
-def train(config: TrainConfig, *, output_dir: str | Path | None = None,
-          conversations: Mapping[str, list[Conversation]] | None = None,
-          command: Sequence[str] | None = None) -> RunResult:
+def train(
+    config: TrainConfig,
+    *,
+    output_dir: str | Path | None = None,
+    conversations: Mapping[str, list[Conversation]] | None = None,
+    command: Sequence[str] | None = None,
+) -> RunResult:
     """Train, select on dev, tune tau on dev, test, and write the run directory."""
     start = time.perf_counter()
     if needs_crossfit(config, conversations):
         model_config_kwargs(config, UniMEECConfig)  # fail before the first of the two runs
-        config = with_crossfit_threshold(config, train, output_dir=output_dir,
-                                         conversations=conversations)
+        config = with_crossfit_threshold(
+            config, train, output_dir=output_dir, conversations=conversations
+        )
     datamodule = prepare_data(config, conversations)
     model, processor = build_model(config, datamodule)
     if config.trainer.compile:
@@ -275,13 +340,18 @@ def train(config: TrainConfig, *, output_dir: str | Path | None = None,
     datamodule.attach_processor(processor)
     has_dev = bool(datamodule.split("dev"))
     if not has_dev and config.resolved_task != "emotion" and "cause_threshold" not in config.model:
-        log.warning("no dev split: pairs are decoded at the untuned default cause threshold; "
-                    "set decoding.crossfit_fraction (e.g. 0.1) or model.cause_threshold")
+        log.warning(
+            "no dev split: pairs are decoded at the untuned default cause threshold; "
+            "set decoding.crossfit_fraction (e.g. 0.1) or model.cause_threshold"
+        )
     run_dir = _run_dir(config, output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     module = UniMEECLightningModule(
-        model, config.optim, test_order=[c.id for c in datamodule.split("test")],
-        predictions_path=run_dir / "predictions_test.jsonl")
+        model,
+        config.optim,
+        test_order=[c.id for c in datamodule.split("test")],
+        predictions_path=run_dir / "predictions_test.jsonl",
+    )
     monitor = monitor_metric(config)
     trainer_config = _trainer_config(config, datamodule)
     trainer = build_trainer(trainer_config, run_dir, monitor=monitor, validate=has_dev)
@@ -289,11 +359,15 @@ def train(config: TrainConfig, *, output_dir: str | Path | None = None,
 
     evaluator = build_trainer(trainer_config, run_dir, monitor=None, validate=True, fit=False)
     tune = has_dev and config.decoding.tune_threshold and config.resolved_task != "emotion"
-    threshold, dev_metrics, test_metrics = evaluate_run(module, config, evaluator, datamodule,
-                                                        tune)
-    result = RunResult(run_dir=run_dir, model_dir=run_dir / "model", dev_metrics=dev_metrics,
-                       test_metrics=test_metrics, threshold=threshold,
-                       primary=trainer.is_global_zero)
+    threshold, dev_metrics, test_metrics = evaluate_run(module, config, evaluator, datamodule, tune)
+    result = RunResult(
+        run_dir=run_dir,
+        model_dir=run_dir / "model",
+        dev_metrics=dev_metrics,
+        test_metrics=test_metrics,
+        threshold=threshold,
+        primary=trainer.is_global_zero,
+    )
     if result.primary:
         save_run(result, config, module, processor, datamodule, monitor=monitor, command=command)
         if config.predict.input:
@@ -309,11 +383,16 @@ def load_training_config(model_dir: Path) -> TrainConfig | None:
     return load_config(path) if path.is_file() else None
 
 
-def evaluate_checkpoint(checkpoint: str | Path, *, split: str = "test", dataset: str | None = None,
-         data_dir: str | Path | None = None,
-         conversations: Sequence[Conversation] | None = None,
-         features: Mapping[str, str] | None = None,
-         overrides: Sequence[str] = ()) -> tuple[dict[str, float], list[Conversation]]:
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    *,
+    split: str = "test",
+    dataset: str | None = None,
+    data_dir: str | Path | None = None,
+    conversations: Sequence[Conversation] | None = None,
+    features: Mapping[str, str] | None = None,
+    overrides: Sequence[str] = (),
+) -> tuple[dict[str, float], list[Conversation]]:
     """Evaluate a saved model on ``split`` (or on given conversations); metrics + predictions.
 
     ``overrides`` are dotted ``key=value`` settings applied to the saved training config
@@ -335,17 +414,23 @@ def evaluate_checkpoint(checkpoint: str | Path, *, split: str = "test", dataset:
         raw["data"]["features"] = dict(features)
     raw["data"]["test_split"] = split
     raw["data"]["limit"] = None  # a smoke run's limit is not a property of the model
-    raw["trainer"] = {**raw.get("trainer", {}), "accelerator": "auto", "devices": "auto",
-                      "strategy": "auto", "num_nodes": 1}
-    config = config_from_dict(raw, overrides,
-                              source=str(model_dir / TRAINING_CONFIG_FILE))
+    raw["trainer"] = {
+        **raw.get("trainer", {}),
+        "accelerator": "auto",
+        "devices": "auto",
+        "strategy": "auto",
+        "num_nodes": 1,
+    }
+    config = config_from_dict(raw, overrides, source=str(model_dir / TRAINING_CONFIG_FILE))
     given = {split: list(conversations)} if conversations is not None else None
-    datamodule = UniMEECDataModule(config.data, seed=config.seed, processor=processor,
-                                   conversations=given, roles=("test",))
+    datamodule = UniMEECDataModule(
+        config.data, seed=config.seed, processor=processor, conversations=given, roles=("test",)
+    )
     datamodule.load()
     _check_modalities(model, datamodule)
-    module = UniMEECLightningModule(model, config.optim,
-                                    test_order=[c.id for c in datamodule.split("test")])
+    module = UniMEECLightningModule(
+        model, config.optim, test_order=[c.id for c in datamodule.split("test")]
+    )
     evaluator = build_trainer(config.trainer, None, monitor=None, validate=True, fit=False)
     metrics = run_stage(module, evaluator, datamodule, "test")
     return metrics, module.test_predictions
@@ -355,5 +440,8 @@ def _check_modalities(model: Any, datamodule: UniMEECDataModule) -> None:
     trained = [m for m in getattr(model.config, "modalities", ["text"]) if m != "text"]
     missing = [m for m in trained if m not in datamodule.features]
     if missing:
-        log.warning("the checkpoint was trained with %s features but none were given; those "
-                    "modalities are treated as missing", ", ".join(missing))
+        log.warning(
+            "the checkpoint was trained with %s features but none were given; those "
+            "modalities are treated as missing",
+            ", ".join(missing),
+        )

@@ -25,8 +25,17 @@ class ConversationBatchSampler(Sampler[list[int]]):
     Evaluation (``shuffle=False``): batches follow the length order, deterministic.
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, *, shuffle: bool, seed: int = 0,
-                 num_replicas: int = 1, rank: int = 0, pool_batches: int = 50) -> None:
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        pool_batches: int = 50,
+    ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if not 0 <= rank < num_replicas:
@@ -47,14 +56,16 @@ class ConversationBatchSampler(Sampler[list[int]]):
         order = list(range(len(self.lengths)))
         if not self.shuffle:
             order.sort(key=lambda i: (self.lengths[i], i))
-            return [order[k:k + self.batch_size] for k in range(0, len(order), self.batch_size)]
+            return [order[k : k + self.batch_size] for k in range(0, len(order), self.batch_size)]
         rng = random.Random(self.seed * 1_000_003 + self.epoch)
         rng.shuffle(order)
         pool = self.batch_size * self.pool_batches
         batches: list[list[int]] = []
         for start in range(0, len(order), pool):
-            chunk = sorted(order[start:start + pool], key=lambda i: self.lengths[i])
-            batches.extend(chunk[k:k + self.batch_size] for k in range(0, len(chunk), self.batch_size))
+            chunk = sorted(order[start : start + pool], key=lambda i: self.lengths[i])
+            batches.extend(
+                chunk[k : k + self.batch_size] for k in range(0, len(chunk), self.batch_size)
+            )
         rng.shuffle(batches)
         return batches
 
@@ -64,7 +75,7 @@ class ConversationBatchSampler(Sampler[list[int]]):
             return batches
         per_rank = -(-len(batches) // self.num_replicas)
         padded = [batches[k % len(batches)] for k in range(per_rank * self.num_replicas)]
-        return padded[self.rank::self.num_replicas]
+        return padded[self.rank :: self.num_replicas]
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self._rank_batches())

@@ -44,23 +44,43 @@ def resolve_precision(precision: str, accelerator: str) -> str:
 def check_hardware(trainer: TrainerConfig) -> None:
     """Raise :class:`ConfigError` for hardware that this machine does not have."""
     if trainer.accelerator not in _ACCELERATORS:
-        raise ConfigError(f"trainer.accelerator: unknown accelerator {trainer.accelerator!r}; "
-                          f"expected one of {', '.join(sorted(_ACCELERATORS))}")
+        raise ConfigError(
+            f"trainer.accelerator: unknown accelerator {trainer.accelerator!r}; "
+            f"expected one of {', '.join(sorted(_ACCELERATORS))}"
+        )
     if trainer.accelerator in _GPU_NAMES and not torch.cuda.is_available():
-        raise ConfigError(f"trainer.accelerator is {trainer.accelerator!r} but no CUDA GPU is "
-                          "available on this machine; use trainer.accelerator=cpu (or auto)")
-    if trainer.accelerator in _GPU_NAMES and isinstance(trainer.devices, int) \
-            and trainer.devices > torch.cuda.device_count():
-        raise ConfigError(f"trainer.devices={trainer.devices} but this machine has "
-                          f"{torch.cuda.device_count()} GPU(s)")
-    if trainer.precision.startswith("bf16") and trainer.accelerator in _GPU_NAMES \
-            and not torch.cuda.is_bf16_supported():
-        raise ConfigError(f"trainer.precision={trainer.precision!r} but this GPU has no bf16; "
-                          "use trainer.precision=auto")
+        raise ConfigError(
+            f"trainer.accelerator is {trainer.accelerator!r} but no CUDA GPU is "
+            "available on this machine; use trainer.accelerator=cpu (or auto)"
+        )
+    if (
+        trainer.accelerator in _GPU_NAMES
+        and isinstance(trainer.devices, int)
+        and trainer.devices > torch.cuda.device_count()
+    ):
+        raise ConfigError(
+            f"trainer.devices={trainer.devices} but this machine has "
+            f"{torch.cuda.device_count()} GPU(s)"
+        )
+    if (
+        trainer.precision.startswith("bf16")
+        and trainer.accelerator in _GPU_NAMES
+        and not torch.cuda.is_bf16_supported()
+    ):
+        raise ConfigError(
+            f"trainer.precision={trainer.precision!r} but this GPU has no bf16; "
+            "use trainer.precision=auto"
+        )
 
 
-def build_trainer(config: TrainerConfig, run_dir: Path | None, *, monitor: str | None,
-                  validate: bool, fit: bool = True) -> L.Trainer:
+def build_trainer(
+    config: TrainerConfig,
+    run_dir: Path | None,
+    *,
+    monitor: str | None,
+    validate: bool,
+    fit: bool = True,
+) -> L.Trainer:
     """A Trainer for fitting (with early stopping / best checkpoint on dev) or evaluation only.
 
     ``monitor`` is the dev metric to maximise (``val/...``); ``validate=False`` runs without a
@@ -70,28 +90,43 @@ def build_trainer(config: TrainerConfig, run_dir: Path | None, *, monitor: str |
     callbacks: list[Callback] = []
     loggers: list[Any] | bool = False
     if fit and run_dir is not None:
-        loggers = [CSVLogger(run_dir / "logs", name="csv", version=""),
-                   TensorBoardLogger(run_dir / "logs", name="tensorboard", version="")]
+        loggers = [
+            CSVLogger(run_dir / "logs", name="csv", version=""),
+            TensorBoardLogger(run_dir / "logs", name="tensorboard", version=""),
+        ]
         callbacks.append(LearningRateMonitor(logging_interval="step"))
     if fit and config.ema_decay is not None:
         callbacks.append(ExponentialMovingAverage(config.ema_decay, config.ema_start))
     if fit and run_dir is not None and validate and monitor:
-        callbacks.append(ModelCheckpoint(dirpath=run_dir / "checkpoints",
-                                         filename=BEST_CHECKPOINT, monitor=monitor,
-                                         mode="max", save_top_k=1, save_weights_only=True,
-                                         enable_version_counter=False))
+        callbacks.append(
+            ModelCheckpoint(
+                dirpath=run_dir / "checkpoints",
+                filename=BEST_CHECKPOINT,
+                monitor=monitor,
+                mode="max",
+                save_top_k=1,
+                save_weights_only=True,
+                enable_version_counter=False,
+            )
+        )
         if config.early_stopping_patience > 0:
             # checked after each dev pass only: a run whose max_steps ends inside an
             # epoch has no dev metric at that epoch's end, which would be an error
-            callbacks.append(EarlyStopping(monitor=monitor, mode="max",
-                                           patience=config.early_stopping_patience,
-                                           check_on_train_epoch_end=False))
+            callbacks.append(
+                EarlyStopping(
+                    monitor=monitor,
+                    mode="max",
+                    patience=config.early_stopping_patience,
+                    check_on_train_epoch_end=False,
+                )
+            )
     if config.enable_progress_bar:
         callbacks.append(TQDMProgressBar())
     kwargs: dict[str, Any] = {}
     if fit:
         kwargs.update(
-            max_epochs=config.max_epochs, max_steps=config.max_steps,
+            max_epochs=config.max_epochs,
+            max_steps=config.max_steps,
             gradient_clip_val=config.gradient_clip_val,
             accumulate_grad_batches=config.accumulate_grad_batches,
             limit_train_batches=config.limit_train_batches,
@@ -102,12 +137,18 @@ def build_trainer(config: TrainerConfig, run_dir: Path | None, *, monitor: str |
         else:
             kwargs["limit_val_batches"] = 0
     return L.Trainer(
-        accelerator=config.accelerator, devices=config.devices, num_nodes=config.num_nodes,
+        accelerator=config.accelerator,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
         strategy=config.strategy,
         precision=resolve_precision(config.precision, config.accelerator),  # type: ignore[arg-type]
-        logger=loggers, callbacks=callbacks, enable_checkpointing=fit and validate,
-        enable_progress_bar=config.enable_progress_bar, enable_model_summary=fit,
-        num_sanity_val_steps=0, deterministic=config.deterministic,
+        logger=loggers,
+        callbacks=callbacks,
+        enable_checkpointing=fit and validate,
+        enable_progress_bar=config.enable_progress_bar,
+        enable_model_summary=fit,
+        num_sanity_val_steps=0,
+        deterministic=config.deterministic,
         use_distributed_sampler=False,  # ConversationBatchSampler splits batches across ranks
         default_root_dir=str(run_dir) if run_dir is not None else None,
         **kwargs,

@@ -29,7 +29,8 @@ READERS: Mapping[str, ReaderFormat] = MappingProxyType({**FORMATS, JSONL.name: J
 
 #: Other spellings accepted for ``format``.
 ALIASES: Mapping[str, str] = MappingProxyType(
-    {alias: fmt.name for fmt in READERS.values() for alias in fmt.aliases})
+    {alias: fmt.name for fmt in READERS.values() for alias in fmt.aliases}
+)
 
 _ECF_HEADER = re.compile(r"^\d+ \d+\s*$")
 
@@ -38,8 +39,9 @@ def get_reader(name: str) -> Callable[..., Any]:
     """The reader function of format ``name`` (or an alias)."""
     key = ALIASES.get(name, name)
     if key not in READERS:
-        raise DataFormatError(f"unknown format {name!r}; known formats: {', '.join(READERS)}",
-                              field="format")
+        raise DataFormatError(
+            f"unknown format {name!r}; known formats: {', '.join(READERS)}", field="format"
+        )
     module, _, function = READERS[key].reader.partition(":")
     return getattr(importlib.import_module(module), function)
 
@@ -60,14 +62,19 @@ def detect_format(path: str | Path) -> str:
             return "meld"
         if "scene_id" in header:
             return "emorynlp"
-        raise DataFormatError("CSV header matches neither MELD (Dialogue_ID) nor EmoryNLP "
-                              "(Scene_ID); name the format explicitly", path=path, line=1)
+        raise DataFormatError(
+            "CSV header matches neither MELD (Dialogue_ID) nor EmoryNLP "
+            "(Scene_ID); name the format explicitly",
+            path=path,
+            line=1,
+        )
     if _ECF_HEADER.match(first):
         return "ecf"
     if "\t" in first:
         return "iemocap-tsv" if suffix == ".tsv" or looks_like_iemocap(text) else "dailydialog"
-    raise DataFormatError("cannot detect the format; name it explicitly (one of "
-                          f"{', '.join(READERS)})", path=path)
+    raise DataFormatError(
+        f"cannot detect the format; name it explicitly (one of {', '.join(READERS)})", path=path
+    )
 
 
 def _detect_json(path: Path) -> str:
@@ -77,8 +84,9 @@ def _detect_json(path: Path) -> str:
     except DataFormatError as err:
         if "\n{" in text.strip():  # several JSON objects, one per line
             return "jsonl"
-        raise DataFormatError(f"{err.reason}; cannot detect the format", path=path,
-                              line=err.line) from None
+        raise DataFormatError(
+            f"{err.reason}; cannot detect the format", path=path, line=err.line
+        ) from None
     if isinstance(data, dict):
         if data.get("format") == "convecpe":
             return "convecpe"
@@ -93,5 +101,6 @@ def _detect_json(path: Path) -> str:
             return "iemocap-json"
         if isinstance(head, dict) and "conversation_ID" in head:
             return "semeval"
-    raise DataFormatError("JSON structure matches no known format; name the format explicitly",
-                          path=path)
+    raise DataFormatError(
+        "JSON structure matches no known format; name the format explicitly", path=path
+    )

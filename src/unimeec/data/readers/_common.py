@@ -38,7 +38,10 @@ def read_text(path: str | Path) -> str:
         line = raw.count(b"\n", 0, err.start) + 1
         raise DataFormatError(
             f"not valid UTF-8: byte 0x{raw[err.start]:02x} at byte offset {err.start}",
-            path=path, line=line, field="encoding") from None
+            path=path,
+            line=line,
+            field="encoding",
+        ) from None
 
 
 def read_json(path: str | Path) -> Any:
@@ -69,25 +72,32 @@ def parse_json(text: str, *, path: str | Path | None = None, line: int | None = 
         return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as err:
         where = err.lineno if line is None else line
-        raise DataFormatError(f"invalid JSON: {err.msg} (column {err.colno})", path=path,
-                              line=where) from None
+        raise DataFormatError(
+            f"invalid JSON: {err.msg} (column {err.colno})", path=path, line=where
+        ) from None
     except _NonStandardConstant as err:
         name = str(err)
         where = line if line is not None else _line_of_constant(text, name)
-        reason = (f"number {name} is too large for a float" if name[-1].isdigit() else
-                  f"{name} is not a JSON value (standard JSON has no NaN or Infinity)")
+        reason = (
+            f"number {name} is too large for a float"
+            if name[-1].isdigit()
+            else f"{name} is not a JSON value (standard JSON has no NaN or Infinity)"
+        )
         raise DataFormatError(reason, path=path, line=where) from None
     except RecursionError:
         depth, where = _deepest_line(text)
-        raise DataFormatError(f"JSON nested too deeply to read (more than {depth} levels)",
-                              path=path, line=line if line is not None else where) from None
+        raise DataFormatError(
+            f"JSON nested too deeply to read (more than {depth} levels)",
+            path=path,
+            line=line if line is not None else where,
+        ) from None
 
 
 def _line_of_constant(text: str, name: str) -> int | None:
     """The first line where ``name`` occurs outside a string (JSON strings never span lines)."""
     for number, line in enumerate(text.split("\n"), start=1):
         for match in re.finditer(re.escape(name), line):
-            quotes = len(re.findall(r'(?<!\\)(?:\\\\)*"', line[:match.start()]))
+            quotes = len(re.findall(r'(?<!\\)(?:\\\\)*"', line[: match.start()]))
             if quotes % 2 == 0:
                 return number
     return None
@@ -117,23 +127,45 @@ def _deepest_line(text: str, limit: int = 500) -> tuple[int, int | None]:
     return limit, None
 
 
-def parse_clock(value: str, *, path: str | Path | None = None, line: int | None = None,
-                conversation: str | None = None, field: str = "time") -> float:
+def parse_clock(
+    value: str,
+    *,
+    path: str | Path | None = None,
+    line: int | None = None,
+    conversation: str | None = None,
+    field: str = "time",
+) -> float:
     """``HH:MM:SS.mmm`` (or MELD's ``HH:MM:SS,mmm``) as seconds."""
     match = _TIME.match(value.strip())
     if match is None:
-        raise DataFormatError(f"expected a time HH:MM:SS.mmm, got {value!r}", path=path,
-                              line=line, conversation=conversation, field=field)
+        raise DataFormatError(
+            f"expected a time HH:MM:SS.mmm, got {value!r}",
+            path=path,
+            line=line,
+            conversation=conversation,
+            field=field,
+        )
     hours, minutes, seconds = match.groups()
     return round(int(hours) * 3600 + int(minutes) * 60 + float(seconds.replace(",", ".")), 3)
 
 
-def check_label(label: str, labels: Sequence[str], *, path: str | Path | None = None,
-                line: int | None = None, conversation: str | None = None) -> str:
+def check_label(
+    label: str,
+    labels: Sequence[str],
+    *,
+    path: str | Path | None = None,
+    line: int | None = None,
+    conversation: str | None = None,
+) -> str:
     """Return ``label`` if allowed; otherwise fail naming where it was found."""
     if label not in labels:
-        raise DataFormatError(f"unknown emotion {label!r}; expected one of {', '.join(labels)}",
-                              path=path, line=line, conversation=conversation, field="emotion")
+        raise DataFormatError(
+            f"unknown emotion {label!r}; expected one of {', '.join(labels)}",
+            path=path,
+            line=line,
+            conversation=conversation,
+            field="emotion",
+        )
     return label
 
 
@@ -145,9 +177,15 @@ def build_conversation(path: str | Path, line: int | None = None, **kwargs: Any)
         raise err.located(path=path, line=line, conversation=str(kwargs.get("id"))) from None
 
 
-def make(cls: type[_T], *, path: str | Path, line: int | None = None,
-         conversation: str | None = None, fields: Mapping[str, str] | None = None,
-         **kwargs: Any) -> _T:
+def make(
+    cls: type[_T],
+    *,
+    path: str | Path,
+    line: int | None = None,
+    conversation: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> _T:
     """Construct a schema object (``Utterance``, ``EmotionCausePair``...) from a reader.
 
     The schema's strict types reject what the file holds (a number as a speaker, say); the
@@ -158,13 +196,18 @@ def make(cls: type[_T], *, path: str | Path, line: int | None = None,
         return cls(**kwargs)
     except DataFormatError as err:
         name = (fields or {}).get(err.field or "", err.field)
-        raise DataFormatError(err.reason, path=err.path or path, line=err.line or line,
-                              conversation=err.conversation or conversation,
-                              field=name) from None
+        raise DataFormatError(
+            err.reason,
+            path=err.path or path,
+            line=err.line or line,
+            conversation=err.conversation or conversation,
+            field=name,
+        ) from None
 
 
-def check_gold_pairs(conversation: Conversation, *, path: str | Path,
-                     line: int | None = None) -> None:
+def check_gold_pairs(
+    conversation: Conversation, *, path: str | Path, line: int | None = None
+) -> None:
     """Annotated pairs must start at an emotion utterance and agree with its emotion.
 
     Applied by the readers of annotated datasets (ECF, SemEval, RECCON, ConvECPE), not by the
@@ -178,12 +221,20 @@ def check_gold_pairs(conversation: Conversation, *, path: str | Path,
             raise DataFormatError(
                 f"pair ({pair.emotion_utterance}, {pair.cause_utterance}): emotion utterance "
                 f"{pair.emotion_utterance} is labelled {emotion!r}; a cause needs an emotion",
-                path=path, line=line, conversation=conversation.id, field="emotion_utterance")
+                path=path,
+                line=line,
+                conversation=conversation.id,
+                field="emotion_utterance",
+            )
         if pair.emotion is not None and pair.emotion != emotion:
             raise DataFormatError(
                 f"pair ({pair.emotion_utterance}, {pair.cause_utterance}) says {pair.emotion!r} "
-                f"but utterance {pair.emotion_utterance} is labelled {emotion!r}", path=path,
-                line=line, conversation=conversation.id, field="emotion")
+                f"but utterance {pair.emotion_utterance} is labelled {emotion!r}",
+                path=path,
+                line=line,
+                conversation=conversation.id,
+                field="emotion",
+            )
 
 
 def deduplicate(conversations: Iterable[Conversation], path: str | Path) -> int:
@@ -195,21 +246,36 @@ def deduplicate(conversations: Iterable[Conversation], path: str | Path) -> int:
         removed += n
         touched += bool(n)
     if removed:
-        log.info("%s: removed %d exact duplicate emotion-cause pair(s) in %d conversation(s) "
-                 "(kept in Conversation.duplicate_pairs)", path, removed, touched)
+        log.info(
+            "%s: removed %d exact duplicate emotion-cause pair(s) in %d conversation(s) "
+            "(kept in Conversation.duplicate_pairs)",
+            path,
+            removed,
+            touched,
+        )
     return removed
 
 
-def require_keys(record: Mapping[str, Any], keys: Iterable[str], *, path: str | Path,
-                 conversation: str | None = None, what: str = "record") -> None:
+def require_keys(
+    record: Mapping[str, Any],
+    keys: Iterable[str],
+    *,
+    path: str | Path,
+    conversation: str | None = None,
+    what: str = "record",
+) -> None:
     """Fail on the first missing key, naming it."""
     if not isinstance(record, Mapping):
-        raise DataFormatError(f"{what} must be a JSON object, got {type(record).__name__}",
-                              path=path, conversation=conversation)
+        raise DataFormatError(
+            f"{what} must be a JSON object, got {type(record).__name__}",
+            path=path,
+            conversation=conversation,
+        )
     for key in keys:
         if key not in record:
-            raise DataFormatError(f"{what} has no {key!r}", path=path,
-                                  conversation=conversation, field=key)
+            raise DataFormatError(
+                f"{what} has no {key!r}", path=path, conversation=conversation, field=key
+            )
 
 
 def split_from_name(path: str | Path) -> str | None:

@@ -11,7 +11,9 @@ from unimeec.data.readers._common import read_text
 from unimeec.errors import DataFormatError
 
 
-def read_csv_rows(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def read_csv_rows(
+    path: str | Path, required: Sequence[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line_number, row)``; fail naming the first missing column or a bad row.
 
     A row must have exactly as many fields as the header (a stray comma is an error, never
@@ -26,12 +28,20 @@ def read_csv_rows(path: str | Path, required: Sequence[str]) -> Iterator[tuple[i
     header_line, header = rows[0]
     for column in required:
         if column not in header:
-            raise DataFormatError(f"missing column {column!r}; header is {', '.join(header)}",
-                                  path=path, line=header_line, field=column)
+            raise DataFormatError(
+                f"missing column {column!r}; header is {', '.join(header)}",
+                path=path,
+                line=header_line,
+                field=column,
+            )
     for line, fields in rows[1:]:
         if len(fields) != len(header):
-            raise DataFormatError(f"row has {len(fields)} fields; expected {len(header)} (the "
-                                  "header's)", path=path, line=line, field="row")
+            raise DataFormatError(
+                f"row has {len(fields)} fields; expected {len(header)} (the header's)",
+                path=path,
+                line=line,
+                field="row",
+            )
         yield line, dict(zip(header, fields))
 
 
@@ -46,8 +56,7 @@ def _parse(text: str, path: str | Path) -> list[tuple[int, list[str]]]:
             if fields:  # csv yields [] for a blank line
                 rows.append((reader.line_num, fields))
     except csv.Error as err:
-        raise DataFormatError(f"malformed CSV: {err}", path=path,
-                              line=reader.line_num) from None
+        raise DataFormatError(f"malformed CSV: {err}", path=path, line=reader.line_num) from None
     finally:
         csv.field_size_limit(previous)
     return rows

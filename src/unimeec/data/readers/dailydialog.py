@@ -16,8 +16,9 @@ from unimeec.data.schema import Conversation, Utterance
 from unimeec.errors import DataFormatError
 
 
-def read_dailydialog(path: str | Path, *, dataset: str = "dailydialog",
-                     split: str | None = None) -> list[Conversation]:
+def read_dailydialog(
+    path: str | Path, *, dataset: str = "dailydialog", split: str | None = None
+) -> list[Conversation]:
     """Read one DailyDialog ERC split file."""
     path = Path(path)
     split = split if split is not None else split_from_name(path)
@@ -28,9 +29,17 @@ def read_dailydialog(path: str | Path, *, dataset: str = "dailydialog",
     def flush() -> None:
         if utts:
             cid = str(len(conversations) + 1)
-            conversations.append(build_conversation(path, start_line, id=cid, utterances=list(utts),
-                                                    dataset=dataset, split=split,
-                                                    has_cause_labels=False))
+            conversations.append(
+                build_conversation(
+                    path,
+                    start_line,
+                    id=cid,
+                    utterances=list(utts),
+                    dataset=dataset,
+                    split=split,
+                    has_cause_labels=False,
+                )
+            )
             utts.clear()
 
     for line_no, line in enumerate(read_text(path).split("\n"), start=1):
@@ -42,12 +51,24 @@ def read_dailydialog(path: str | Path, *, dataset: str = "dailydialog",
             start_line = line_no
         fields = line.split("\t")
         if len(fields) != 3:
-            raise DataFormatError(f"expected 'speaker<TAB>text<TAB>emotion' (3 fields), got "
-                                  f"{len(fields)}", path=path, line=line_no, field="line")
+            raise DataFormatError(
+                f"expected 'speaker<TAB>text<TAB>emotion' (3 fields), got {len(fields)}",
+                path=path,
+                line=line_no,
+                field="line",
+            )
         speaker, text, emotion = fields
-        check_label(emotion.strip(), DAILYDIALOG_EMOTIONS, path=path, line=line_no,
-                    conversation=str(len(conversations) + 1))
-        utts.append(Utterance(index=len(utts) + 1, speaker=speaker.strip(), text=text,
-                              emotion=emotion.strip()))
+        check_label(
+            emotion.strip(),
+            DAILYDIALOG_EMOTIONS,
+            path=path,
+            line=line_no,
+            conversation=str(len(conversations) + 1),
+        )
+        utts.append(
+            Utterance(
+                index=len(utts) + 1, speaker=speaker.strip(), text=text, emotion=emotion.strip()
+            )
+        )
     flush()
     return conversations

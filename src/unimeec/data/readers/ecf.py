@@ -88,8 +88,16 @@ def read_ecf(
         if cid in ECF1_MELD_TEST_OVERLAP and split in (None, "train"):
             meta["meld_test_overlap"] = ECF1_MELD_TEST_OVERLAP[cid]
         conversation = build_conversation(
-            path, header_line, id=cid, utterances=utts, pairs=conv_pairs, dataset=dataset,
-            split=split, has_cause_labels=True, meta=meta)
+            path,
+            header_line,
+            id=cid,
+            utterances=utts,
+            pairs=conv_pairs,
+            dataset=dataset,
+            split=split,
+            has_cause_labels=True,
+            meta=meta,
+        )
         check_gold_pairs(conversation, path=path, line=header_line + 1)
         conversations.append(conversation)
     return conversations
@@ -107,36 +115,59 @@ def _parse_blocks(path: Path):  # type: ignore[no-untyped-def]
         header_no = i + 1
         match = _HEADER.match(lines[i].strip())
         if match is None:
-            raise DataFormatError(f"expected a conversation header '<id> <n_utterances>', got "
-                                  f"{lines[i][:60]!r}", path=path, line=header_no, field="header")
+            raise DataFormatError(
+                f"expected a conversation header '<id> <n_utterances>', got {lines[i][:60]!r}",
+                path=path,
+                line=header_no,
+                field="header",
+            )
         cid, n_utts = match.group(1), int(match.group(2))
         if cid in seen:
-            raise DataFormatError("duplicate conversation id", path=path, line=header_no,
-                                  conversation=cid, field="id")
+            raise DataFormatError(
+                "duplicate conversation id", path=path, line=header_no, conversation=cid, field="id"
+            )
         seen.add(cid)
         if n_utts < 1:
-            raise DataFormatError("conversation has no utterances", path=path, line=header_no,
-                                  conversation=cid, field="n_utterances")
+            raise DataFormatError(
+                "conversation has no utterances",
+                path=path,
+                line=header_no,
+                conversation=cid,
+                field="n_utterances",
+            )
         pair_no = header_no + 1
         pair_text = lines[i + 1].strip() if i + 1 < len(lines) else ""
         if pair_text and _PAIRS.match(pair_text) is None:
-            raise DataFormatError(f"malformed pair list {pair_text[:60]!r}; expected "
-                                  "'(emo_utt,cause_utt),...'", path=path, line=pair_no,
-                                  conversation=cid, field="pairs")
+            raise DataFormatError(
+                f"malformed pair list {pair_text[:60]!r}; expected '(emo_utt,cause_utt),...'",
+                path=path,
+                line=pair_no,
+                conversation=cid,
+                field="pairs",
+            )
         pairs = [(int(e), int(c)) for e, c in _PAIR.findall(pair_text)]
         for e, c in pairs:
             for name, idx in (("emotion_utterance", e), ("cause_utterance", c)):
                 if not 1 <= idx <= n_utts:
-                    raise DataFormatError(f"pair ({e},{c}) points outside the conversation's "
-                                          f"{n_utts} utterances", path=path, line=pair_no,
-                                          conversation=cid, field=name)
+                    raise DataFormatError(
+                        f"pair ({e},{c}) points outside the conversation's {n_utts} utterances",
+                        path=path,
+                        line=pair_no,
+                        conversation=cid,
+                        field=name,
+                    )
         utts = []
         for k in range(n_utts):
             line_no = pair_no + 1 + k
             if line_no - 1 >= len(lines) or not lines[line_no - 1].strip():
-                raise DataFormatError(f"expected utterance {k + 1} of {n_utts}, found "
-                                      f"{'end of file' if line_no - 1 >= len(lines) else 'a blank line'}",
-                                      path=path, line=line_no, conversation=cid, field="utterances")
+                raise DataFormatError(
+                    f"expected utterance {k + 1} of {n_utts}, found "
+                    f"{'end of file' if line_no - 1 >= len(lines) else 'a blank line'}",
+                    path=path,
+                    line=line_no,
+                    conversation=cid,
+                    field="utterances",
+                )
             utts.append(_parse_utterance(lines[line_no - 1], k + 1, path, line_no, cid))
         yield cid, header_no, pairs, utts
         i = pair_no + n_utts
@@ -145,14 +176,24 @@ def _parse_blocks(path: Path):  # type: ignore[no-untyped-def]
 def _parse_utterance(line: str, position: int, path: Path, line_no: int, cid: str) -> Utterance:
     fields = line.rstrip("\r").split(" | ")
     if len(fields) < 5:
-        raise DataFormatError(f"expected 5 fields 'no | speaker | emotion | text | source' "
-                              f"separated by ' | ', got {len(fields)}", path=path, line=line_no,
-                              conversation=cid, field="utterance")
+        raise DataFormatError(
+            f"expected 5 fields 'no | speaker | emotion | text | source' "
+            f"separated by ' | ', got {len(fields)}",
+            path=path,
+            line=line_no,
+            conversation=cid,
+            field="utterance",
+        )
     number, speaker, emotion, last = fields[0].strip(), fields[1], fields[2].strip(), fields[-1]
     text = " | ".join(fields[3:-1])
     if number != str(position):
-        raise DataFormatError(f"utterance number {number!r} where {position} was expected",
-                              path=path, line=line_no, conversation=cid, field="index")
+        raise DataFormatError(
+            f"utterance number {number!r} where {position} was expected",
+            path=path,
+            line=line_no,
+            conversation=cid,
+            field="index",
+        )
     check_label(emotion, ECF_EMOTIONS, path=path, line=line_no, conversation=cid)
     utt = Utterance(index=position, speaker=speaker, text=text, emotion=emotion)
     last = last.strip()
@@ -161,19 +202,32 @@ def _parse_utterance(line: str, position: int, path: Path, line_no: int, cid: st
         return utt
     match = _EPISODE_TIME.match(last)
     if match is None:
-        raise DataFormatError(f"expected 'Friends_S1E1: HH:MM:SS.mmm - HH:MM:SS.mmm' or a MELD "
-                              f"id, got {last!r}", path=path, line=line_no, conversation=cid,
-                              field="source")
+        raise DataFormatError(
+            f"expected 'Friends_S1E1: HH:MM:SS.mmm - HH:MM:SS.mmm' or a MELD id, got {last!r}",
+            path=path,
+            line=line_no,
+            conversation=cid,
+            field="source",
+        )
     utt.media = match.group(1)
-    utt.start = parse_clock(match.group(2), path=path, line=line_no, conversation=cid, field="start")
+    utt.start = parse_clock(
+        match.group(2), path=path, line=line_no, conversation=cid, field="start"
+    )
     utt.end = parse_clock(match.group(3), path=path, line=line_no, conversation=cid, field="end")
     if utt.end < utt.start:
-        raise DataFormatError(f"time span ends ({utt.end}) before it starts ({utt.start})",
-                              path=path, line=line_no, conversation=cid, field="end")
+        raise DataFormatError(
+            f"time span ends ({utt.end}) before it starts ({utt.start})",
+            path=path,
+            line=line_no,
+            conversation=cid,
+            field="end",
+        )
     return utt
 
 
-def _meld_table(path: Path, option: str | Path | bool | None) -> dict[tuple[str, int], str | None] | None:
+def _meld_table(
+    path: Path, option: str | Path | bool | None
+) -> dict[tuple[str, int], str | None] | None:
     if option is False or path.name == MELD_ID_FILE:
         return None
     source = path.with_name(MELD_ID_FILE) if option in (None, True) else Path(option)  # type: ignore[arg-type]
@@ -207,8 +261,10 @@ def _feature_rows(path: Path, option: str | Path | bool | None) -> dict[str, int
     if digest != VIDEO_ID_MAPPING_SHA256:
         raise DataFormatError(
             f"SHA-256 {digest} is not the official video_id_mapping.npy "
-            f"({VIDEO_ID_MAPPING_SHA256}); refusing to unpickle an unknown file", path=source,
-            field="sha256")
+            f"({VIDEO_ID_MAPPING_SHA256}); refusing to unpickle an unknown file",
+            path=source,
+            field="sha256",
+        )
     import numpy as np
 
     mapping = np.load(source, allow_pickle=True).item()

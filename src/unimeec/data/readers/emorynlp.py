@@ -27,25 +27,40 @@ from unimeec.data.readers._csv import read_csv_rows
 from unimeec.data.schema import Conversation, Utterance
 from unimeec.errors import DataFormatError
 
-COLUMNS = ("Utterance", "Speaker", "Emotion", "Scene_ID", "Utterance_ID", "Season", "Episode",
-           "Start_Time", "End_Time")
+COLUMNS = (
+    "Utterance",
+    "Speaker",
+    "Emotion",
+    "Scene_ID",
+    "Utterance_ID",
+    "Season",
+    "Episode",
+    "Start_Time",
+    "End_Time",
+)
 
 
-def parse_speakers(value: str, *, path: str | Path | None = None,
-                   line: int | None = None) -> list[str]:
+def parse_speakers(
+    value: str, *, path: str | Path | None = None, line: int | None = None
+) -> list[str]:
     """``"['Ross Geller', 'Joey']"`` -> ``['Ross Geller', 'Joey']`` (safe literal parsing)."""
     try:
         speakers = ast.literal_eval(value.strip())
     except (ValueError, SyntaxError):
         speakers = None
     if not isinstance(speakers, list) or not all(isinstance(s, str) for s in speakers):
-        raise DataFormatError(f"Speaker must be a list of names like ['Ross Geller'], got "
-                              f"{value!r}", path=path, line=line, field="Speaker")
+        raise DataFormatError(
+            f"Speaker must be a list of names like ['Ross Geller'], got {value!r}",
+            path=path,
+            line=line,
+            field="Speaker",
+        )
     return speakers
 
 
-def read_emorynlp(path: str | Path, *, dataset: str = "emorynlp",
-                  split: str | None = None) -> list[Conversation]:
+def read_emorynlp(
+    path: str | Path, *, dataset: str = "emorynlp", split: str | None = None
+) -> list[Conversation]:
     """Read one EmoryNLP split CSV."""
     path = Path(path)
     split = split if split is not None else split_from_name(path)
@@ -57,37 +72,71 @@ def read_emorynlp(path: str | Path, *, dataset: str = "emorynlp",
         parts = [row[k].strip() for k in ("Season", "Episode", "Scene_ID", "Utterance_ID")]
         for name, value in zip(("Season", "Episode", "Scene_ID", "Utterance_ID"), parts):
             if not value.isdigit():
-                raise DataFormatError(f"{name} must be an integer, got {value!r}", path=path,
-                                      line=line, field=name)
+                raise DataFormatError(
+                    f"{name} must be an integer, got {value!r}", path=path, line=line, field=name
+                )
         cid = f"s{parts[0]}_e{parts[1]}_c{parts[2]}"
         if cid != previous and cid in scenes:
-            raise DataFormatError("rows of this scene are not contiguous", path=path, line=line,
-                                  conversation=cid, field="Scene_ID")
+            raise DataFormatError(
+                "rows of this scene are not contiguous",
+                path=path,
+                line=line,
+                conversation=cid,
+                field="Scene_ID",
+            )
         previous = cid
         key = (cid, int(parts[3]))
         if key in utterance_lines:
-            raise DataFormatError(f"duplicate Utterance_ID {parts[3]} in scene {cid} (first on "
-                                  f"line {utterance_lines[key]})", path=path, line=line,
-                                  conversation=cid, field="Utterance_ID")
+            raise DataFormatError(
+                f"duplicate Utterance_ID {parts[3]} in scene {cid} (first on "
+                f"line {utterance_lines[key]})",
+                path=path,
+                line=line,
+                conversation=cid,
+                field="Utterance_ID",
+            )
         utterance_lines[key] = line
         utts = scenes.setdefault(cid, [])
         first_line.setdefault(cid, line)
         speakers = parse_speakers(row["Speaker"], path=path, line=line)
-        emotion = check_label(row["Emotion"].strip(), EMORYNLP_EMOTIONS, path=path, line=line,
-                              conversation=cid)
-        start = parse_clock(row["Start_Time"], path=path, line=line, conversation=cid,
-                            field="Start_Time")
-        end = parse_clock(row["End_Time"], path=path, line=line, conversation=cid,
-                          field="End_Time")
+        emotion = check_label(
+            row["Emotion"].strip(), EMORYNLP_EMOTIONS, path=path, line=line, conversation=cid
+        )
+        start = parse_clock(
+            row["Start_Time"], path=path, line=line, conversation=cid, field="Start_Time"
+        )
+        end = parse_clock(row["End_Time"], path=path, line=line, conversation=cid, field="End_Time")
         if end < start:
-            raise DataFormatError(f"End_Time {row['End_Time']} is before Start_Time", path=path,
-                                  line=line, conversation=cid, field="End_Time")
+            raise DataFormatError(
+                f"End_Time {row['End_Time']} is before Start_Time",
+                path=path,
+                line=line,
+                conversation=cid,
+                field="End_Time",
+            )
         meta: dict[str, object] = {"utterance_id": int(parts[3])}
         if len(speakers) != 1:
             meta["speakers"] = speakers
-        utts.append(Utterance(index=len(utts) + 1, speaker=", ".join(speakers),
-                              text=row["Utterance"], emotion=emotion,
-                              start=start, end=end, meta=meta))
-    return [build_conversation(path, first_line[cid], id=cid, utterances=utts, dataset=dataset,
-                               split=split, has_cause_labels=False)
-            for cid, utts in scenes.items()]
+        utts.append(
+            Utterance(
+                index=len(utts) + 1,
+                speaker=", ".join(speakers),
+                text=row["Utterance"],
+                emotion=emotion,
+                start=start,
+                end=end,
+                meta=meta,
+            )
+        )
+    return [
+        build_conversation(
+            path,
+            first_line[cid],
+            id=cid,
+            utterances=utts,
+            dataset=dataset,
+            split=split,
+            has_cause_labels=False,
+        )
+        for cid, utts in scenes.items()
+    ]

@@ -36,14 +36,20 @@ from unimeec.errors import DataFormatError
 SPEAKER_ID = re.compile(r"^((Ses\d{2})[FM]_.+)_([FM])(\d*)$")
 
 
-def normalise_label(label: Any, *, path: Path, line: int | None = None,
-                    conversation: str | None = None) -> str | None:
+def normalise_label(
+    label: Any, *, path: Path, line: int | None = None, conversation: str | None = None
+) -> str | None:
     """A 6-class code from a code or full name; empty/None -> None (unlabelled)."""
     if label is None or (isinstance(label, str) and not label.strip()):
         return None
     if not isinstance(label, str):
-        raise DataFormatError(f"label must be a string, got {label!r}", path=path, line=line,
-                              conversation=conversation, field="label")
+        raise DataFormatError(
+            f"label must be a string, got {label!r}",
+            path=path,
+            line=line,
+            conversation=conversation,
+            field="label",
+        )
     label = label.strip()
     label = IEMOCAP_LABEL_ALIASES.get(label.lower(), label)
     return check_label(label, IEMOCAP_EMOTIONS, path=path, line=line, conversation=conversation)
@@ -85,35 +91,62 @@ class _DialogueIds:
         line = where if self.unit == "line" else None
         prefix = "" if line is not None else f"utterance {where}: "
         if self.dialogue is not None and did is not None and did != self.dialogue:
-            raise DataFormatError(f"{prefix}utterance id {uid} belongs to dialogue {did}, not to "
-                                  f"{self.dialogue} like the utterances before it (dialogues "
-                                  "are separate)", path=self.path, line=line,
-                                  conversation=self.dialogue, field="speaker")
+            raise DataFormatError(
+                f"{prefix}utterance id {uid} belongs to dialogue {did}, not to "
+                f"{self.dialogue} like the utterances before it (dialogues "
+                "are separate)",
+                path=self.path,
+                line=line,
+                conversation=self.dialogue,
+                field="speaker",
+            )
         self.dialogue = self.dialogue or did
         if uid is None or not uid[-1:].isdigit():
             return
         if uid in self.first:
-            raise DataFormatError(f"{prefix}duplicate utterance id {uid} (first at {self.unit} "
-                                  f"{self.first[uid]})", path=self.path, line=line,
-                                  conversation=self.dialogue, field="speaker")
+            raise DataFormatError(
+                f"{prefix}duplicate utterance id {uid} (first at {self.unit} {self.first[uid]})",
+                path=self.path,
+                line=line,
+                conversation=self.dialogue,
+                field="speaker",
+            )
         self.first[uid] = where
 
 
-def _conversation(path: Path, line: int | None, utts: list[Utterance], dialogue: str | None,
-                  session: str | None, ordinal: int, dataset: str, split: str | None,
-                  seen: set[str]) -> Conversation:
+def _conversation(
+    path: Path,
+    line: int | None,
+    utts: list[Utterance],
+    dialogue: str | None,
+    session: str | None,
+    ordinal: int,
+    dataset: str,
+    split: str | None,
+    seen: set[str],
+) -> Conversation:
     cid = dialogue or str(ordinal)
     if cid in seen:
-        raise DataFormatError("duplicate dialogue", path=path, line=line, conversation=cid,
-                              field="speaker")
+        raise DataFormatError(
+            "duplicate dialogue", path=path, line=line, conversation=cid, field="speaker"
+        )
     seen.add(cid)
     meta = {"session": session} if session else {}
-    return build_conversation(path, line, id=cid, utterances=utts, dataset=dataset, split=split,
-                              has_cause_labels=False, meta=meta)
+    return build_conversation(
+        path,
+        line,
+        id=cid,
+        utterances=utts,
+        dataset=dataset,
+        split=split,
+        has_cause_labels=False,
+        meta=meta,
+    )
 
 
-def read_iemocap_tsv(path: str | Path, *, dataset: str = "iemocap",
-                     split: str | None = None) -> list[Conversation]:
+def read_iemocap_tsv(
+    path: str | Path, *, dataset: str = "iemocap", split: str | None = None
+) -> list[Conversation]:
     """Read the tab-separated form."""
     path = Path(path)
     split = split if split is not None else split_from_name(path)
@@ -130,12 +163,27 @@ def read_iemocap_tsv(path: str | Path, *, dataset: str = "iemocap",
             speaker, did, sess, meta = _speaker(speaker_field)
             ids.add(did, meta, line_no)
             dialogue, session = dialogue or did, session or sess
-            emotion = normalise_label(label, path=path, line=line_no,
-                                      conversation=did or str(len(conversations) + 1))
-            utts.append(Utterance(index=len(utts) + 1, speaker=speaker, text=text,
-                                  emotion=emotion, meta=meta))
-        conversations.append(_conversation(path, block[0][0], utts, dialogue, session,
-                                           len(conversations) + 1, dataset, split, seen))
+            emotion = normalise_label(
+                label, path=path, line=line_no, conversation=did or str(len(conversations) + 1)
+            )
+            utts.append(
+                Utterance(
+                    index=len(utts) + 1, speaker=speaker, text=text, emotion=emotion, meta=meta
+                )
+            )
+        conversations.append(
+            _conversation(
+                path,
+                block[0][0],
+                utts,
+                dialogue,
+                session,
+                len(conversations) + 1,
+                dataset,
+                split,
+                seen,
+            )
+        )
         block.clear()
 
     for line_no, line in enumerate(read_text(path).split("\n"), start=1):
@@ -145,15 +193,20 @@ def read_iemocap_tsv(path: str | Path, *, dataset: str = "iemocap",
             continue
         fields = line.split("\t")
         if len(fields) != 3:
-            raise DataFormatError(f"expected 'speaker<TAB>text<TAB>label' (3 fields), got "
-                                  f"{len(fields)}", path=path, line=line_no, field="line")
+            raise DataFormatError(
+                f"expected 'speaker<TAB>text<TAB>label' (3 fields), got {len(fields)}",
+                path=path,
+                line=line_no,
+                field="line",
+            )
         block.append((line_no, fields))
     flush()
     return conversations
 
 
-def read_iemocap_json(path: str | Path, *, dataset: str = "iemocap",
-                      split: str | None = None) -> list[Conversation]:
+def read_iemocap_json(
+    path: str | Path, *, dataset: str = "iemocap", split: str | None = None
+) -> list[Conversation]:
     """Read the JSON list-of-dialogues form."""
     path = Path(path)
     data = read_json(path)
@@ -164,34 +217,51 @@ def read_iemocap_json(path: str | Path, *, dataset: str = "iemocap",
     seen: set[str] = set()
     for ordinal, dialogue_utts in enumerate(data, start=1):
         if not isinstance(dialogue_utts, list) or not dialogue_utts:
-            raise DataFormatError(f"dialogue #{ordinal} must be a non-empty list of utterances",
-                                  path=path, conversation=str(ordinal), field="dialogue")
+            raise DataFormatError(
+                f"dialogue #{ordinal} must be a non-empty list of utterances",
+                path=path,
+                conversation=str(ordinal),
+                field="dialogue",
+            )
         utts, dialogue, session = [], None, None
         ids = _DialogueIds(path, "utterance")
         for position, raw in enumerate(dialogue_utts, start=1):
             if not isinstance(raw, dict) or "text" not in raw or "speaker" not in raw:
                 missing = "text" if isinstance(raw, dict) and "text" not in raw else "speaker"
-                raise DataFormatError(f"utterance {position} needs 'text' and 'speaker'",
-                                      path=path, conversation=dialogue or str(ordinal),
-                                      field=missing)
+                raise DataFormatError(
+                    f"utterance {position} needs 'text' and 'speaker'",
+                    path=path,
+                    conversation=dialogue or str(ordinal),
+                    field=missing,
+                )
             unknown = set(raw) - {"text", "speaker", "label"}
             if unknown:
-                raise DataFormatError(f"utterance {position}: unknown field(s) "
-                                      f"{', '.join(sorted(unknown))}", path=path,
-                                      conversation=dialogue or str(ordinal),
-                                      field=min(unknown))
+                raise DataFormatError(
+                    f"utterance {position}: unknown field(s) {', '.join(sorted(unknown))}",
+                    path=path,
+                    conversation=dialogue or str(ordinal),
+                    field=min(unknown),
+                )
             for key in ("text", "speaker"):
                 if not isinstance(raw[key], str):
-                    raise DataFormatError(f"utterance {position}: {key!r} must be a string, got "
-                                          f"{raw[key]!r}", path=path,
-                                          conversation=dialogue or str(ordinal), field=key)
+                    raise DataFormatError(
+                        f"utterance {position}: {key!r} must be a string, got {raw[key]!r}",
+                        path=path,
+                        conversation=dialogue or str(ordinal),
+                        field=key,
+                    )
             speaker, did, sess, meta = _speaker(raw["speaker"])
             ids.add(did, meta, position)
             dialogue, session = dialogue or did, session or sess
-            emotion = normalise_label(raw.get("label"), path=path,
-                                      conversation=dialogue or str(ordinal))
-            utts.append(Utterance(index=position, speaker=speaker, text=raw["text"],
-                                  emotion=emotion, meta=meta))
-        conversations.append(_conversation(path, None, utts, dialogue, session, ordinal,
-                                           dataset, split, seen))
+            emotion = normalise_label(
+                raw.get("label"), path=path, conversation=dialogue or str(ordinal)
+            )
+            utts.append(
+                Utterance(
+                    index=position, speaker=speaker, text=raw["text"], emotion=emotion, meta=meta
+                )
+            )
+        conversations.append(
+            _conversation(path, None, utts, dialogue, session, ordinal, dataset, split, seen)
+        )
     return conversations

@@ -17,8 +17,9 @@ from unimeec.errors import DataFormatError
 from unimeec.outputs import write_text
 
 
-def read_jsonl(path: str | Path, *, dataset: str | None = None,
-               split: str | None = None) -> list[Conversation]:
+def read_jsonl(
+    path: str | Path, *, dataset: str | None = None, split: str | None = None
+) -> list[Conversation]:
     """Read conversations; ``dataset``/``split`` fill in records that lack them."""
     path = Path(path)
     conversations: list[Conversation] = []
@@ -32,8 +33,13 @@ def read_jsonl(path: str | Path, *, dataset: str | None = None,
         except DataFormatError as err:
             raise err.located(path=path, line=line_no) from None
         if conv.id in seen:
-            raise DataFormatError("duplicate conversation id", path=path, line=line_no,
-                                  conversation=conv.id, field="id")
+            raise DataFormatError(
+                "duplicate conversation id",
+                path=path,
+                line=line_no,
+                conversation=conv.id,
+                field="id",
+            )
         seen.add(conv.id)
         conversations.append(conv)
     deduplicate(conversations, path)
@@ -54,8 +60,10 @@ def to_json_line(conversation: Conversation) -> str:
     try:
         return json.dumps(conversation.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
     except ValueError as err:  # NaN / infinity in a free-form field
-        raise DataFormatError(f"cannot write as standard JSON: {err}",
-                              conversation=conversation.id) from None
+        raise DataFormatError(
+            f"cannot write as standard JSON: {err}", conversation=conversation.id
+        ) from None
     except RecursionError:
-        raise DataFormatError("meta is nested too deeply to write as JSON",
-                              conversation=conversation.id, field="meta") from None
+        raise DataFormatError(
+            "meta is nested too deeply to write as JSON", conversation=conversation.id, field="meta"
+        ) from None

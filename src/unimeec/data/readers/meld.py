@@ -28,14 +28,23 @@ from unimeec.data.readers._csv import read_csv_rows
 from unimeec.data.schema import Conversation, Utterance
 from unimeec.errors import DataFormatError
 
-COLUMNS = ("Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID",
-           "StartTime", "EndTime")
+COLUMNS = (
+    "Utterance",
+    "Speaker",
+    "Emotion",
+    "Sentiment",
+    "Dialogue_ID",
+    "Utterance_ID",
+    "StartTime",
+    "EndTime",
+)
 #: Dialogue ids absent from the official CSVs.
 MELD_MISSING_DIALOGUES: dict[str, tuple[int, ...]] = {"train": (60,)}
 
 
-def read_meld(path: str | Path, *, dataset: str = "meld",
-              split: str | None = None) -> list[Conversation]:
+def read_meld(
+    path: str | Path, *, dataset: str = "meld", split: str | None = None
+) -> list[Conversation]:
     """Read one MELD split CSV."""
     path = Path(path)
     split = split if split is not None else split_from_name(path)
@@ -48,32 +57,70 @@ def read_meld(path: str | Path, *, dataset: str = "meld",
         did, uid = row["Dialogue_ID"].strip(), row["Utterance_ID"].strip()
         for name, value in (("Dialogue_ID", did), ("Utterance_ID", uid)):
             if not value.isdigit():
-                raise DataFormatError(f"{name} must be a non-negative integer, got {value!r}",
-                                      path=path, line=line, field=name)
+                raise DataFormatError(
+                    f"{name} must be a non-negative integer, got {value!r}",
+                    path=path,
+                    line=line,
+                    field=name,
+                )
         if did != previous and did in dialogues:
-            raise DataFormatError("rows of this dialogue are not contiguous", path=path,
-                                  line=line, conversation=did, field="Dialogue_ID")
+            raise DataFormatError(
+                "rows of this dialogue are not contiguous",
+                path=path,
+                line=line,
+                conversation=did,
+                field="Dialogue_ID",
+            )
         previous = did
         key = (did, str(int(uid)))
         if key in utterance_lines:  # two rows would become two utterances of one clip
-            raise DataFormatError(f"duplicate Utterance_ID {uid} in dialogue {did} (first on "
-                                  f"line {utterance_lines[key]})", path=path, line=line,
-                                  conversation=did, field="Utterance_ID")
+            raise DataFormatError(
+                f"duplicate Utterance_ID {uid} in dialogue {did} (first on "
+                f"line {utterance_lines[key]})",
+                path=path,
+                line=line,
+                conversation=did,
+                field="Utterance_ID",
+            )
         utterance_lines[key] = line
         utts = dialogues.setdefault(did, [])
         first_line.setdefault(did, line)
-        emotion = check_label(row["Emotion"].strip(), MELD_EMOTIONS, path=path, line=line,
-                              conversation=did)
-        start = parse_clock(row["StartTime"], path=path, line=line, conversation=did,
-                            field="StartTime")
+        emotion = check_label(
+            row["Emotion"].strip(), MELD_EMOTIONS, path=path, line=line, conversation=did
+        )
+        start = parse_clock(
+            row["StartTime"], path=path, line=line, conversation=did, field="StartTime"
+        )
         end = parse_clock(row["EndTime"], path=path, line=line, conversation=did, field="EndTime")
         if end < start:
-            raise DataFormatError(f"EndTime {row['EndTime']} is before StartTime", path=path,
-                                  line=line, conversation=did, field="EndTime")
-        utts.append(Utterance(
-            index=len(utts) + 1, speaker=row["Speaker"], text=row["Utterance"], emotion=emotion,
-            media=f"dia{did}_utt{uid}.mp4", start=start, end=end,
-            meta={"meld_id": f"{prefix}_dia{did}_utt{uid}", "sentiment": row["Sentiment"]}))
-    return [build_conversation(path, first_line[did], id=did, utterances=utts, dataset=dataset,
-                               split=split, has_cause_labels=False)
-            for did, utts in dialogues.items()]
+            raise DataFormatError(
+                f"EndTime {row['EndTime']} is before StartTime",
+                path=path,
+                line=line,
+                conversation=did,
+                field="EndTime",
+            )
+        utts.append(
+            Utterance(
+                index=len(utts) + 1,
+                speaker=row["Speaker"],
+                text=row["Utterance"],
+                emotion=emotion,
+                media=f"dia{did}_utt{uid}.mp4",
+                start=start,
+                end=end,
+                meta={"meld_id": f"{prefix}_dia{did}_utt{uid}", "sentiment": row["Sentiment"]},
+            )
+        )
+    return [
+        build_conversation(
+            path,
+            first_line[did],
+            id=did,
+            utterances=utts,
+            dataset=dataset,
+            split=split,
+            has_cause_labels=False,
+        )
+        for did, utts in dialogues.items()
+    ]

@@ -63,15 +63,19 @@ SPAN = "expanded emotion cause span"
 LATENT = "b"
 
 
-def read_reccon(path: str | Path, *, dataset: str = "reccon",
-                split: str | None = None) -> list[Conversation]:
+def read_reccon(
+    path: str | Path, *, dataset: str = "reccon", split: str | None = None
+) -> list[Conversation]:
     """Read one RECCON-DD split; returns conversations and logs label fixes and duplicates."""
     path = Path(path)
     data = read_json(path)
     head = data[0] if isinstance(data, list) and data else data
     if isinstance(head, dict) and "conversation_ID" in head:
-        raise DataFormatError("expected a JSON object {dialogue_id: [[utterances]]}; this looks "
-                              "like SemEval-2024 JSON (format 'semeval')", path=path)
+        raise DataFormatError(
+            "expected a JSON object {dialogue_id: [[utterances]]}; this looks "
+            "like SemEval-2024 JSON (format 'semeval')",
+            path=path,
+        )
     if not isinstance(data, dict):
         raise DataFormatError("expected a JSON object {dialogue_id: [[utterances]]}", path=path)
     split = split if split is not None else split_from_name(path)
@@ -79,22 +83,40 @@ def read_reccon(path: str | Path, *, dataset: str = "reccon",
     conversations = []
     for cid, wrapped in data.items():
         if not (isinstance(wrapped, list) and len(wrapped) == 1 and isinstance(wrapped[0], list)):
-            raise DataFormatError("expected a one-element list holding the utterance list",
-                                  path=path, conversation=cid, field=cid)
+            raise DataFormatError(
+                "expected a one-element list holding the utterance list",
+                path=path,
+                conversation=cid,
+                field=cid,
+            )
         utts, pairs = _dialogue(wrapped[0], path, cid, fixes)
-        conversation = build_conversation(path, id=cid, utterances=utts, pairs=pairs,
-                                          dataset=dataset, split=split, has_cause_labels=True)
+        conversation = build_conversation(
+            path,
+            id=cid,
+            utterances=utts,
+            pairs=pairs,
+            dataset=dataset,
+            split=split,
+            has_cause_labels=True,
+        )
         check_gold_pairs(conversation, path=path)
         conversations.append(conversation)
     if fixes:
-        log.warning("%s: mapped misspelled emotion labels %s (original kept in "
-                    "Utterance.meta['original_emotion'])", path,
-                    ", ".join(f"{k}->{RECCON_LABEL_FIXES[k]} x{n}" for k, n in sorted(fixes.items())))
-    unlocated = sum(p.span is not None and p.span.start is None
-                    for conv in conversations for p in conv.pairs)
+        log.warning(
+            "%s: mapped misspelled emotion labels %s (original kept in "
+            "Utterance.meta['original_emotion'])",
+            path,
+            ", ".join(f"{k}->{RECCON_LABEL_FIXES[k]} x{n}" for k, n in sorted(fixes.items())),
+        )
+    unlocated = sum(
+        p.span is not None and p.span.start is None for conv in conversations for p in conv.pairs
+    )
     if unlocated:
-        log.warning("%s: %d cause span(s) not found in their cause utterance (text kept, no "
-                    "token range)", path, unlocated)
+        log.warning(
+            "%s: %d cause span(s) not found in their cause utterance (text kept, no token range)",
+            path,
+            unlocated,
+        )
     deduplicate(conversations, path)
     return conversations
 
@@ -125,25 +147,32 @@ _TURN_FIELDS = frozenset(f.alias or name for name, f in RecconTurn.model_fields.
 def _turn(raw: Any, position: int, path: Path, cid: str) -> RecconTurn:
     what = f"turn {position}"
     if not isinstance(raw, dict):
-        raise DataFormatError(f"{what} must be a JSON object, got {type(raw).__name__}",
-                              path=path, conversation=cid, field=what)
+        raise DataFormatError(
+            f"{what} must be a JSON object, got {type(raw).__name__}",
+            path=path,
+            conversation=cid,
+            field=what,
+        )
     try:
         return RecconTurn.model_validate(raw)
     except pydantic.ValidationError as err:
         raise validation_error(err, what=what, fields=_TURN_FIELDS).located(
-            path=path, conversation=cid) from None
+            path=path, conversation=cid
+        ) from None
 
 
-def _dialogue(raw_utts: list[Any], path: Path, cid: str,
-              fixes: Counter[str]) -> tuple[list[Utterance], list[EmotionCausePair]]:
+def _dialogue(
+    raw_utts: list[Any], path: Path, cid: str, fixes: Counter[str]
+) -> tuple[list[Utterance], list[EmotionCausePair]]:
     utts: list[Utterance] = []
     evidence: list[tuple[int, list[Any], list[Any]]] = []
     for position, raw in enumerate(raw_utts, start=1):
         what = f"turn {position}"
         turn = _turn(raw, position, path, cid)
         if turn.turn != position:
-            raise DataFormatError(f"{what} has turn {turn.turn!r}", path=path, conversation=cid,
-                                  field="turn")
+            raise DataFormatError(
+                f"{what} has turn {turn.turn!r}", path=path, conversation=cid, field="turn"
+            )
         label = turn.emotion
         meta: dict[str, Any] = {}
         if label in RECCON_LABEL_FIXES:
@@ -151,17 +180,27 @@ def _dialogue(raw_utts: list[Any], path: Path, cid: str,
             meta["original_emotion"] = label
             label = RECCON_LABEL_FIXES[label]
         check_label(label, RECCON_EMOTIONS, path=path, conversation=cid)
-        for key, value in (("cause_types", turn.type), ("explanation", turn.explanation),
-                           ("flag", turn.flag)):
+        for key, value in (
+            ("cause_types", turn.type),
+            ("explanation", turn.explanation),
+            ("flag", turn.flag),
+        ):
             if value is not None:
                 meta[key] = value
-        utts.append(Utterance(index=position, speaker=turn.speaker, text=turn.utterance,
-                              emotion=label, meta=meta))
+        utts.append(
+            Utterance(
+                index=position, speaker=turn.speaker, text=turn.utterance, emotion=label, meta=meta
+            )
+        )
         if turn.evidence is not None or turn.spans is not None:
             ev, spans = turn.evidence or [], turn.spans or []
             if len(spans) != len(ev) or turn.evidence is None:
-                raise DataFormatError(f"{what}: evidence and span lists must be lists of equal "
-                                      "length", path=path, conversation=cid, field=EVIDENCE)
+                raise DataFormatError(
+                    f"{what}: evidence and span lists must be lists of equal length",
+                    path=path,
+                    conversation=cid,
+                    field=EVIDENCE,
+                )
             evidence.append((position, ev, spans))
     pairs = []
     for position, ev, spans in evidence:
@@ -170,12 +209,23 @@ def _dialogue(raw_utts: list[Any], path: Path, cid: str,
                 utts[position - 1].latent_cause = True
                 continue
             if not isinstance(cause, int) or not 1 <= cause <= len(utts):
-                raise DataFormatError(f"turn {position}: evidence {cause!r} is neither 'b' nor a "
-                                      f"turn 1..{len(utts)}", path=path, conversation=cid,
-                                      field=EVIDENCE)
+                raise DataFormatError(
+                    f"turn {position}: evidence {cause!r} is neither 'b' nor a turn 1..{len(utts)}",
+                    path=path,
+                    conversation=cid,
+                    field=EVIDENCE,
+                )
             found = locate_span(span, utts[cause - 1].text, partial=True)
-            pairs.append(EmotionCausePair(
-                position, cause, emotion=utts[position - 1].emotion,
-                span=CauseSpan(text=span, start=found[0] if found else None,
-                               end=found[1] if found else None)))
+            pairs.append(
+                EmotionCausePair(
+                    position,
+                    cause,
+                    emotion=utts[position - 1].emotion,
+                    span=CauseSpan(
+                        text=span,
+                        start=found[0] if found else None,
+                        end=found[1] if found else None,
+                    ),
+                )
+            )
     return utts, pairs

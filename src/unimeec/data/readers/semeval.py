@@ -65,8 +65,14 @@ _POSITIONS = re.compile(r"^(\d+)_(\d+)$")
 SPAN_FORMATS: tuple[str, ...] = ("auto", "text", "positions")
 
 
-def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str | None = None,
-                 deduplicate_pairs: bool = True, span_format: str = "auto") -> list[Conversation]:
+def read_semeval(
+    path: str | Path,
+    *,
+    dataset: str = "semeval2024",
+    split: str | None = None,
+    deduplicate_pairs: bool = True,
+    span_format: str = "auto",
+) -> list[Conversation]:
     """Read a subtask-1 or subtask-2 file (the subtask is recognised per pair).
 
     ``span_format`` (see :data:`SPAN_FORMATS`) says how subtask-1 causes are given; with
@@ -76,27 +82,36 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
     path = Path(path)
     data = read_json(path)
     if isinstance(data, dict) and "conversation_ID" in data:
-        raise DataFormatError("expected a JSON list of conversations, got a single conversation "
-                              "object; wrap it in [ ]", path=path)
+        raise DataFormatError(
+            "expected a JSON list of conversations, got a single conversation "
+            "object; wrap it in [ ]",
+            path=path,
+        )
     if not isinstance(data, list):
-        raise DataFormatError(f"expected a JSON list of conversations, got {type(data).__name__}",
-                              path=path)
+        raise DataFormatError(
+            f"expected a JSON list of conversations, got {type(data).__name__}", path=path
+        )
     split = split if split is not None else split_from_name(path)
     conversations = []
     seen: set[str] = set()
     unlocated = 0
     for position, record in enumerate(data, start=1):
-        require_keys(record, ("conversation_ID", "conversation"), path=path,
-                     what=f"conversation #{position}")
+        require_keys(
+            record, ("conversation_ID", "conversation"), path=path, what=f"conversation #{position}"
+        )
         cid = _conversation_id(record["conversation_ID"], path, position)
         if cid in seen:
-            raise DataFormatError("duplicate conversation_ID", path=path, conversation=cid,
-                                  field="conversation_ID")
+            raise DataFormatError(
+                "duplicate conversation_ID", path=path, conversation=cid, field="conversation_ID"
+            )
         seen.add(cid)
         if PAIRS_KEY in record and not isinstance(record[PAIRS_KEY], list):
-            raise DataFormatError(f"{PAIRS_KEY!r} must be a list of pairs, got "
-                                  f"{type(record[PAIRS_KEY]).__name__}", path=path,
-                                  conversation=cid, field=PAIRS_KEY)
+            raise DataFormatError(
+                f"{PAIRS_KEY!r} must be a list of pairs, got {type(record[PAIRS_KEY]).__name__}",
+                path=path,
+                conversation=cid,
+                field=PAIRS_KEY,
+            )
         utts = _utterances(record["conversation"], path, cid)
         has_pairs = PAIRS_KEY in record
         pairs = []
@@ -105,18 +120,31 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
             unlocated += pair.span is not None and pair.span.start is None
             pairs.append(pair)
         meta: dict[str, Any] = {}
-        extra = {k: v for k, v in record.items()
-                 if k not in ("conversation_ID", "conversation", PAIRS_KEY)}
+        extra = {
+            k: v
+            for k, v in record.items()
+            if k not in ("conversation_ID", "conversation", PAIRS_KEY)
+        }
         if extra:
             meta["extra"] = extra
         conversation = build_conversation(
-            path, id=cid, utterances=utts, pairs=pairs, dataset=dataset, split=split,
-            has_cause_labels=has_pairs, meta=meta)
+            path,
+            id=cid,
+            utterances=utts,
+            pairs=pairs,
+            dataset=dataset,
+            split=split,
+            has_cause_labels=has_pairs,
+            meta=meta,
+        )
         check_gold_pairs(conversation, path=path)
         conversations.append(conversation)
     if unlocated:
-        log.warning("%s: %d cause span(s) not found in their cause utterance (text kept, no "
-                    "token range)", path, unlocated)
+        log.warning(
+            "%s: %d cause span(s) not found in their cause utterance (text kept, no token range)",
+            path,
+            unlocated,
+        )
     if deduplicate_pairs:
         deduplicate(conversations, path)
     return conversations
@@ -125,40 +153,68 @@ def read_semeval(path: str | Path, *, dataset: str = "semeval2024", split: str |
 def _conversation_id(raw: Any, path: Path, position: int) -> str:
     """Official ids are integers; a non-empty string is accepted (test and user files)."""
     if isinstance(raw, bool) or not isinstance(raw, (int, str)) or raw == "":
-        raise DataFormatError(f"conversation #{position}: conversation_ID must be an integer or "
-                              f"a non-empty string, got {raw!r}", path=path,
-                              field="conversation_ID")
+        raise DataFormatError(
+            f"conversation #{position}: conversation_ID must be an integer or "
+            f"a non-empty string, got {raw!r}",
+            path=path,
+            field="conversation_ID",
+        )
     return str(raw)
 
 
 def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
     if not isinstance(raw_utts, list) or not raw_utts:
-        raise DataFormatError("'conversation' must be a non-empty list", path=path,
-                              conversation=cid, field="conversation")
+        raise DataFormatError(
+            "'conversation' must be a non-empty list",
+            path=path,
+            conversation=cid,
+            field="conversation",
+        )
     utts = []
     for position, raw in enumerate(raw_utts, start=1):
         what = f"utterance #{position}"
-        require_keys(raw, ("utterance_ID", "text", "speaker"), path=path, conversation=cid,
-                     what=what)
+        require_keys(
+            raw, ("utterance_ID", "text", "speaker"), path=path, conversation=cid, what=what
+        )
         if type(raw["utterance_ID"]) is not int or raw["utterance_ID"] != position:
-            raise DataFormatError(f"{what} has utterance_ID {raw['utterance_ID']!r}; expected "
-                                  f"{position}", path=path, conversation=cid, field="utterance_ID")
+            raise DataFormatError(
+                f"{what} has utterance_ID {raw['utterance_ID']!r}; expected {position}",
+                path=path,
+                conversation=cid,
+                field="utterance_ID",
+            )
         for key in ("text", "speaker"):
             if not isinstance(raw[key], str):
-                raise DataFormatError(f"{what}: {key!r} must be a string", path=path,
-                                      conversation=cid, field=key)
+                raise DataFormatError(
+                    f"{what}: {key!r} must be a string", path=path, conversation=cid, field=key
+                )
         emotion = raw.get("emotion")
         if emotion is not None:
             check_label(emotion, ECF_EMOTIONS, path=path, conversation=cid)
-        utt = make(Utterance, path=path, conversation=cid, fields={"media": "video_name"},
-                   index=position, speaker=raw["speaker"], text=raw["text"], emotion=emotion,
-                   media=raw.get("video_name"))
+        utt = make(
+            Utterance,
+            path=path,
+            conversation=cid,
+            fields={"media": "video_name"},
+            index=position,
+            speaker=raw["speaker"],
+            text=raw["text"],
+            emotion=emotion,
+            media=raw.get("video_name"),
+        )
         if "video_source" in raw:
             source = raw["video_source"]
-            if not (isinstance(source, list) and len(source) == 3
-                    and all(isinstance(s, str) for s in source)):
-                raise DataFormatError(f"{what}: 'video_source' must be [episode, start, end]",
-                                      path=path, conversation=cid, field="video_source")
+            if not (
+                isinstance(source, list)
+                and len(source) == 3
+                and all(isinstance(s, str) for s in source)
+            ):
+                raise DataFormatError(
+                    f"{what}: 'video_source' must be [episode, start, end]",
+                    path=path,
+                    conversation=cid,
+                    field="video_source",
+                )
             utt.meta["video_source"] = list(source)
         extra = {k: v for k, v in raw.items() if k not in _UTTERANCE_KEYS}
         if extra:
@@ -169,26 +225,38 @@ def _utterances(raw_utts: Any, path: Path, cid: str) -> list[Utterance]:
 
 def _check_span_format(span_format: str, allowed: tuple[str, ...]) -> None:
     if span_format not in allowed:
-        raise DataFormatError(f"unknown span_format {span_format!r}; choose one of "
-                              f"{', '.join(allowed)}", field="span_format")
+        raise DataFormatError(
+            f"unknown span_format {span_format!r}; choose one of {', '.join(allowed)}",
+            field="span_format",
+        )
 
 
-def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str,
-          span_format: str) -> EmotionCausePair:
+def _pair(
+    raw: Any, utts: list[Utterance], path: Path, cid: str, span_format: str
+) -> EmotionCausePair:
     if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(x, str) for x in raw)):
-        raise DataFormatError(f"a pair must be two strings ['3_surprise', '1_span' or '1'], got "
-                              f"{raw!r}", path=path, conversation=cid, field=PAIRS_KEY)
+        raise DataFormatError(
+            f"a pair must be two strings ['3_surprise', '1_span' or '1'], got {raw!r}",
+            path=path,
+            conversation=cid,
+            field=PAIRS_KEY,
+        )
     emo_match = _EMOTION_PART.match(raw[0])
     cause_match = _CAUSE_PART.match(raw[1])
     if emo_match is None or cause_match is None:
-        raise DataFormatError(f"malformed pair {raw!r}", path=path, conversation=cid,
-                              field=PAIRS_KEY)
+        raise DataFormatError(
+            f"malformed pair {raw!r}", path=path, conversation=cid, field=PAIRS_KEY
+        )
     e, emotion = int(emo_match.group(1)), emo_match.group(2)
     c, span_text = int(cause_match.group(1)), cause_match.group(2)
     for name, idx in (("emotion_utterance", e), ("cause_utterance", c)):
         if not 1 <= idx <= len(utts):
-            raise DataFormatError(f"pair {raw!r} points outside the conversation's {len(utts)} "
-                                  "utterances", path=path, conversation=cid, field=name)
+            raise DataFormatError(
+                f"pair {raw!r} points outside the conversation's {len(utts)} utterances",
+                path=path,
+                conversation=cid,
+                field=name,
+            )
     check_label(emotion, ECF_EMOTIONS, path=path, conversation=cid)
     span = None
     if span_text is not None:
@@ -200,12 +268,16 @@ def _pair(raw: Any, utts: list[Utterance], path: Path, cid: str,
         elif span_format == "positions":
             raise DataFormatError(
                 f"cause {raw[1]!r} is not '<utterance>_<start>_<end>' with 0 <= start < end <= "
-                f"{len(text.split())} (the whitespace tokens of utterance {c})", path=path,
-                conversation=cid, field=PAIRS_KEY)
+                f"{len(text.split())} (the whitespace tokens of utterance {c})",
+                path=path,
+                conversation=cid,
+                field=PAIRS_KEY,
+            )
         else:
             found = locate_span(span_text, text, partial=True)
-            span = CauseSpan(text=span_text, start=found[0] if found else None,
-                             end=found[1] if found else None)
+            span = CauseSpan(
+                text=span_text, start=found[0] if found else None, end=found[1] if found else None
+            )
     return EmotionCausePair(e, c, emotion=emotion, span=span)
 
 
@@ -226,8 +298,9 @@ def _positions(span_text: str, utterance: str, span_format: str) -> tuple[int, i
 
 
 # ---------------------------------------------------------------------- writing
-def to_semeval(conversations: Iterable[Conversation], subtask: int,
-               span_format: str = "text") -> list[dict[str, Any]]:
+def to_semeval(
+    conversations: Iterable[Conversation], subtask: int, span_format: str = "text"
+) -> list[dict[str, Any]]:
     """The SemEval JSON records (subtask 1: span causes; subtask 2: utterance causes).
 
     Subtask-1 causes are written as ``"<utt>_<span text>"`` (``span_format="text"``, the form
@@ -241,8 +314,9 @@ def to_semeval(conversations: Iterable[Conversation], subtask: int,
     return [_record(conv, subtask, span_format) for conv in conversations]
 
 
-def write_semeval(conversations: Iterable[Conversation], path: str | Path, subtask: int,
-                  span_format: str = "text") -> None:
+def write_semeval(
+    conversations: Iterable[Conversation], path: str | Path, subtask: int, span_format: str = "text"
+) -> None:
     """Write a SemEval-2024 Task 3 JSON file (indented like the official files)."""
     records = to_semeval(conversations, subtask, span_format)
     try:
@@ -254,8 +328,10 @@ def write_semeval(conversations: Iterable[Conversation], path: str | Path, subta
 
 def _record(conv: Conversation, subtask: int, span_format: str) -> dict[str, Any]:
     cid: str | int = int(conv.id) if conv.id.isdigit() else conv.id  # official ids are ints
-    record: dict[str, Any] = {"conversation_ID": cid,
-                              "conversation": [_utterance(u) for u in conv.utterances]}
+    record: dict[str, Any] = {
+        "conversation_ID": cid,
+        "conversation": [_utterance(u) for u in conv.utterances],
+    }
     extra = conv.meta.get("extra")
     if isinstance(extra, Mapping):
         record.update(extra)
@@ -285,9 +361,12 @@ def _pairs(conv: Conversation, subtask: int, span_format: str) -> list[list[str]
     for pair in conv.pairs:
         emotion = pair.emotion or conv.utterance(pair.emotion_utterance).emotion
         if emotion is None:
-            raise DataFormatError(f"pair {pair.key} has no emotion (neither on the pair nor on "
-                                  "its emotion utterance); SemEval pairs need one",
-                                  conversation=conv.id, field="emotion")
+            raise DataFormatError(
+                f"pair {pair.key} has no emotion (neither on the pair nor on "
+                "its emotion utterance); SemEval pairs need one",
+                conversation=conv.id,
+                field="emotion",
+            )
         left = f"{pair.emotion_utterance}_{emotion}"
         if subtask == 2:
             right = str(pair.cause_utterance)
@@ -310,7 +389,7 @@ def _span_text(conv: Conversation, pair: EmotionCausePair) -> str:
         return text
     if pair.span.text is not None:
         return pair.span.text
-    return " ".join(text.split()[pair.span.start:pair.span.end])
+    return " ".join(text.split()[pair.span.start : pair.span.end])
 
 
 def _span_positions(conv: Conversation, pair: EmotionCausePair) -> tuple[int, int]:
@@ -323,7 +402,11 @@ def _span_positions(conv: Conversation, pair: EmotionCausePair) -> tuple[int, in
         return 0, len(text.split())
     found = locate_span(span.text, text, partial=True)
     if found is None:
-        raise DataFormatError(f"pair {pair.key}: span {span.text!r} is not in cause "
-                              f"utterance {pair.cause_utterance}, so it has no token positions "
-                              "to write", conversation=conv.id, field="span")
+        raise DataFormatError(
+            f"pair {pair.key}: span {span.text!r} is not in cause "
+            f"utterance {pair.cause_utterance}, so it has no token positions "
+            "to write",
+            conversation=conv.id,
+            field="span",
+        )
     return found
