@@ -35,8 +35,26 @@ FIXTURES = REPO / "tests" / "fixtures"
 #: (page, how the block's first line starts, why the block is not run).
 ILLUSTRATIONS: list[tuple[str, str, str]] = [
     (
+        "docs/prediction.md",
+        "# 4 GPUs of this machine",
+        "needs 4 GPUs; tests/test_predict_distributed.py runs the two-process gloo form on CPU",
+    ),
+    (
+        "docs/prediction.md",
+        "# SLURM: 2 nodes x 4 GPUs",
+        (
+            "needs a SLURM cluster with GPUs; tests/test_predict_distributed.py runs two nodes "
+            "of one CPU process each on one machine"
+        ),
+    ),
+    (
+        "docs/prediction.md",
+        "from unimeec.predict_distributed import predict_file_distributed",
+        "asks for 4 GPUs; tests/test_predict_distributed.py calls this function on CPU",
+    ),
+    (
         "README.md",
-        "pip install torch==2.13.0",
+        "(command -v chromium ||",
         (
             "installs packages (.ci/run does exactly this), then runs the 10-20 minute main job; "
             "tests/training/test_workflow.py runs `unimeec train` on 20 conversations"

@@ -126,10 +126,15 @@ def test_every_real_file_is_read_by_its_datasets_format(shared_data: Path) -> No
 NEW_DATASET = """
 from unimeec.data.datasets import DatasetSpec, ReaderFormat, split_files
 
-SPEC = DatasetSpec(name="toydata", labels=("neutral", "joy"), default_task="emotion",
-                   files=split_files("toydata/{split}.toy"), file_format="toy",
-                   formats=(ReaderFormat("toy", "unimeec.data.readers.jsonl:read_jsonl"),),
-                   description="a toy dataset in our JSONL format")
+SPEC = DatasetSpec(
+    name="toydata",
+    labels=("neutral", "joy"),
+    default_task="emotion",
+    files=split_files("toydata/{split}.toy"),
+    file_format="toy",
+    formats=(ReaderFormat("toy", "unimeec.data.readers.jsonl:read_jsonl"),),
+    description="a toy dataset in our JSONL format",
+)
 """
 
 
