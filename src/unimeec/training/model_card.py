@@ -11,23 +11,16 @@ from collections.abc import Mapping, Sequence
 
 import yaml
 
+from unimeec.evaluation.report import TABLE_ORDER
 from unimeec.training.config import TrainConfig
 
 #: The model card's file name in a model directory (what the Hugging Face Hub shows).
 MODEL_CARD_FILE = "README.md"
 
-#: Metrics shown in the card's table (when present), in this order.
-CARD_METRICS: tuple[str, ...] = (
-    "merc_accuracy",
-    "merc_weighted_f1",
-    "merc_macro_f1",
-    "mecpe_pair_precision",
-    "mecpe_pair_recall",
-    "mecpe_pair_f1",
-    "mecpe_emotion_f1",
-    "mecpe_cause_f1",
-    "mecpe_cat_weighted_f1",
-    "mecpe_cat_weighted_f1_4",
+#: Metrics shown in the card's table (when present): the evaluation report's order, without
+#: the MECPE-Cat micro and span metrics (the card stays one short table).
+CARD_METRICS: tuple[str, ...] = tuple(
+    m for m in TABLE_ORDER if not m.startswith(("semeval_", "mecpe_cat_micro"))
 )
 
 
