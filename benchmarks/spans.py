@@ -2,7 +2,7 @@
 
 Per seed, train UniMEEC with ``span_head: true`` through the training pipeline on the
 training part of ``Subtask_1_train.json`` (``configs/semeval2024_subtask1_dev.yaml``: the
-fixed hash hold-out of ``unimeec.training.crossfit`` gives 151 dev conversations; dev selects the
+fixed hash hold-out of ``unimeec.data.holdout`` gives 151 dev conversations; dev selects the
 epoch and tunes the cause threshold), then run the selected model once over the dev
 conversations and decode the SAME forward outputs three ways (same emotions, same pairs):
 
@@ -180,9 +180,9 @@ def run_seed(
     args: argparse.Namespace, seed: int, root: Path, backbone: str | None
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     from unimeec.data import load_dataset, read_conversations, write_conversations
+    from unimeec.data.holdout import holdout_split
     from unimeec.evaluation import evaluate
     from unimeec.training.config import load_config
-    from unimeec.training.crossfit import holdout_split
     from unimeec.training.run import train
 
     if args.run is not None:  # evaluate a finished run of this script

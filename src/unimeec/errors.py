@@ -43,7 +43,9 @@ class DataFormatError(UnimeecError, ValueError):
             where.append(f"conversation {self.conversation}")
         if self.field is not None:
             where.append(f"field {self.field!r}")
-        return f"{', '.join(where)}: {self.reason}" if where else self.reason
+        text = f"{', '.join(where)}: {self.reason}" if where else self.reason
+        # printable, always: a lone surrogate from the input is shown as its escape
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
     def located(
         self,

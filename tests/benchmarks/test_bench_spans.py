@@ -7,10 +7,10 @@ import json
 import pytest
 
 from unimeec.data import load_dataset
+from unimeec.data.holdout import holdout_split
 from unimeec.data.schema import CauseSpan, EmotionCausePair
 from unimeec.evaluation import evaluate
 from unimeec.models.spans import trimmed_range
-from unimeec.training.crossfit import holdout_split
 
 
 def _gold_pair_baseline(dev, trimmed: bool):

@@ -14,7 +14,7 @@ import pytest
 
 from unimeec.data import Conversation, read_conversations, write_conversations
 from unimeec.data.readers.meld import read_meld
-from unimeec.data.schema import EmotionCausePair, Utterance
+from unimeec.data.schema import CauseSpan, EmotionCausePair, Utterance
 from unimeec.errors import DataFormatError, OutputError
 
 GOOD = {
@@ -454,6 +454,23 @@ def test_empty_input_is_an_error(make_file, name, content, fmt) -> None:  # type
     with pytest.raises(DataFormatError, match="no conversations in the file") as info:
         read_conversations(path, fmt)
     assert info.value.path == str(path)
+
+
+def test_lone_surrogates_are_refused_in_every_text_field(make_file) -> None:  # type: ignore[no-untyped-def]
+    for key, where in (("id", None), ("speaker", 0), ("text", 0)):
+        record = json.loads(json.dumps(GOOD))
+        if where is None:
+            record[key] = "c\ud800"
+        else:
+            record["utterances"][where][key] = "c\ud800"
+        path = make_file("s.jsonl", json.dumps(record) + "\n")  # json.dumps escapes it
+        with pytest.raises(DataFormatError, match="lone surrogate at character 1") as info:
+            read_conversations(path)
+        assert info.value.field == key and info.value.line == 1
+        str(info.value).encode("utf-8")  # the message itself is printable
+    span = {"text": "\udfff", "start": 0, "end": 1}
+    with pytest.raises(DataFormatError, match="lone surrogate at character 0"):
+        CauseSpan(**span)
 
 
 def test_output_paths(tmp_path: Path) -> None:

@@ -14,12 +14,12 @@ import yaml
 
 from unimeec.cli import main
 from unimeec.data import load_dataset, write_conversations
+from unimeec.data.holdout import holdout_split
 from unimeec.errors import ConfigError
 from unimeec.evaluation import evaluate
 from unimeec.models import UniMEECConfig, UniMEECProcessor
 from unimeec.predict import Predictor
 from unimeec.training.config import TrainConfig, load_config
-from unimeec.training.crossfit import holdout_split
 from unimeec.training.datamodule import UniMEECDataModule
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

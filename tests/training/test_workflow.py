@@ -215,6 +215,15 @@ def test_predict_bad_input_file_is_one_line(
     empty.write_text(json.dumps({"id": "e", "utterances": []}) + "\n")
     assert main(["predict", "--checkpoint", str(run_dir), str(empty)]) == 1
     assert "no utterances" in capsys.readouterr().err
+    # JSON can escape a lone surrogate, which no tokenizer takes: named where it is read
+    lone = tmp_path / "lone.jsonl"
+    lone.write_text(
+        '{"id": "s", "utterances": [{"index": 1, "speaker": "A", "text": "hi \\ud800"}]}\n'
+    )
+    assert main(["predict", "--checkpoint", str(run_dir), str(lone)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "lone.jsonl:1" in err and "field 'text'" in err
+    assert "not valid Unicode (a lone surrogate at character 3)" in err and "\\ud800" in err
 
 
 def test_predict_input_format_empty_input_and_output_path(

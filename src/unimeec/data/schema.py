@@ -29,7 +29,15 @@ from dataclasses import field, replace
 from typing import Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import BeforeValidator, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 from pydantic.dataclasses import dataclass as _pydantic_dataclass
 
 from unimeec.data.datasets import LABEL_SETS
@@ -158,7 +166,28 @@ def _id_to_str(value: Any) -> Any:
     return value
 
 
-ConversationId = Annotated[StrictStr, BeforeValidator(_id_to_str)]
+def lone_surrogate(value: str) -> int | None:
+    """Position of the first lone surrogate of ``value``, or ``None`` if it is valid Unicode.
+
+    JSON may escape lone surrogates (``"\\ud800"``), which no UTF-8 encoder or tokenizer
+    accepts: every text field refuses them where the record is read (the server too)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return err.start
+    return None
+
+
+def _valid_unicode(value: str) -> str:
+    position = lone_surrogate(value)
+    if position is not None:
+        raise ValueError(f"not valid Unicode (a lone surrogate at character {position})")
+    return value
+
+
+#: A string that can be written as UTF-8 (every text field of the schema).
+Text = Annotated[StrictStr, AfterValidator(_valid_unicode)]
+ConversationId = Annotated[StrictStr, BeforeValidator(_id_to_str), AfterValidator(_valid_unicode)]
 
 
 @_schema_dataclass(frozen=True)
@@ -169,7 +198,7 @@ class CauseSpan:
     Either the text or the token range may be unknown (``None``) when a source gives only one.
     """
 
-    text: StrictStr | None = None
+    text: Text | None = None
     start: StrictInt | None = None
     end: StrictInt | None = None
 
@@ -222,8 +251,8 @@ class Utterance:
     """
 
     index: StrictInt
-    speaker: StrictStr
-    text: StrictStr
+    speaker: Text
+    text: Text
     emotion: StrictStr | None = None
     media: StrictStr | None = None
     start: StrictFloat | None = None

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from unimeec.data.schema import Conversation, Utterance
+from unimeec.data.schema import Conversation, Utterance, lone_surrogate
 from unimeec.errors import DataFormatError
 from unimeec.predict import parse_conversations
 from unimeec.serving.errors import RequestError
@@ -98,15 +98,14 @@ class InputLimits:
 
 
 def check_unicode(value: Any, field: str) -> None:
-    """JSON may escape lone surrogates (``"\\ud800"``), which no tokenizer or UTF-8
-    encoder accepts: a 422 naming the first such string's field."""
+    """A lone surrogate (see :func:`unimeec.data.schema.lone_surrogate`) is a 422 naming
+    the first such string's field."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
+        position = lone_surrogate(value)
+        if position is not None:
             raise RequestError(
-                422, f"not valid Unicode (a lone surrogate at character {err.start})", field=field
-            ) from None
+                422, f"not valid Unicode (a lone surrogate at character {position})", field=field
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             check_unicode(key, field)

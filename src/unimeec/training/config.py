@@ -51,7 +51,7 @@ class DataConfig(_Section):
 
     ``dev_fraction``: for datasets without a dev split (SemEval-2024 Task 3), hold out this
     fraction of the training conversations as dev, by the fixed rule of
-    :func:`unimeec.training.crossfit.in_holdout` (a hash of the conversation id, the rule of
+    :func:`unimeec.data.holdout.in_holdout` (a hash of the conversation id, the rule of
     ``decoding.crossfit_fraction`` too); needs ``dev_split: null``.
     ``limit`` applies to the conversations read, before the hold-out.
     """

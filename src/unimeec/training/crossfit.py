@@ -9,17 +9,17 @@ training conversations minus a held-out fraction ``f`` and tunes tau on that hel
 decodes at that tau. It costs one extra training run of ``1 - f`` the size.
 
 The held-out part is fixed by the conversation ids (a hash, the same on every machine and
-in every run), so it is documented and reproducible: see :func:`holdout_split`.
+in every run), so it is documented and reproducible: see :mod:`unimeec.data.holdout`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from unimeec.data.holdout import holdout_split
 from unimeec.data.schema import Conversation
 from unimeec.errors import ConfigError
 from unimeec.training.config import TrainConfig
@@ -29,26 +29,6 @@ log = logging.getLogger(__name__)
 
 #: Suffix of the run name of the cross-fitting run.
 CROSSFIT_SUFFIX = "-crossfit"
-
-
-def in_holdout(conversation_id: str, fraction: float) -> bool:
-    """True for the ids whose SHA-256 falls in the first ``fraction`` of the hash space."""
-    digest = hashlib.sha256(conversation_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") < fraction * 2**64
-
-
-def holdout_split(
-    conversations: Sequence[Conversation], fraction: float
-) -> tuple[list[Conversation], list[Conversation]]:
-    """(fit part, held-out part) of ``conversations``, by :func:`in_holdout` on their ids."""
-    fit = [c for c in conversations if not in_holdout(c.id, fraction)]
-    held = [c for c in conversations if in_holdout(c.id, fraction)]
-    if not fit or not held:
-        raise ConfigError(
-            f"decoding.crossfit_fraction={fraction} leaves {len(fit)} training "
-            f"and {len(held)} held-out conversations; both must be non-empty"
-        )
-    return fit, held
 
 
 def needs_crossfit(

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from unimeec.checkpoint import move_batch
 from unimeec.data.chunking import chunk_conversations
 from unimeec.data.features import open_features
+from unimeec.data.holdout import holdout_split
 from unimeec.data.loading import load_dataset
 from unimeec.data.modalities import FeatureLookup
 from unimeec.data.schema import Conversation
@@ -163,17 +164,10 @@ class UniMEECDataModule(L.LightningDataModule):
 
     def _hold_out_dev(self, fraction: float) -> None:
         """Move the hash hold-out of the training conversations to dev (data.dev_fraction)."""
-        from unimeec.training.crossfit import in_holdout  # crossfit imports this module
-
         train = self.splits["train"]
-        held = [c for c in train if in_holdout(c.id, fraction)]
-        self.splits["train"] = [c for c in train if not in_holdout(c.id, fraction)]
-        if not held or not self.splits["train"]:
-            raise ConfigError(
-                f"data.dev_fraction={fraction:g} leaves {len(self.splits['train'])} "
-                f"training and {len(held)} dev conversations of {len(train)}; both "
-                "must be non-empty"
-            )
+        self.splits["train"], held = holdout_split(
+            train, fraction, option="data.dev_fraction", held_name="dev"
+        )
         if "dev" in self.roles:
             self.splits["dev"] = held
         log.info(
