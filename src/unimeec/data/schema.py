@@ -131,7 +131,8 @@ def validation_error(
         )
     got = first.get("input")
     shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
-    message = first["msg"][:1].lower() + first["msg"][1:]
+    message = first["msg"].removeprefix("Value error, ")  # our validators' own words
+    message = message[:1].lower() + message[1:]
     subject = subject or what or ""
     return DataFormatError(
         f"{subject + ': ' if subject else ''}{message}, got {shown} ({type(got).__name__})",
