@@ -284,12 +284,14 @@ class Predictor:
         features: Mapping[str, Any] | None = None,
         batch_size: int | None = None,
         threshold: float | None = None,
+        neutral_bias: float | None = None,
         progress: bool | None = None,
     ) -> Conversation | list[Conversation]:
         """Predict emotions (with probabilities) and cause pairs (with scores).
 
         ``features``: ``{"audio": FeatureStore | path, ...}`` keyed by conversation id and
-        1-based utterance index. ``threshold`` overrides the tuned cause threshold.
+        1-based utterance index. ``threshold`` overrides the tuned cause threshold and
+        ``neutral_bias`` the model's neutral-logit offset (``model.neutral_bias``).
         Returns a Conversation for a single input, else a list in input order.
         """
         conversations, single, lookups = self.prepare(inputs, features)
@@ -306,7 +308,8 @@ class Predictor:
                 batch = move_batch(batch, self.device)
                 out = self.model(**batch)
                 for i, prediction in zip(
-                    indices, self.model.decode(out, batch, threshold=threshold)
+                    indices,
+                    self.model.decode(out, batch, threshold=threshold, neutral_bias=neutral_bias),
                 ):
                     results[i] = prediction
         final = [r for r in results if r is not None]

@@ -64,6 +64,47 @@ def test_decode_threshold_floor_and_neutral(build):
     assert [p.key for p in _decode_case(model, processor, threshold=0.95).pairs] == []
 
 
+def test_neutral_bias_shifts_the_neutral_logit_before_the_softmax(build):
+    model, processor = build(cause_past=1, cause_future=1, cause_threshold=0.5, cause_floor=0.3)
+    conv = make_conversation("d", 3)
+    batch = processor([conv])
+    labels = model.config.emotion_labels
+    logits = torch.zeros(3, 7)
+    logits[0, labels.index("neutral")], logits[0, labels.index("joy")] = 1.0, 0.4  # neutral by 0.6
+    logits[1, labels.index("anger")] = 2.0  # anger, far ahead
+    logits[2, labels.index("neutral")] = 0.1  # neutral by 0.1 over six zeros
+    out = UniMEECOutput(
+        emotion_logits=logits,
+        cause_logits=torch.tensor([_logit(0.9)] * 7),
+        candidate_pairs=batch["candidate_pairs"],
+    )
+    plain = model.decode(out, batch)[0]
+    assert [u.emotion for u in plain.utterances] == ["neutral", "anger", "neutral"]
+    assert [p.key for p in plain.pairs] == [(2, 1), (2, 2), (2, 3)]
+    shifted = model.decode(out, batch, neutral_bias=-0.5)[0]
+    # -0.5 turns utterance 3 (neutral by 0.1) to the first of its tied others, not utterance 1
+    first_other = next(label for label in labels if label != "neutral")
+    assert [u.emotion for u in shifted.utterances] == ["neutral", "anger", first_other]
+    assert [p.key for p in shifted.pairs] == [(2, 1), (2, 2), (2, 3), (3, 2), (3, 3)]
+    # the scores are the softmax of the shifted logits: the label shown is the most probable
+    expected = torch.softmax(logits[0] + torch.eye(7)[labels.index("neutral")] * -0.5, dim=0)
+    got = [shifted.utterances[0].emotion_scores[label] for label in labels]
+    assert got == pytest.approx(expected.tolist(), rel=1e-6)
+    model.config.neutral_bias = -0.7  # the model's own value is the default
+    assert model.decode(out, batch)[0].utterances[0].emotion == "joy"
+    assert logits[0, labels.index("neutral")] == 1.0  # the output is not modified in place
+
+
+def test_neutral_bias_must_be_a_finite_number():
+    from unimeec.errors import ConfigError
+    from unimeec.models import UniMEECConfig
+
+    for bad in (float("nan"), float("inf"), True, "0.5"):
+        with pytest.raises(ConfigError, match="neutral_bias: must be a finite number"):
+            UniMEECConfig(neutral_bias=bad)
+    assert UniMEECConfig(neutral_bias=-1).neutral_bias == -1
+
+
 def test_decode_with_gold_emotions_and_emotion_only_task(build):
     model, processor = build(cause_past=1, cause_future=1)
     pred = _decode_case(model, processor, gold_emotions=True)

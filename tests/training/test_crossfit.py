@@ -28,6 +28,8 @@ def test_final_run_decodes_at_the_cross_fitted_threshold(
             "run_name=final",
             "decoding.crossfit_fraction=0.5",
             "decoding.threshold_grid=[0.3, 0.5, 0.7]",
+            "decoding.tune_neutral_bias=true",
+            "decoding.neutral_bias_grid=[-3.0, 0.0, 3.0]",
             "data.batch_size=4",
         ],
     )
@@ -43,3 +45,7 @@ def test_final_run_decodes_at_the_cross_fitted_threshold(
     assert saved["model"]["cause_threshold"] == tuned
     model_config = json.loads((result.model_dir / "config.json").read_text())
     assert model_config["cause_threshold"] == tuned  # what the saved model decodes at
+    # the neutral bias is tuned with tau on the held-out part and carried over the same way
+    bias = yaml.safe_load((crossfit / "config.yaml").read_text())["model"]["neutral_bias"]
+    assert bias in (-3.0, 0.0, 3.0)
+    assert final["model"]["neutral_bias"] == model_config["neutral_bias"] == bias

@@ -12,6 +12,8 @@ from unimeec.cli import main
 from unimeec.data import Conversation, load_dataset, read_conversations
 from unimeec.evaluation import evaluate
 from unimeec.predict import Predictor
+from unimeec.training.config import DecodingConfig
+from unimeec.training.run import pick_decoding
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "ecf1_joint.yaml"
 GRID = [0.3, 0.5, 0.7]
@@ -99,6 +101,30 @@ def test_threshold_is_tuned_on_dev_and_saved(run_dir: Path) -> None:
     model_config = json.loads((run_dir / "model" / "config.json").read_text())
     assert model_config["cause_threshold"] == tau
     assert model_config["unimeec_version"]
+    # configs/ecf1_joint.yaml tunes the neutral bias with tau: saved the same way
+    bias = saved["model"]["neutral_bias"]
+    assert bias in DecodingConfig().neutral_bias_grid and model_config["neutral_bias"] == bias
+    assert (
+        f"neutral bias (added to the neutral logit before the argmax): {bias:g} (tuned on dev)"
+        in (run_dir / "model" / "README.md").read_text()
+    )
+
+
+def test_bias_and_tau_maximise_dev_joint_f1(run_dir: Path, shared_data: Path) -> None:
+    dev_gold = load_dataset("ecf1", "dev", shared_data)[:20]
+    predictor = Predictor.from_pretrained(run_dir)
+    saved = predictor.model.config
+    scores = {
+        (bias, tau): evaluate(
+            dev_gold, predictor.predict(dev_gold, threshold=tau, neutral_bias=bias)
+        )["joint_f1"]
+        for bias in DecodingConfig().neutral_bias_grid
+        for tau in GRID
+    }
+    assert pick_decoding(scores) == (saved.neutral_bias, saved.cause_threshold)
+    assert scores[(saved.neutral_bias, saved.cause_threshold)] == max(scores.values())
+    dev = json.loads((run_dir / "metrics_dev.json").read_text())
+    assert dev["joint_f1"] == pytest.approx(max(scores.values()), abs=1e-9)
 
 
 def test_test_metrics_match_the_offline_scorer(
@@ -292,7 +318,7 @@ def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
     from unimeec.checkpoint import load_model_and_processor
     from unimeec.training.config import config_from_dict
     from unimeec.training.datamodule import UniMEECDataModule
-    from unimeec.training.run import tune_threshold
+    from unimeec.training.run import tune_decoding
     from unimeec.training.trainer import build_trainer
 
     model, processor = load_model_and_processor(run_dir)
@@ -312,7 +338,8 @@ def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
             config.data, processor=processor, conversations={"dev": test_gold}, roles=("dev",)
         )
         evaluator = build_trainer(config.trainer, None, monitor=None, validate=True, fit=False)
-        tau, at_tau = tune_threshold(model, config, evaluator, datamodule)
+        tau, at_tau, bias = tune_decoding(model, config, evaluator, datamodule)
+        assert bias is None  # decoding.tune_neutral_bias is off by default
         taus[name] = tau
         assert model.config.cause_threshold == tau
         assert bool(at_tau) == (name == "single")  # exact metrics only from this process

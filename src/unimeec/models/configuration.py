@@ -21,6 +21,7 @@ Default cause candidate window (``cause_past`` = 7, ``cause_future`` = 3), measu
 
 from __future__ import annotations
 
+import math
 from typing import Any, NoReturn
 
 from transformers import PretrainedConfig
@@ -139,7 +140,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "emotion_class_weights",
         "span_loss_weight",
     ),
-    "decoding": ("cause_threshold", "cause_floor"),
+    "decoding": ("cause_threshold", "cause_floor", "neutral_bias"),
 }
 
 
@@ -227,6 +228,8 @@ class UniMEECConfig(PretrainedConfig):
 
     Decoding:
         cause_threshold / cause_floor: decoding ``tau`` and the best-candidate floor.
+        neutral_bias: added to the neutral label's logit before the softmax and the argmax
+            (0 = plain argmax); tuned on dev by ``decoding.tune_neutral_bias``.
     """
 
     model_type = "unimeec"
@@ -293,6 +296,7 @@ class UniMEECConfig(PretrainedConfig):
         # decoding
         cause_threshold: float = 0.5,
         cause_floor: float = 0.3,
+        neutral_bias: float = 0.0,
         **kwargs: Any,
     ) -> None:
         # backbone
@@ -358,6 +362,7 @@ class UniMEECConfig(PretrainedConfig):
         # decoding
         self.cause_threshold = cause_threshold
         self.cause_floor = cause_floor
+        self.neutral_bias = neutral_bias
         super().__init__(**kwargs)
         self.validate()
 
@@ -524,3 +529,6 @@ class UniMEECConfig(PretrainedConfig):
 
     def _validate_decoding(self) -> None:
         self._check_probabilities("cause_threshold", "cause_floor")
+        bias = self.neutral_bias
+        if isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias):
+            _fail("neutral_bias", f"must be a finite number (a logit offset), got {bias!r}")

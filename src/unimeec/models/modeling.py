@@ -556,10 +556,13 @@ class UniMEECModel(PreTrainedModel):
         threshold: float | None = None,
         gold_emotions: bool | None = None,
         spans: str | None = None,
+        neutral_bias: float | None = None,
     ) -> list[Conversation]:
         """Predicted copies of ``batch["conversations"]`` (METHOD.md section 5).
 
-        Emotions by argmax (with all class probabilities in ``emotion_scores``); pairs
+        Emotions by argmax of the logits with ``neutral_bias`` (default
+        ``config.neutral_bias``) added to the neutral label's, and the class probabilities of
+        those logits in ``emotion_scores`` (so the predicted label is the most probable); pairs
         ``(i, j)`` for predicted non-neutral ``i`` with ``sigmoid(s_ij) > threshold``
         (default ``config.cause_threshold``); when no candidate passes, the best one is kept
         if its probability exceeds ``config.cause_floor``. Pairs carry ``i``'s predicted
@@ -574,7 +577,12 @@ class UniMEECModel(PreTrainedModel):
         use_gold = (cfg.tasks == "cause") if gold_emotions is None else gold_emotions
         conversations: list[Conversation] = batch["conversations"]
         labels = cfg.emotion_labels
-        probs = torch.softmax(out.emotion_logits.float(), dim=-1).cpu().numpy()
+        logits = out.emotion_logits.float()
+        bias = cfg.neutral_bias if neutral_bias is None else float(neutral_bias)
+        if bias:
+            logits = logits.clone()
+            logits[:, labels.index(cfg.neutral_label)] += bias
+        probs = torch.softmax(logits, dim=-1).cpu().numpy()
         best = probs.argmax(1)
         cause_prob = torch.sigmoid(out.cause_logits.float()).cpu().numpy()
         cand = out.candidate_pairs.cpu().numpy()

@@ -67,6 +67,8 @@ def _train(args: argparse.Namespace) -> int:
         if result.threshold is not None
         else ""
     )
+    if result.neutral_bias is not None:
+        tau += f", neutral bias {result.neutral_bias:g} (tuned on dev)"
     took = f"{result.seconds / 60:.1f} min" if result.seconds >= 60 else f"{result.seconds:.0f} s"
     print(f"\nrun directory: {result.run_dir} ({took}{tau})")
     return 0

@@ -89,4 +89,6 @@ def with_crossfit_threshold(
     )
     final = config.model_copy(deep=True)
     final.model = {**final.model, "cause_threshold": result.threshold}
+    if result.neutral_bias is not None:  # decoding.tune_neutral_bias: carried over the same way
+        final.model["neutral_bias"] = result.neutral_bias
     return final

@@ -47,6 +47,7 @@ def render_model_card(
     metrics: Mapping[str, Mapping[str, float]],
     command: Sequence[str] | None,
     threshold: float | None,
+    neutral_bias: float | None = None,
     version: str,
     backbone: str,
     monitor: str,
@@ -63,6 +64,8 @@ def render_model_card(
     features = ", ".join(f"{m} from `{p}`" for m, p in data.features.items()) or "none (text only)"
     command_text = " ".join(command) if command else "(Python API)"
     tau = f"{threshold:g}" if threshold is not None else "not used"
+    given = config.model.get("neutral_bias", 0.0)
+    bias = f"{neutral_bias:g} (tuned on dev)" if neutral_bias is not None else f"{given:g}"
     return f"""---
 {yaml.safe_dump(header, sort_keys=False).strip()}
 ---
@@ -87,6 +90,7 @@ Trained with unimeec {version}. Load it with
 - epochs: at most {config.trainer.max_epochs}; best epoch and early stopping (patience
   {config.trainer.early_stopping_patience}) on dev `{monitor}`
 - cause threshold tau: {tau}
+- neutral bias (added to the neutral logit before the argmax): {bias}
 - command: `{command_text}`
 
 ## Scores (percent; MERC = emotion recognition, MECPE = emotion-cause pairs)

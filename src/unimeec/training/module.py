@@ -33,9 +33,16 @@ TEST_PREFIX = "test/"
 TUNE_METRIC = "mecpe_pair_f1"
 
 
-def tune_key(tau: float) -> str:
-    """The one name of a candidate threshold's score: ``tune/mecpe_pair_f1@0.35``."""
-    return f"tune/{TUNE_METRIC}@{tau:g}"
+#: One decoding setting scored by a tuning pass: (neutral bias, cause threshold tau);
+#: ``None`` = the model's own value.
+Candidate = tuple[float | None, float | None]
+
+
+def tune_key(tau: float | None, bias: float | None = None, metric: str = TUNE_METRIC) -> str:
+    """The one name of a candidate's score: ``tune/mecpe_pair_f1@0.35`` for a threshold
+    alone, ``tune/joint_f1@0.35,bias=-0.5`` with a neutral bias."""
+    where = "model" if tau is None else f"{tau:g}"
+    return f"tune/{metric}@{where}" + ("" if bias is None else f",bias={bias:g}")
 
 
 #: Metrics shown on the progress bar (the rest go to the loggers only).
@@ -48,8 +55,10 @@ class UniMEECLightningModule(L.LightningModule):
     Everything a pass needs is given here, never set from outside:
     ``threshold_grid``: candidate cause thresholds; when given, every validation pass also
     scores each candidate (logged as :func:`tune_key` ``(tau)``; exact values from
-    :meth:`threshold_metrics`). Build a separate module over the same model for the tuning
-    pass, so training epochs do not pay for the grid.
+    :meth:`threshold_metrics`). ``neutral_bias_grid``: candidate neutral biases; the pass
+    then scores every (bias, tau) pair (:meth:`decoding_metrics`; logged on ``tune_metric``).
+    Build a separate module over the same model for the tuning pass, so training epochs do
+    not pay for the grid.
     ``test_order``: conversation ids in the order test predictions are kept (default: sorted).
     ``predictions_path``: when set, :meth:`on_test_epoch_end` writes the test predictions
     (JSONL, one conversation per line, each once, in ``test_order``) from rank 0.
@@ -61,6 +70,8 @@ class UniMEECLightningModule(L.LightningModule):
         optim: OptimConfig | None = None,
         threshold_grid: Sequence[float] | None = None,
         *,
+        neutral_bias_grid: Sequence[float] | None = None,
+        tune_metric: str = TUNE_METRIC,
         test_order: Sequence[str] | None = None,
         predictions_path: str | Path | None = None,
     ) -> None:
@@ -68,12 +79,23 @@ class UniMEECLightningModule(L.LightningModule):
         self.model = model
         self.optim = optim or OptimConfig()
         self.threshold_grid = list(threshold_grid or [])
+        self.neutral_bias_grid = list(neutral_bias_grid or [])
+        self.tune_metric = tune_metric
+        self.candidates: list[Candidate] = (
+            [
+                (bias, tau)
+                for bias in (self.neutral_bias_grid or [None])
+                for tau in (self.threshold_grid or [None])
+            ]
+            if self.threshold_grid or self.neutral_bias_grid
+            else []
+        )
         # the label set fixes the count layout, identical in every DDP process
         labels = list(model.config.emotion_labels)
         self.val_metrics = ConversationMetrics(labels=labels)
         self.test_metrics = ConversationMetrics(labels=labels)
         self.tune_metrics = nn.ModuleList(
-            ConversationMetrics(labels=labels) for _ in self.threshold_grid
+            ConversationMetrics(labels=labels) for _ in self.candidates
         )
         self.predictions_path = Path(predictions_path) if predictions_path is not None else None
         self.test_order = list(test_order) if test_order is not None else None
@@ -81,7 +103,7 @@ class UniMEECLightningModule(L.LightningModule):
         # exact Python floats of the last pass per stage (Lightning's logged values pass
         # through float32); in-process strategies only, cleared when a pass starts
         self._stage_metrics: dict[str, dict[str, float]] = {}
-        self._threshold_metrics: dict[float, dict[str, float]] = {}
+        self._decoding_metrics: dict[Candidate, dict[str, float]] = {}
 
     def stage_metrics(self, stage: str) -> dict[str, float] | None:
         """Exact metrics of the last ``"val"`` / ``"test"`` pass in this process, else None."""
@@ -89,8 +111,17 @@ class UniMEECLightningModule(L.LightningModule):
         return dict(found) if found is not None else None
 
     def threshold_metrics(self) -> dict[float, dict[str, float]]:
-        """Exact metrics per candidate tau of the last validation pass (in this process)."""
-        return {tau: dict(values) for tau, values in self._threshold_metrics.items()}
+        """Exact metrics per candidate tau of the last validation pass (in this process),
+        when only thresholds were scored."""
+        return {
+            tau: dict(values)
+            for (bias, tau), values in self._decoding_metrics.items()
+            if bias is None and tau is not None
+        }
+
+    def decoding_metrics(self) -> dict[Candidate, dict[str, float]]:
+        """Exact metrics per candidate ``(bias, tau)`` of the last validation pass."""
+        return {key: dict(values) for key, values in self._decoding_metrics.items()}
 
     # ------------------------------------------------------------------ steps
     def forward(self, batch: dict[str, Any]) -> Any:
@@ -138,8 +169,9 @@ class UniMEECLightningModule(L.LightningModule):
         preds = self.model.decode(out, batch)
         (self.val_metrics if stage == "val" else self.test_metrics).update(preds, golds)
         if stage == "val":
-            for tau, metric in zip(self.threshold_grid, self.tune_metrics):
-                metric.update(self.model.decode(out, batch, threshold=tau), golds)
+            for (bias, tau), metric in zip(self.candidates, self.tune_metrics):
+                decoded = self.model.decode(out, batch, threshold=tau, neutral_bias=bias)
+                metric.update(decoded, golds)
         return preds
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -160,15 +192,16 @@ class UniMEECLightningModule(L.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self._stage_metrics.pop("val", None)
-        self._threshold_metrics = {}
+        self._decoding_metrics = {}
 
     def on_validation_epoch_end(self) -> None:
         self._log_metrics(self.val_metrics, DEV_PREFIX)
-        for tau, metric in zip(self.threshold_grid, self.tune_metrics):
+        for (bias, tau), metric in zip(self.candidates, self.tune_metrics):
             values = metric.compute()
             metric.reset()
-            self._threshold_metrics[tau] = {k: float(v) for k, v in values.items()}
-            self.log(tune_key(tau), float(values.get(TUNE_METRIC, 0.0)), sync_dist=True)
+            self._decoding_metrics[(bias, tau)] = {k: float(v) for k, v in values.items()}
+            score = float(values.get(self.tune_metric, 0.0))
+            self.log(tune_key(tau, bias, self.tune_metric), score, sync_dist=True)
 
     def on_test_epoch_start(self) -> None:
         self._stage_metrics.pop("test", None)

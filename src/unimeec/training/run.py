@@ -77,6 +77,8 @@ class RunResult:
     dev_metrics: dict[str, float] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
     threshold: float | None = None
+    #: The neutral bias tuned on dev (``decoding.tune_neutral_bias``), else None.
+    neutral_bias: float | None = None
     seconds: float = 0.0
     #: False in the extra processes of a multi-process (DDP) run, which should stay quiet
     primary: bool = True
@@ -161,27 +163,68 @@ def pick_threshold(scores: Mapping[float, float], grid: Sequence[float]) -> floa
     return max((scores.get(tau, 0.0), -abs(tau - 0.5), tau) for tau in grid)[2]
 
 
-def tune_threshold(
-    model: Any, config: TrainConfig, evaluator: L.Trainer, datamodule: UniMEECDataModule
-) -> tuple[float, dict[str, float]]:
-    """One dev pass scoring every tau of the grid; sets the best in the model config.
+def pick_decoding(
+    scores: Mapping[tuple[float | None, float | None], float],
+) -> tuple[float | None, float | None]:
+    """Highest dev score; ties go to the smallest bias, then the tau closest to 0.5."""
 
-    Returns tau and the dev metrics at tau (empty when the pass ran in other processes, e.g.
-    ``ddp_spawn``, in which case the caller runs a plain dev pass).
+    def key(candidate: tuple[float | None, float | None]) -> tuple[float, float, float]:
+        bias, tau = candidate
+        return (scores[candidate], -abs(bias or 0.0), -abs((tau or 0.5) - 0.5))
+
+    return max(scores, key=key)
+
+
+def tune_decoding(
+    model: Any,
+    config: TrainConfig,
+    evaluator: L.Trainer,
+    datamodule: UniMEECDataModule,
+    *,
+    tune_tau: bool = True,
+    tune_bias: bool = False,
+) -> tuple[float | None, dict[str, float], float | None]:
+    """One dev pass scoring every candidate decoding; sets the best in the model config.
+
+    Thresholds alone are chosen on dev pair F1 (:func:`pick_threshold`); with ``tune_bias``
+    every (neutral bias, tau) pair of the two grids is scored on the run's selection metric
+    (:func:`monitor_metric`) and the best kept (:func:`pick_decoding`). Returns tau (None
+    when not tuned), the dev metrics at the choice (empty when the pass ran in other
+    processes, e.g. ``ddp_spawn``: the caller then runs a plain dev pass) and the bias
+    (None when not tuned).
     """
-    grid = config.decoding.threshold_grid
-    tuner = UniMEECLightningModule(model, config.optim, threshold_grid=grid)
-    logged = evaluator.validate(tuner, datamodule=datamodule, verbose=False)[0]
-    exact = tuner.threshold_metrics()
-    scores = (
-        {tau: values.get(TUNE_METRIC, 0.0) for tau, values in exact.items()}
-        if exact
-        else {tau: float(logged[tune_key(tau)]) for tau in grid if tune_key(tau) in logged}
+    grid = config.decoding.threshold_grid if tune_tau else []
+    biases = config.decoding.neutral_bias_grid if tune_bias else []
+    metric = monitor_metric(config).removeprefix(DEV_PREFIX) if tune_bias else TUNE_METRIC
+    tuner = UniMEECLightningModule(
+        model, config.optim, threshold_grid=grid, neutral_bias_grid=biases, tune_metric=metric
     )
-    threshold = pick_threshold(scores, grid)
-    model.config.cause_threshold = threshold
-    log.info("cause threshold tuned on dev: tau=%g", threshold)
-    return threshold, exact.get(threshold, {})
+    logged = evaluator.validate(tuner, datamodule=datamodule, verbose=False)[0]
+    exact = tuner.decoding_metrics()
+    candidates = tuner.candidates
+    scores = (
+        {c: values.get(metric, 0.0) for c, values in exact.items()}
+        if exact
+        else {
+            (bias, tau): float(logged[tune_key(tau, bias, metric)])
+            for bias, tau in candidates
+            if tune_key(tau, bias, metric) in logged
+        }
+    )
+    if tune_bias:
+        bias, threshold = pick_decoding(scores)
+    else:
+        bias, threshold = None, pick_threshold({t: v for (_, t), v in scores.items()}, grid)
+    if threshold is not None:
+        model.config.cause_threshold = threshold
+    if bias is not None:
+        model.config.neutral_bias = bias
+    log.info(
+        "decoding tuned on dev:%s%s",
+        f" tau={threshold:g}" if threshold is not None else "",
+        f" neutral bias={bias:g}" if bias is not None else "",
+    )
+    return threshold, exact.get((bias, threshold), {}), bias
 
 
 def _write_json(data: Mapping[str, Any], path: Path) -> None:
@@ -243,17 +286,23 @@ def evaluate_run(
     evaluator: L.Trainer,
     datamodule: UniMEECDataModule,
     tune: bool,
-) -> tuple[float | None, dict[str, float], dict[str, float]]:
-    """Tune tau on dev (when asked), then dev and test metrics: ``(tau, dev, test)``."""
-    threshold, dev_metrics = (
-        tune_threshold(module.model, config, evaluator, datamodule) if tune else (None, {})
+    tune_bias: bool = False,
+) -> tuple[float | None, dict[str, float], dict[str, float], float | None]:
+    """Tune the decoding on dev (when asked), then dev and test metrics:
+    ``(tau, dev, test, neutral bias)``."""
+    threshold, dev_metrics, bias = (
+        tune_decoding(
+            module.model, config, evaluator, datamodule, tune_tau=tune, tune_bias=tune_bias
+        )
+        if tune or tune_bias
+        else (None, {}, None)
     )
     if datamodule.split("dev") and not dev_metrics:
         dev_metrics = run_stage(module, evaluator, datamodule, "val")
     test_metrics = (
         run_stage(module, evaluator, datamodule, "test") if datamodule.split("test") else {}
     )
-    return threshold, dev_metrics, test_metrics
+    return threshold, dev_metrics, test_metrics, bias
 
 
 def save_run(
@@ -270,6 +319,8 @@ def save_run(
     resolved = config.model_copy(deep=True)
     if result.threshold is not None:
         resolved.model = {**resolved.model, "cause_threshold": result.threshold}
+    if result.neutral_bias is not None:
+        resolved.model = {**resolved.model, "neutral_bias": result.neutral_bias}
     run_dir = result.run_dir
     (run_dir / "config.yaml").write_text(resolved.to_yaml(), encoding="utf-8")
     if result.dev_metrics:
@@ -293,6 +344,7 @@ def save_run(
         metrics=columns,
         command=command,
         threshold=result.threshold,
+        neutral_bias=result.neutral_bias,
         version=__version__,
         backbone=str(module.model.config.backbone),
         monitor=monitor if has_dev else "none (no dev split)",
@@ -359,13 +411,17 @@ def train(
 
     evaluator = build_trainer(trainer_config, run_dir, monitor=None, validate=True, fit=False)
     tune = has_dev and config.decoding.tune_threshold and config.resolved_task != "emotion"
-    threshold, dev_metrics, test_metrics = evaluate_run(module, config, evaluator, datamodule, tune)
+    tune_bias = has_dev and config.decoding.tune_neutral_bias and config.resolved_task != "cause"
+    threshold, dev_metrics, test_metrics, bias = evaluate_run(
+        module, config, evaluator, datamodule, tune, tune_bias
+    )
     result = RunResult(
         run_dir=run_dir,
         model_dir=run_dir / "model",
         dev_metrics=dev_metrics,
         test_metrics=test_metrics,
         threshold=threshold,
+        neutral_bias=bias,
         primary=trainer.is_global_zero,
     )
     if result.primary:
