@@ -13,7 +13,8 @@ group and reports, per group:
 
 Groups: ``backbone`` (the pre-trained encoder, shared by both prompts), ``context`` (THC,
 shared) and ``all shared`` (both). Measured for the untrained model (the start of training)
-and, with ``--checkpoint``, for trained models (the end of training).
+and, with ``--checkpoint``, for trained models (the end of training; rows
+``gradient-conflict-trained-<directory name>``).
 
     python benchmarks/gradient_conflict.py --checkpoint runs/ecf1-joint --batches 24 \\
         --out benchmarks/results/gradient-conflict-cpu.json
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     models.append(("untrained", None, model, UniMEECProcessor.from_config(model.config)))
     for checkpoint in args.checkpoint:
         model, processor = load_model_and_processor(checkpoint)
-        models.append(("trained", str(checkpoint), model, processor))
+        models.append((f"trained-{Path(checkpoint).name}", str(checkpoint), model, processor))
     machine = bc.machine_description(args.machine_note)
     rows = []
     for state, checkpoint, model, processor in models:

@@ -126,6 +126,22 @@ SPAN_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("mecpe_pair_f1", "pair F1", "{:.1%}"),
     ("merc_weighted_f1", "emotion w-F1", "{:.1%}"),
 )
+#: Columns of the gradient-conflict table (benchmarks/gradient_conflict.py).
+GRADIENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("backbone_cosine", "encoder cosine", "{:+.3f}"),
+    ("backbone_cosine_std", "encoder cosine std", "{:.3f}"),
+    ("backbone_conflict_share", "encoder batches in conflict", "{:.0%}"),
+    ("backbone_cause_to_emotion_norm", "encoder norm cause/emotion", "{:.3f}"),
+    ("context_cosine", "THC cosine", "{:+.3f}"),
+    ("context_cause_to_emotion_norm", "THC norm cause/emotion", "{:.3f}"),
+)
+#: Columns of the neutral-bias check on dev halves (benchmarks/neutral_bias_cv.py).
+NEUTRAL_BIAS_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("delta_merc_weighted_f1", "held-out change emotion w-F1", "{:+.2%}"),
+    ("delta_mecpe_pair_f1", "held-out change pair F1", "{:+.2%}"),
+    ("delta_joint_f1", "held-out change joint F1", "{:+.2%}"),
+    ("delta_joint_f1_min", "smallest joint change", "{:+.2%}"),
+)
 #: Columns of the report-building table (benchmarks/report_speed.py).
 REPORT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("conversations", "conversations", "{:.0f}"),
@@ -232,7 +248,10 @@ def _quality_key(row: dict[str, Any]) -> tuple[Any, ...]:
 def render(rows: list[dict[str, Any]]) -> str:
     spans = [r for r in rows if SPAN_COLUMNS[0][0] in r["metrics"]]
     report = [r for r in rows if REPORT_COLUMNS[1][0] in r["metrics"]]
-    rows = [r for r in rows if r not in spans and r not in report]
+    gradients = [r for r in rows if GRADIENT_COLUMNS[0][0] in r["metrics"]]
+    neutral = [r for r in rows if NEUTRAL_BIAS_COLUMNS[2][0] in r["metrics"]]
+    special = (spans, report, gradients, neutral)
+    rows = [r for r in rows if not any(r in group for group in special)]
     is_speed = [r for r in rows if r["split"] != "test" or "latency_p50_ms" in r["metrics"]]
     checkpoint = [r for r in is_speed if r["name"] == CHECKPOINT_ROW]
     speed = [r for r in is_speed if r["name"] not in ("unimeec-cost-vs-length", CHECKPOINT_ROW)]
@@ -265,8 +284,8 @@ def render(rows: list[dict[str, Any]]) -> str:
     if tuning:
         parts += [
             (
-                "### Tuning on ECF 1.0 (seed 0; chosen by dev joint = mean of dev emotion "
-                "w-F1 and dev pair F1; percentages)"
+                "### Tuning on ECF 1.0 (chosen by dev joint = mean of dev emotion "
+                "w-F1 and dev pair F1; test shown, never read for selection; percentages)"
             ),
             "",
             tuning_table(tuning),
@@ -301,6 +320,26 @@ def render(rows: list[dict[str, Any]]) -> str:
             ),
             "",
             speed_table(spans, SPAN_COLUMNS),
+            "",
+        ]
+    if gradients:
+        parts += [
+            (
+                "### Emotion-loss against cause-loss gradients on the shared weights "
+                "(ECF 1.0 training batches)"
+            ),
+            "",
+            speed_table(gradients, GRADIENT_COLUMNS),
+            "",
+        ]
+    if neutral:
+        parts += [
+            (
+                "### Neutral bias tuned with tau: change on the dev half it was not tuned on "
+                "(ECF 1.0 dev; percentage points)"
+            ),
+            "",
+            speed_table(neutral, NEUTRAL_BIAS_COLUMNS),
             "",
         ]
     if report:
