@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import bench_common as bc
+from headline import END as HEADLINE_END
+from headline import START as HEADLINE_START
+from headline import render_headline, replace_between
 
 from unimeec.evaluation.formulas import joint_f1
 
@@ -361,18 +364,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=bc.RESULTS_DIR)
     parser.add_argument("--readme", type=Path, default=bc.REPO / "benchmarks" / "README.md")
     parser.add_argument("--print", action="store_true", help="print instead of updating")
+    parser.add_argument("--front-readme", type=Path, default=bc.REPO / "README.md")
     args = parser.parse_args(argv)
-    text = render(load_rows(args.results))
+    rows = load_rows(args.results)
+    text = render(rows)
     if args.print:
         print(text)
+        print(render_headline(rows))
         return 0
     readme = args.readme.read_text(encoding="utf-8")
-    if START not in readme or END not in readme:
-        raise SystemExit(f"{args.readme}: markers {START} / {END} not found")
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    args.readme.write_text(f"{head}{START}\n{text}{END}{tail}", encoding="utf-8")
-    print(f"updated {args.readme}")
+    args.readme.write_text(
+        replace_between(readme, START, END, text, str(args.readme)), encoding="utf-8"
+    )
+    front = args.front_readme.read_text(encoding="utf-8")
+    args.front_readme.write_text(
+        replace_between(front, HEADLINE_START, HEADLINE_END, render_headline(rows), "README.md"),
+        encoding="utf-8",
+    )
+    print(f"updated {args.readme} and {args.front_readme}")
     return 0
 
 

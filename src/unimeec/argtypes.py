@@ -42,6 +42,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+def finite_float(text: str) -> float:
+    """Any finite number (``nan`` and ``inf`` are refused)."""
+    return _float(text)
+
+
+def probability(text: str) -> float:
+    """A finite number in [0, 1]."""
+    value = _float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {text}")
+    return value
+
+
 def _float(text: str) -> float:
     try:
         value = float(text)

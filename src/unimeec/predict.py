@@ -333,6 +333,7 @@ def predict_file(
     threshold: float | None = None,
     input_format: str | None = None,
     quantize: str = "none",
+    neutral_bias: float | None = None,
 ) -> list[Conversation]:
     """Predict every conversation of a JSONL or SemEval JSON file; write ``output`` (or stdout).
 
@@ -346,7 +347,7 @@ def predict_file(
     conversations = read_conversations(input_path, format=input_format)
     predictions = Predictor.from_pretrained(
         checkpoint, batch_size=batch_size, quantize=quantize
-    ).predict(conversations, features=features, threshold=threshold)
+    ).predict(conversations, features=features, threshold=threshold, neutral_bias=neutral_bias)
     assert isinstance(predictions, list)
     if output is not None:
         write_predictions(predictions, output, output_format)

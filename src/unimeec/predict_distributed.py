@@ -145,6 +145,7 @@ class ShardedPredictionModule(L.LightningModule):
         *,
         batch_size: int,
         threshold: float | None,
+        neutral_bias: float | None = None,
     ) -> None:
         super().__init__()
         self.model = predictor.model
@@ -153,6 +154,7 @@ class ShardedPredictionModule(L.LightningModule):
         self.features = features
         self.batch_size = batch_size
         self.threshold = threshold
+        self.neutral_bias = neutral_bias
         # fewer batches than processes leaves some ranks without work, which is fine here
         self.allow_zero_length_dataloader_with_multiple_devices = True
 
@@ -176,7 +178,14 @@ class ShardedPredictionModule(L.LightningModule):
             "conversations": [self.conversations[i] for i in positions],
         }
         out = self.model(**inputs)
-        return list(zip(positions, self.model.decode(out, inputs, threshold=self.threshold)))
+        return list(
+            zip(
+                positions,
+                self.model.decode(
+                    out, inputs, threshold=self.threshold, neutral_bias=self.neutral_bias
+                ),
+            )
+        )
 
 
 class ShardWriter(Callback):
@@ -286,6 +295,7 @@ def predict_file_distributed(
     features: Mapping[str, Any] | None = None,
     batch_size: int = 16,
     threshold: float | None = None,
+    neutral_bias: float | None = None,
     accelerator: str = "auto",
     devices: int | str = "auto",
     num_nodes: int = 1,
@@ -351,7 +361,12 @@ def predict_file_distributed(
         default_root_dir=str(shards),
     )
     module = ShardedPredictionModule(
-        predictor, conversations, lookups, batch_size=batch_size, threshold=threshold
+        predictor,
+        conversations,
+        lookups,
+        batch_size=batch_size,
+        threshold=threshold,
+        neutral_bias=neutral_bias,
     )
     trainer.predict(module, return_predictions=False)
     return DistributedPrediction(

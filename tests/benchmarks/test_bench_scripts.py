@@ -268,3 +268,28 @@ def test_published_results_are_valid_rows_and_the_readme_table_is_generated_from
     readme = (bench_dir / "README.md").read_text(encoding="utf-8")
     section = readme.split(table.START, 1)[1].split(table.END, 1)[0]
     assert section.strip() == table.render(rows).strip()
+    # the front README's results table too: every cell from the row its spec names
+    import headline
+
+    front = (bench_dir.parent / "README.md").read_text(encoding="utf-8")
+    generated = front.split(headline.START, 1)[1].split(headline.END, 1)[0]
+    assert generated.strip() == headline.render_headline(rows).strip()
+    assert generated.count("\n| ") == len(headline.LINES) + 1  # one line per spec, after the header
+
+
+def test_headline_cells_name_missing_rows_and_bold_the_better(bench_dir):
+    import headline
+
+    rows = [
+        {"_file": "f.json", "name": "a", "dataset": "ecf1", "metrics": {"x": 0.5}, "seeds": [0]},
+        {"_file": "f.json", "name": "b", "dataset": "ecf1", "metrics": {"x": 0.25}, "seeds": [0]},
+    ]
+    ours, base = (
+        headline.Cell("f.json", ("a",), "ecf1", ("x",)),
+        headline.Cell("f.json", ("b",), "ecf1", ("x",), "rule: "),
+    )
+    assert headline._cell(rows, ours, base) == "**50.0**"
+    assert headline._cell(rows, base, ours) == "rule: 25.0"
+    assert headline._cell(rows, ours) == "50.0"  # nothing to compare with: no bold
+    with pytest.raises(SystemExit, match=r"no row 'c' \(ecf1\) in results/f.json"):
+        headline._cell(rows, headline.Cell("f.json", ("c",), "ecf1", ("x",)))

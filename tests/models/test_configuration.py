@@ -102,13 +102,17 @@ def test_field_groups_hold_every_argument_once_and_each_has_a_validator():
     params = inspect.signature(UniMEECConfig.__init__).parameters
     arguments = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     grouped = [name for names in FIELD_GROUPS.values() for name in names]
-    assert len(arguments) == 51 and sorted(grouped) == sorted(arguments)
+    assert len(arguments) == 52 and sorted(grouped) == sorted(arguments)
     assert all(callable(getattr(UniMEECConfig, f"_validate_{g}", None)) for g in FIELD_GROUPS)
 
 
 def test_group_is_a_read_view_and_the_saved_config_stays_flat(tmp_path):
     config = UniMEECConfig(cause_threshold=0.4, thc_layers=2)
-    assert config.group("decoding") == {"cause_threshold": 0.4, "cause_floor": 0.3}
+    assert config.group("decoding") == {
+        "cause_threshold": 0.4,
+        "cause_floor": 0.3,
+        "neutral_bias": 0.0,
+    }
     assert config.group("context")["thc_layers"] == 2
     with pytest.raises(
         ConfigError,

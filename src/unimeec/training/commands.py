@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from unimeec.argtypes import positive_int
+from unimeec.argtypes import finite_float, positive_int, probability
 from unimeec.data.modalities import FEATURE_MODALITIES
 from unimeec.errors import ConfigError
 
@@ -116,6 +116,7 @@ def _predict(args: argparse.Namespace) -> int:
         features=_features(args.features),
         batch_size=args.batch_size,
         threshold=args.threshold,
+        neutral_bias=args.neutral_bias,
         quantize=args.quantize,
     )
     if args.output is not None:
@@ -144,6 +145,7 @@ def _predict_distributed(args: argparse.Namespace) -> int:
         features=_features(args.features),
         batch_size=args.batch_size,
         threshold=args.threshold,
+        neutral_bias=args.neutral_bias,
         accelerator=args.accelerator or "auto",
         devices=args.devices or "auto",
         num_nodes=args.num_nodes or 1,
@@ -243,7 +245,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="feature store, e.g. audio=stores/ecf_audio (repeatable)",
     )
     p.add_argument("--batch-size", type=positive_int, default=16, help="conversations per batch")
-    p.add_argument("--threshold", type=float, help="override the tuned cause threshold")
+    p.add_argument("--threshold", type=probability, help="override the tuned cause threshold")
+    p.add_argument(
+        "--neutral-bias",
+        type=finite_float,
+        help="override the model's neutral-logit offset (model.neutral_bias; 0 = plain argmax)",
+    )
     p.add_argument(
         "--quantize",
         choices=("none", "int8"),
