@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -92,25 +92,15 @@ def test_undecodable_video_is_recorded_missing(
 
 
 def _sine_wav(path: Path, seconds: float = 1.5) -> Path:
-    """A 440 Hz tone made by sox (a different recording than the speech)."""
-    subprocess.run(
-        [
-            "sox",
-            "-n",
-            "-r",
-            "16000",
-            "-c",
-            "1",
-            "-b",
-            "16",
-            str(path),
-            "synth",
-            str(seconds),
-            "sine",
-            "440",
-        ],
-        check=True,
-    )
+    """A 440 Hz tone, 16 kHz mono 16-bit (a different recording than the speech)."""
+    rate = 16000
+    t = np.arange(int(rate * seconds)) / rate
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * 440 * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
     return path
 
 
