@@ -39,6 +39,7 @@ class Line:
 
 R1, R2 = "gpu-sweep-round1.json", "gpu-sweep-round2.json"
 W, A, P, C = "merc_weighted_f1", "merc_accuracy", "mecpe_pair_f1", "mecpe_cat_weighted_f1"
+SS, SP = "semeval_st1_strict_weighted_f1", "semeval_st1_proportional_weighted_f1"
 LINES: tuple[Line, ...] = (
     Line(
         "ECF 1.0 emotion weighted F1",
@@ -134,6 +135,21 @@ LINES: tuple[Line, ...] = (
             "the same model without the neutral bias: ",
         ),
         "target of issue 16: 57 / 52",
+    ),
+    Line(
+        "SemEval-2024 subtask 1 cause spans, **dev** hold-out (no public test labels), "
+        "1 CPU epoch, seeds 0-2: strict / proportional weighted F1",
+        Cell(
+            "spans-cpu-1epoch-3seeds.json", ("span-model",), "semeval2024", (SS, SP), "span head: "
+        ),
+        Cell(
+            "spans-cpu-1epoch-3seeds.json",
+            ("baseline-trimmed-utterance",),
+            "semeval2024",
+            (SS, SP),
+            "same pairs, whole utterance less punctuation: ",
+        ),
+        "2nd place of the task (official test set, 7B+ LLM pipelines): 10.4 / 26.4",
     ),
     Line(
         "long dialogues (ECF 1.0 joined into 40-61 utterances), 1 CPU epoch: emotion w-F1 / pair F1",
