@@ -54,9 +54,9 @@ class UniMEECLightningModule(L.LightningModule):
 
     Everything a pass needs is given here, never set from outside:
     ``threshold_grid``: candidate cause thresholds; when given, every validation pass also
-    scores each candidate (logged as :func:`tune_key` ``(tau)``; exact values from
-    :meth:`threshold_metrics`). ``neutral_bias_grid``: candidate neutral biases; the pass
-    then scores every (bias, tau) pair (:meth:`decoding_metrics`; logged on ``tune_metric``).
+    scores each candidate (logged as :func:`tune_key` ``(tau)``). ``neutral_bias_grid``:
+    candidate neutral biases; the pass then scores every (bias, tau) pair (logged on
+    ``tune_metric``). Exact values of every candidate: :meth:`decoding_metrics`.
     Build a separate module over the same model for the tuning pass, so training epochs do
     not pay for the grid.
     ``test_order``: conversation ids in the order test predictions are kept (default: sorted).
@@ -78,16 +78,11 @@ class UniMEECLightningModule(L.LightningModule):
         super().__init__()
         self.model = model
         self.optim = optim or OptimConfig()
-        self.threshold_grid = list(threshold_grid or [])
-        self.neutral_bias_grid = list(neutral_bias_grid or [])
+        taus, biases = list(threshold_grid or []), list(neutral_bias_grid or [])
         self.tune_metric = tune_metric
         self.candidates: list[Candidate] = (
-            [
-                (bias, tau)
-                for bias in (self.neutral_bias_grid or [None])
-                for tau in (self.threshold_grid or [None])
-            ]
-            if self.threshold_grid or self.neutral_bias_grid
+            [(bias, tau) for bias in (biases or [None]) for tau in (taus or [None])]
+            if taus or biases
             else []
         )
         # the label set fixes the count layout, identical in every DDP process
@@ -109,15 +104,6 @@ class UniMEECLightningModule(L.LightningModule):
         """Exact metrics of the last ``"val"`` / ``"test"`` pass in this process, else None."""
         found = self._stage_metrics.get(stage)
         return dict(found) if found is not None else None
-
-    def threshold_metrics(self) -> dict[float, dict[str, float]]:
-        """Exact metrics per candidate tau of the last validation pass (in this process),
-        when only thresholds were scored."""
-        return {
-            tau: dict(values)
-            for (bias, tau), values in self._decoding_metrics.items()
-            if bias is None and tau is not None
-        }
 
     def decoding_metrics(self) -> dict[Candidate, dict[str, float]]:
         """Exact metrics per candidate ``(bias, tau)`` of the last validation pass."""
