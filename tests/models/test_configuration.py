@@ -102,7 +102,7 @@ def test_field_groups_hold_every_argument_once_and_each_has_a_validator():
     params = inspect.signature(UniMEECConfig.__init__).parameters
     arguments = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     grouped = [name for names in FIELD_GROUPS.values() for name in names]
-    assert len(arguments) == 52 and sorted(grouped) == sorted(arguments)
+    assert len(arguments) == 53 and sorted(grouped) == sorted(arguments)
     assert all(callable(getattr(UniMEECConfig, f"_validate_{g}", None)) for g in FIELD_GROUPS)
 
 
@@ -144,6 +144,17 @@ def test_group_is_a_read_view_and_the_saved_config_stays_flat(tmp_path):
         ({"thc_heads": 2.0}, "thc_heads: must be an integer >= 1, got 2.0"),
         ({"cause_floor": -0.1}, "cause_floor: must be a probability in [0, 1], got -0.1"),
         ({"span_loss_weight": -1}, "span_loss_weight: must be >= 0, got -1"),
+        (
+            {"loss_balancing": "pcgrad"},
+            "loss_balancing: must be one of ('fixed', 'uncertainty'), got 'pcgrad'",
+        ),
+        (
+            {"loss_balancing": "uncertainty", "tasks": "emotion"},
+            (
+                "loss_balancing: 'uncertainty' weighs two task losses: tasks must be 'joint', "
+                "not 'emotion'"
+            ),
+        ),
     ],
 )
 def test_validator_messages_are_exact(kwargs, message):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -229,3 +231,25 @@ def test_distinct_mask_tokens_are_added_and_embeddings_resized(build, tiny_backb
     rows, cols = batch["mask_c_positions"][0].unbind(-1)
     assert batch["input_ids"][rows, cols].tolist() == [cause_id, cause_id]
     assert model(**batch).emotion_logits.shape == (2, 7)
+
+
+def test_uncertainty_balancing_matches_hand_computation(build):
+    model, processor = build(cause_past=1, cause_future=1, loss_balancing="uncertainty")
+    assert model.loss_log_variances.tolist() == [0.0, 0.0]  # starts as the fixed sum
+    with torch.no_grad():
+        model.loss_log_variances.copy_(torch.tensor([0.5, -1.0]))
+    batch = processor([make_conversation("a", 3, pairs=[(1, 1), (1, 2), (2, 1)])])
+    out = model(**batch)
+    ce, bce = out.emotion_loss.item(), out.cause_loss.item()
+    expected = math.exp(-0.5) * ce + 0.25 + math.exp(1.0) * bce - 0.5
+    assert out.loss.item() == pytest.approx(expected, rel=1e-5)
+    out.loss.backward()
+    # d/ds (exp(-s) L + s / 2) = -exp(-s) L + 1/2
+    grad = model.loss_log_variances.grad.tolist()
+    assert grad == pytest.approx([-math.exp(-0.5) * ce + 0.5, -math.exp(1.0) * bce + 0.5], rel=1e-4)
+
+
+def test_fixed_balancing_has_no_loss_parameters(build):
+    model, _ = build()
+    assert model.loss_log_variances is None
+    assert not any("loss_log_variances" in name for name, _ in model.named_parameters())

@@ -33,6 +33,16 @@ def test_parameter_groups() -> None:
     assert sum(len(g["params"]) for g in optimizer.param_groups) == n_trainable == 6
 
 
+def test_learned_loss_weights_get_their_own_group() -> None:
+    model = _Toy()
+    model.loss_log_variances = nn.Parameter(torch.zeros(2))
+    optim = OptimConfig(lr_head=1e-3, lr_loss_weights=0.05, weight_decay=0.05)
+    groups = {g["name"]: g for g in build_optimizer(model, optim).param_groups}
+    assert groups["loss_weights"]["params"] == [model.loss_log_variances]
+    assert groups["loss_weights"]["lr"] == 0.05 and groups["loss_weights"]["weight_decay"] == 0.0
+    assert all(model.loss_log_variances is not p for p in groups["head_no_decay"]["params"])
+
+
 def test_warmup_then_linear_decay() -> None:
     model = _Toy()
     optim = OptimConfig(lr_backbone=1e-4, lr_head=1e-3, warmup_ratio=0.2)

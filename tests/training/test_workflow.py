@@ -345,3 +345,22 @@ def test_threshold_tuning_in_two_processes_picks_the_single_process_tau(
         assert bool(at_tau) == (name == "single")  # exact metrics only from this process
     # not the tie-break tau (0.5), so scores lost on the way back would fail here
     assert taus["single"] == taus["double"] != 0.5
+
+
+def test_uncertainty_balancing_learns_its_weights_and_the_model_reloads(
+    tmp_path: Path, shared_data: Path, tiny_backbone: str, test_gold: list[Conversation]
+) -> None:
+    extra = ("model.loss_balancing=uncertainty", "optim.lr_loss_weights=0.1")
+    assert main(_train_args(shared_data, tmp_path, tiny_backbone, *extra)) == 0
+    run = tmp_path / "smoke"
+    lines = (run / "logs" / "csv" / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    weights = [float(r["train/weight_cause"]) for r in rows if r.get("train/weight_cause")]
+    assert weights and all(w != 1.0 for w in weights)  # logged every 2 steps, and moving
+    assert "lr-AdamW/loss_weights" in header
+    assert json.loads((run / "model" / "config.json").read_text())["loss_balancing"] == (
+        "uncertainty"
+    )
+    predictor = Predictor.from_pretrained(run / "model")
+    assert len(predictor.predict(test_gold[:2])) == 2

@@ -64,6 +64,8 @@ DEFAULT_CONTEXT_TEMPLATE = "{speaker}: {text}"
 _TEMPLATE_SLOTS = ("{x}", "{mask_e}", "{mask_c}")
 #: Values of ``emotion_readout``.
 EMOTION_READOUTS: tuple[str, ...] = ("mask", "mask+slot")
+#: How the emotion and cause losses are weighted (see ``UniMEECConfig.loss_balancing``).
+LOSS_BALANCINGS: tuple[str, ...] = ("fixed", "uncertainty")
 
 
 #: Hub name of the default backbone, used only where its offline package is not installed.
@@ -135,6 +137,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "span_max_tokens",
     ),
     "losses": (
+        "loss_balancing",
         "cause_loss_weight",
         "cause_pos_weight",
         "emotion_class_weights",
@@ -221,6 +224,10 @@ class UniMEECConfig(PretrainedConfig):
             (:mod:`unimeec.models.spans`).
 
     Losses:
+        loss_balancing: ``"fixed"`` (``CE + lambda * BCE``) or ``"uncertainty"``: each task
+            loss ``L_t`` becomes ``exp(-s_t) * L_t + s_t / 2`` with a learned log-variance
+            ``s_t`` per task (Kendall et al., 2018), so the weights follow the losses instead
+            of a hand-set ``lambda``. Joint models only.
         cause_loss_weight: ``lambda`` of ``CE + lambda * BCE``.
         cause_pos_weight: optional BCE positive weight (pairs are ~1 positive in 10 candidates).
         emotion_class_weights: optional CE weight per emotion label.
@@ -289,6 +296,7 @@ class UniMEECConfig(PretrainedConfig):
         span_hidden_size: int | None = None,
         span_max_tokens: int | None = None,
         # losses
+        loss_balancing: str = "fixed",
         cause_loss_weight: float = 1.0,
         cause_pos_weight: float | None = None,
         emotion_class_weights: list[float] | None = None,
@@ -353,6 +361,7 @@ class UniMEECConfig(PretrainedConfig):
         self.span_hidden_size = span_hidden_size
         self.span_max_tokens = span_max_tokens
         # losses
+        self.loss_balancing = loss_balancing
         self.cause_loss_weight = cause_loss_weight
         self.cause_pos_weight = cause_pos_weight
         self.emotion_class_weights = (
@@ -512,6 +521,12 @@ class UniMEECConfig(PretrainedConfig):
             _fail("span_head", "needs cause pairs: tasks must be 'joint' or 'cause', not 'emotion'")
 
     def _validate_losses(self) -> None:
+        self._check_choice("loss_balancing", LOSS_BALANCINGS)
+        if self.loss_balancing == "uncertainty" and self.tasks != "joint":
+            _fail(
+                "loss_balancing",
+                f"'uncertainty' weighs two task losses: tasks must be 'joint', not {self.tasks!r}",
+            )
         for name in ("cause_loss_weight", "span_loss_weight"):
             if getattr(self, name) < 0:
                 _fail(name, f"must be >= 0, got {getattr(self, name)!r}")

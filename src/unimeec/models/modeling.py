@@ -64,7 +64,8 @@ def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 class UniMEECOutput(ModelOutput):
     """What ``UniMEECModel.forward`` returns.
 
-    ``loss`` (when labels were given) = ``emotion_loss + cause_loss_weight * cause_loss``;
+    ``loss`` (when labels were given) = ``emotion_loss + cause_loss_weight * cause_loss``
+    (with ``loss_balancing="uncertainty"``, each term ``L_t`` is ``exp(-s_t) L_t + s_t / 2``);
     ``candidate_pairs`` [P, 3] = (conversation position in batch, emotion utterance, cause
     utterance), 1-based utterance indices, aligned with ``cause_logits`` [P];
     ``predictions`` holds decoded conversations when ``return_predictions=True``.
@@ -144,6 +145,10 @@ class UniMEECModel(PreTrainedModel):
             SpanHead(hidden, config.span_hidden_size or hidden, config.dropout)
             if config.span_head
             else None
+        )
+        # [s_emotion, s_cause]: learned log-variances of the two task losses (training only)
+        self.loss_log_variances = (
+            nn.Parameter(torch.zeros(2)) if config.loss_balancing == "uncertainty" else None
         )
         self.post_init()
 
@@ -454,6 +459,10 @@ class UniMEECModel(PreTrainedModel):
             mask = cause_mask.to(logits.dtype)
             out.cause_loss = (bce * mask).sum() / mask.sum().clamp_min(1.0)
             parts.append(cfg.cause_loss_weight * out.cause_loss)
+        if self.loss_log_variances is not None and len(parts) == 2:
+            # Kendall et al. (2018): exp(-s) * L + s / 2 per task, s = log sigma^2 learned
+            s = self.loss_log_variances
+            parts = [torch.exp(-s[t]) * parts[t] + 0.5 * s[t] for t in range(2)]
         if parts:
             out.loss = torch.stack(parts).sum()
         elif emotion_labels is not None or cause_labels is not None:

@@ -98,6 +98,8 @@ class OptimConfig(_Section):
 
     lr_backbone: float = Field(default=3e-5, gt=0)
     lr_head: float = Field(default=1e-3, gt=0)
+    #: Learned loss weights (``model.loss_balancing: uncertainty``) only.
+    lr_loss_weights: float = Field(default=1e-2, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = Field(default=1e-8, gt=0)

@@ -146,6 +146,12 @@ class UniMEECLightningModule(L.LightningModule):
         if out.loss is None:
             raise RuntimeError("the training batch carries no labels, so the model gave no loss")
         self._log_losses(out, "train", self._size(batch))
+        log_variances = getattr(self.model, "loss_log_variances", None)
+        if isinstance(log_variances, torch.Tensor):
+            # the weights exp(-s) uncertainty balancing has learned so far
+            weights = torch.exp(-log_variances.detach())
+            self.log("train/weight_emotion", weights[0], on_step=True, on_epoch=False)
+            self.log("train/weight_cause", weights[1], on_step=True, on_epoch=False)
         return out.loss
 
     def _evaluate_step(self, batch: dict[str, Any], stage: str) -> list[Conversation]:

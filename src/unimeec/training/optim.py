@@ -30,13 +30,26 @@ def _no_decay(name: str, param: nn.Parameter) -> bool:
     return param.ndim < 2 or "norm" in name.lower()
 
 
+#: Parameter name of the learned task-loss log-variances (``loss_balancing="uncertainty"``).
+LOSS_WEIGHTS_PARAMETER = "loss_log_variances"
+
+
 def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any]]:
-    """Four groups: (backbone | new layers) x (decay | no decay); empty groups are dropped."""
+    """(backbone | new layers) x (decay | no decay), plus the learned loss weights' own group.
+
+    The loss log-variances get ``lr_loss_weights`` and no decay: at ``lr_head`` Adam would
+    move them by about 0.1 in a 251-step epoch, too little for the weights to adapt.
+    Empty groups are dropped.
+    """
     backbone = backbone_module(model)
     backbone_ids = {id(p) for p in backbone.parameters()} if backbone is not None else set()
     groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    loss_weights: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
+            continue
+        if name.rsplit(".", 1)[-1] == LOSS_WEIGHTS_PARAMETER:
+            loss_weights.append(param)
             continue
         key = (id(param) in backbone_ids, _no_decay(name, param))
         groups.setdefault(key, []).append(param)
@@ -48,6 +61,15 @@ def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any
                 "lr": optim.lr_backbone if is_backbone else optim.lr_head,
                 "weight_decay": 0.0 if no_decay else optim.weight_decay,
                 "name": f"{'backbone' if is_backbone else 'head'}{'_no_decay' if no_decay else ''}",
+            }
+        )
+    if loss_weights:
+        out.append(
+            {
+                "params": loss_weights,
+                "lr": optim.lr_loss_weights,
+                "weight_decay": 0.0,
+                "name": "loss_weights",
             }
         )
     return out
