@@ -64,6 +64,7 @@ TUNING: dict[str, list[str]] = {
     "ema-0.99": ["trainer.ema_decay=0.99"],
     "ema-0.995": ["trainer.ema_decay=0.995"],
     "cause-weight-0.3": ["model.cause_loss_weight=0.3"],
+    "uncertainty": ["model.loss_balancing=uncertainty"],
 }
 #: The variants of a first round (``--tuning`` picks others for a second one).
 FIRST_ROUND = (
@@ -77,7 +78,14 @@ FIRST_ROUND = (
 )
 #: A third round (after rounds 1-2 chose lr_head 3e-4 and the utterance scope):
 #: ``--base optim.lr_head=3e-4 model.scope=utterance --tuning default ema-0.99 ...``.
-THIRD_ROUND = ("default", "ema-0.99", "ema-0.995", "cause-weight-0.3", "dropout-0.2")
+THIRD_ROUND = (
+    "default",
+    "ema-0.99",
+    "ema-0.995",
+    "cause-weight-0.3",
+    "dropout-0.2",
+    "uncertainty",
+)
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
 ABLATIONS = (
     "utterance-scope",

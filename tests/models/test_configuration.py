@@ -148,13 +148,6 @@ def test_group_is_a_read_view_and_the_saved_config_stays_flat(tmp_path):
             {"loss_balancing": "pcgrad"},
             "loss_balancing: must be one of ('fixed', 'uncertainty'), got 'pcgrad'",
         ),
-        (
-            {"loss_balancing": "uncertainty", "tasks": "emotion"},
-            (
-                "loss_balancing: 'uncertainty' weighs two task losses: tasks must be 'joint', "
-                "not 'emotion'"
-            ),
-        ),
     ],
 )
 def test_validator_messages_are_exact(kwargs, message):

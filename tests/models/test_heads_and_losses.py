@@ -252,4 +252,9 @@ def test_uncertainty_balancing_matches_hand_computation(build):
 def test_fixed_balancing_has_no_loss_parameters(build):
     model, _ = build()
     assert model.loss_log_variances is None
+    # one task: nothing to balance, the loss is that task's loss
+    single, processor = build(loss_balancing="uncertainty", tasks="emotion")
+    assert single.loss_log_variances is None
+    out = single(**processor([make_conversation("e", 3)]))
+    assert out.loss.item() == pytest.approx(out.emotion_loss.item())
     assert not any("loss_log_variances" in name for name, _ in model.named_parameters())

@@ -227,7 +227,8 @@ class UniMEECConfig(PretrainedConfig):
         loss_balancing: ``"fixed"`` (``CE + lambda * BCE``) or ``"uncertainty"``: each task
             loss ``L_t`` becomes ``exp(-s_t) * L_t + s_t / 2`` with a learned log-variance
             ``s_t`` per task (Kendall et al., 2018), so the weights follow the losses instead
-            of a hand-set ``lambda``. Joint models only.
+            of a hand-set ``lambda``. A single-task model has nothing to balance: its loss
+            is that task's loss (so ablations can switch ``tasks`` alone).
         cause_loss_weight: ``lambda`` of ``CE + lambda * BCE``.
         cause_pos_weight: optional BCE positive weight (pairs are ~1 positive in 10 candidates).
         emotion_class_weights: optional CE weight per emotion label.
@@ -522,11 +523,6 @@ class UniMEECConfig(PretrainedConfig):
 
     def _validate_losses(self) -> None:
         self._check_choice("loss_balancing", LOSS_BALANCINGS)
-        if self.loss_balancing == "uncertainty" and self.tasks != "joint":
-            _fail(
-                "loss_balancing",
-                f"'uncertainty' weighs two task losses: tasks must be 'joint', not {self.tasks!r}",
-            )
         for name in ("cause_loss_weight", "span_loss_weight"):
             if getattr(self, name) < 0:
                 _fail(name, f"must be >= 0, got {getattr(self, name)!r}")

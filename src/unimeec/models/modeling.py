@@ -148,7 +148,9 @@ class UniMEECModel(PreTrainedModel):
         )
         # [s_emotion, s_cause]: learned log-variances of the two task losses (training only)
         self.loss_log_variances = (
-            nn.Parameter(torch.zeros(2)) if config.loss_balancing == "uncertainty" else None
+            nn.Parameter(torch.zeros(2))
+            if config.loss_balancing == "uncertainty" and config.tasks == "joint"
+            else None
         )
         self.post_init()
 
