@@ -54,6 +54,10 @@ from unimeec.models.multimodal import ModalityFusion, ModalitySoftPrompt
 from unimeec.models.prompt import prepare_tokenizer
 from unimeec.models.spans import SPAN_DECODINGS, best_spans, trimmed_range
 
+#: Attribute name of the learned task-loss log-variances (``loss_balancing="uncertainty"``);
+#: the optimiser gives parameters of this name their own group.
+LOSS_WEIGHTS_PARAMETER = "loss_log_variances"
+
 
 def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``table[index]`` for a 2-D table and any index shape, via ``index_select``."""

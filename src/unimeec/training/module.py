@@ -21,6 +21,7 @@ from torch import nn
 from unimeec.data.io import write_conversations
 from unimeec.data.schema import Conversation
 from unimeec.evaluation.metric import ConversationMetrics
+from unimeec.models.modeling import LOSS_WEIGHTS_PARAMETER
 from unimeec.training.config import OptimConfig
 from unimeec.training.optim import build_optimizer, build_scheduler
 
@@ -146,7 +147,7 @@ class UniMEECLightningModule(L.LightningModule):
         if out.loss is None:
             raise RuntimeError("the training batch carries no labels, so the model gave no loss")
         self._log_losses(out, "train", self._size(batch))
-        log_variances = getattr(self.model, "loss_log_variances", None)
+        log_variances = getattr(self.model, LOSS_WEIGHTS_PARAMETER, None)
         if isinstance(log_variances, torch.Tensor):
             # the weights exp(-s) uncertainty balancing has learned so far
             weights = torch.exp(-log_variances.detach())

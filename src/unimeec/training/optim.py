@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
+from unimeec.models.modeling import LOSS_WEIGHTS_PARAMETER
 from unimeec.training.config import OptimConfig
 
 
@@ -28,10 +29,6 @@ def backbone_module(model: nn.Module) -> nn.Module | None:
 
 def _no_decay(name: str, param: nn.Parameter) -> bool:
     return param.ndim < 2 or "norm" in name.lower()
-
-
-#: Parameter name of the learned task-loss log-variances (``loss_balancing="uncertainty"``).
-LOSS_WEIGHTS_PARAMETER = "loss_log_variances"
 
 
 def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any]]:
