@@ -65,6 +65,7 @@ TUNING: dict[str, list[str]] = {
     "ema-0.995": ["trainer.ema_decay=0.995"],
     "cause-weight-0.3": ["model.cause_loss_weight=0.3"],
     "uncertainty": ["model.loss_balancing=uncertainty"],
+    "pcgrad": ["optim.gradient_projection=pcgrad"],
 }
 #: The variants of a first round (``--tuning`` picks others for a second one).
 FIRST_ROUND = (
@@ -85,6 +86,7 @@ THIRD_ROUND = (
     "cause-weight-0.3",
     "dropout-0.2",
     "uncertainty",
+    "pcgrad",
 )
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
 ABLATIONS = (

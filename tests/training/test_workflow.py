@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from unimeec.cli import main
 from unimeec.data import Conversation, load_dataset, read_conversations
@@ -362,5 +363,24 @@ def test_uncertainty_balancing_learns_its_weights_and_the_model_reloads(
     assert json.loads((run / "model" / "config.json").read_text())["loss_balancing"] == (
         "uncertainty"
     )
+    predictor = Predictor.from_pretrained(run / "model")
+    assert len(predictor.predict(test_gold[:2])) == 2
+
+
+def test_pcgrad_training_logs_the_gradient_cosine_and_the_model_reloads(
+    tmp_path: Path, shared_data: Path, tiny_backbone: str, test_gold: list[Conversation]
+) -> None:
+    extra = ("optim.gradient_projection=pcgrad", "trainer.accumulate_grad_batches=2")
+    assert main(_train_args(shared_data, tmp_path, tiny_backbone, *extra)) == 0
+    run = tmp_path / "smoke"
+    lines = (run / "logs" / "csv" / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    cosines = [
+        float(r["train/grad_cosine_epoch"]) for r in rows if r.get("train/grad_cosine_epoch")
+    ]
+    assert len(cosines) == 1 and -1.0 <= cosines[0] <= 1.0 and cosines[0] != 0.0
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["optim"]["gradient_projection"] == "pcgrad"
     predictor = Predictor.from_pretrained(run / "model")
     assert len(predictor.predict(test_gold[:2])) == 2

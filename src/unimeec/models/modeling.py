@@ -70,6 +70,8 @@ class UniMEECOutput(ModelOutput):
 
     ``loss`` (when labels were given) = ``emotion_loss + cause_loss_weight * cause_loss``
     (with ``loss_balancing="uncertainty"``, each term ``L_t`` is ``exp(-s_t) L_t + s_t / 2``);
+    ``loss_terms`` [T]: the per-task terms whose sum is ``loss`` (emotion, then cause with
+    the span term), which training may combine by gradient projection instead of summing;
     ``candidate_pairs`` [P, 3] = (conversation position in batch, emotion utterance, cause
     utterance), 1-based utterance indices, aligned with ``cause_logits`` [P];
     ``predictions`` holds decoded conversations when ``return_predictions=True``.
@@ -79,6 +81,7 @@ class UniMEECOutput(ModelOutput):
     """
 
     loss: torch.Tensor | None = None
+    loss_terms: torch.Tensor | None = None
     emotion_loss: torch.Tensor | None = None
     cause_loss: torch.Tensor | None = None
     emotion_logits: torch.Tensor | None = None
@@ -470,7 +473,8 @@ class UniMEECModel(PreTrainedModel):
             s = self.loss_log_variances
             parts = [torch.exp(-s[t]) * parts[t] + 0.5 * s[t] for t in range(2)]
         if parts:
-            out.loss = torch.stack(parts).sum()
+            out.loss_terms = torch.stack(parts)
+            out.loss = out.loss_terms.sum()
         elif emotion_labels is not None or cause_labels is not None:
             # labels of a task this model does not train: a zero loss that keeps the graph
             out.loss = 0.0 * (out.emotion_logits.sum() + out.cause_logits.sum())
@@ -524,6 +528,11 @@ class UniMEECModel(PreTrainedModel):
         out.span_loss = total / (2 * max(int(span_labels.shape[0]), 1))
         weighted = self.config.span_loss_weight * out.span_loss
         out.loss = weighted if out.loss is None else out.loss + weighted
+        # spans are part of cause extraction: their term joins the last (cause) term
+        terms = out.loss_terms
+        out.loss_terms = (
+            weighted.reshape(1) if terms is None else torch.cat([terms[:-1], terms[-1:] + weighted])
+        )
 
     def span_decoder(self, out: UniMEECOutput, mode: str) -> Any:
         """``(candidate row, cause text) -> CauseSpan | None`` for decoding mode ``mode``."""

@@ -20,9 +20,11 @@ from torch import nn
 
 from unimeec.data.io import write_conversations
 from unimeec.data.schema import Conversation
+from unimeec.errors import ConfigError
 from unimeec.evaluation.metric import ConversationMetrics
 from unimeec.models.modeling import LOSS_WEIGHTS_PARAMETER
 from unimeec.training.config import OptimConfig
+from unimeec.training.gradients import pcgrad_backward
 from unimeec.training.optim import build_optimizer, build_scheduler
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,8 @@ class UniMEECLightningModule(L.LightningModule):
         # through float32); in-process strategies only, cleared when a pass starts
         self._stage_metrics: dict[str, dict[str, float]] = {}
         self._decoding_metrics: dict[Candidate, dict[str, float]] = {}
+        # (loss, per-task terms) of the current training step, for gradient projection
+        self._step_losses: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def stage_metrics(self, stage: str) -> dict[str, float] | None:
         """Exact metrics of the last ``"val"`` / ``"test"`` pass in this process, else None."""
@@ -153,7 +157,41 @@ class UniMEECLightningModule(L.LightningModule):
             weights = torch.exp(-log_variances.detach())
             self.log("train/weight_emotion", weights[0], on_step=True, on_epoch=False)
             self.log("train/weight_cause", weights[1], on_step=True, on_epoch=False)
+        if self.optim.gradient_projection == "pcgrad":
+            terms = out.loss_terms
+            self._step_losses = (out.loss, terms) if terms is not None and len(terms) == 2 else None
         return out.loss
+
+    def on_fit_start(self) -> None:
+        if self.optim.gradient_projection == "pcgrad" and self.trainer.world_size > 1:
+            raise ConfigError(
+                "optim.gradient_projection=pcgrad runs on one device; "
+                f"this run has {self.trainer.world_size} processes (set trainer.devices=1)"
+            )
+        tasks = getattr(self.model.config, "tasks", "joint")
+        if self.optim.gradient_projection == "pcgrad" and tasks != "joint":
+            log.warning(
+                "optim.gradient_projection=pcgrad needs two task losses; this model trains "
+                "tasks=%r, so it uses the plain gradient",
+                tasks,
+            )
+
+    def backward(self, loss: torch.Tensor, *args: Any, **kwargs: Any) -> None:
+        """PCGrad over the two task terms when asked for, else the usual ``loss.backward()``."""
+        step, self._step_losses = self._step_losses, None
+        if step is None:
+            super().backward(loss, *args, **kwargs)
+            return
+        raw, terms = step
+        # Lightning hands us the loss divided for accumulation (and scaled under fp16):
+        # the terms get the same factor
+        factor = (loss / raw).detach() if raw.detach().abs().item() > 0 else loss.new_ones(())
+        cosine = pcgrad_backward(list(terms * factor), list(self.model.parameters()))
+        if cosine is not None:
+            # cosine of the two task gradients on the shared weights, before projection
+            self.log(
+                "train/grad_cosine", cosine.detach(), batch_size=1, on_step=True, on_epoch=True
+            )
 
     def _evaluate_step(self, batch: dict[str, Any], stage: str) -> list[Conversation]:
         out = self(batch)
