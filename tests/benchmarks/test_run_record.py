@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 
-def _run(tmp_path: Path, pair_f1: float) -> Path:
-    run = tmp_path / f"run-{pair_f1}"
+def _run(tmp_path: Path, pair_f1: float, seed: int = 42, lr: float = 1e-4) -> Path:
+    run = tmp_path / f"run-{pair_f1}-{seed}-{lr}"
     run.mkdir()
     metrics = {"merc_weighted_f1": 0.55, "mecpe_pair_f1": pair_f1, "merc_f1_joy": 0.4}
     (run / "metrics_test.json").write_text(json.dumps(metrics))
     (run / "metrics_dev.json").write_text(json.dumps({**metrics, "mecpe_pair_f1": 0.5}))
     (run / "config.yaml").write_text(
         yaml.safe_dump(
-            {"seed": 42, "data": {"dataset": "ecf1"}, "model": {"cause_threshold": 0.25}}
+            {
+                "seed": seed,
+                "data": {"dataset": "ecf1"},
+                "model": {"cause_threshold": {42: 0.25, 0: 0.3, 1: 0.35}.get(seed, 0.5)},
+                "optim": {"lr_backbone": lr},
+            }
         )
     )
     return run
@@ -73,3 +79,26 @@ def test_rows_carry_test_dev_threshold_and_command(tmp_path, bench_dir):
         "unimeec train unimeec-tune-default",
         "again",
     ]
+
+
+def test_one_row_from_several_seeds_holds_mean_and_spread(tmp_path, bench_dir):
+    import run_record
+
+    out = tmp_path / "rows.json"
+    runs = [str(_run(tmp_path, f1, seed)) for f1, seed in ((0.50, 42), (0.52, 0), (0.54, 1))]
+    args = [*runs, "--name", "unimeec", "--command", "c", "--out", str(out)]
+    assert run_record.main([*args, "--seconds", "800", "810", "820"]) == 0
+    (row,) = json.loads(out.read_text())
+    assert row["seeds"] == [42, 0, 1]
+    assert row["metrics"]["mecpe_pair_f1"] == pytest.approx(0.52)
+    assert row["metrics_std"]["mecpe_pair_f1"] == pytest.approx(0.02)  # sample std
+    assert row["metrics_std"]["merc_weighted_f1"] == 0.0
+    assert [t["seconds"] for t in row["training"]] == [800, 810, 820]
+    assert [t["cause_threshold"] for t in row["training"]] == [0.25, 0.3, 0.35]
+    with pytest.raises(SystemExit, match="3 values for 2 run directories"):
+        run_record.main([*args[:2], *args[3:], "--seconds", "1", "2", "3"])
+    other = str(_run(tmp_path, 0.5, 7, lr=2e-4))
+    with pytest.raises(
+        SystemExit, match=r"differs from .* in more than the seed \(optim.lr_backbone\)"
+    ):
+        run_record.main([runs[0], other, *args[3:]])
