@@ -137,6 +137,30 @@ LINES: tuple[Line, ...] = (
         "target of issue 16: 57 / 52",
     ),
     Line(
+        "offline all-mpnet-base-v2 (110M), 1 CPU epoch, seed 42: ECF 1.0 emotion w-F1 / pair F1",
+        Cell("quality-cpu-mpnet-1epoch-ecf1.json", ("unimeec-mpnet",), "ecf1", (W, P)),
+        Cell(
+            "quality-cpu-ecf1-round5.json",
+            ("unimeec-tune-uncertainty",),
+            "ecf1",
+            (W, P),
+            "UniMEEC on MiniLM, same config and seed: ",
+        ),
+        "target of issue 16 (GPU, 3 seeds): 63 / 58",
+    ),
+    Line(
+        "offline all-mpnet-base-v2 (110M), 1 CPU epoch, seed 42: MELD emotion w-F1",
+        Cell("quality-cpu-mpnet-1epoch-meld.json", ("unimeec-mpnet",), "meld", (W,)),
+        Cell(
+            "quality-cpu-meld-1epoch-baselines.json",
+            ("baseline-context-classifier",),
+            "meld",
+            (W,),
+            "MiniLM classifier, 1 CPU epoch, seed 0: ",
+        ),
+        "target of issue 16 (GPU, 3 seeds): 65",
+    ),
+    Line(
         "SemEval-2024 subtask 1 cause spans, **dev** hold-out (no public test labels), "
         "1 CPU epoch, seeds 0-2: strict / proportional weighted F1",
         Cell(
