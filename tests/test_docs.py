@@ -117,6 +117,14 @@ ILLUSTRATIONS: list[tuple[str, str, str]] = [
         ),
     ),
     (
+        "docs/quality.md",
+        "unimeec train --config configs/ecf1_joint.yaml model.backbone=all-mpnet-base-v2",
+        (
+            "trains a 110M teacher for an hour on a CPU, then a student; "
+            "tests/training/test_workflow.py distils a tiny saved teacher end to end"
+        ),
+    ),
+    (
         "docs/report.md",
         "python benchmarks/report_speed.py",
         "a 2,000-conversation speed measurement; its --smoke run is in tests/benchmarks/",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -384,3 +385,52 @@ def test_pcgrad_training_logs_the_gradient_cosine_and_the_model_reloads(
     assert saved["optim"]["gradient_projection"] == "pcgrad"
     predictor = Predictor.from_pretrained(run / "model")
     assert len(predictor.predict(test_gold[:2])) == 2
+
+
+def test_distillation_from_a_saved_teacher_trains_caches_and_reloads(
+    tmp_path: Path,
+    shared_data: Path,
+    tiny_backbone: str,
+    run_dir: Path,
+    test_gold: list[Conversation],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("UNIMEEC_CACHE", str(tmp_path / "cache"))
+    teacher = run_dir / "model"
+    extra = (f"distill.teacher={teacher}", "distill.weight=0.5")
+    assert main(_train_args(shared_data, tmp_path / "a", tiny_backbone, *extra)) == 0
+    run = tmp_path / "a" / "smoke"
+    lines = (run / "logs" / "csv" / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    losses = [float(r["train/distill_loss_step"]) for r in rows if r.get("train/distill_loss_step")]
+    assert losses and all(value > 0 for value in losses)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["distill"]["teacher"] == str(teacher) and saved["distill"]["weight"] == 0.5
+    # the cache holds the teacher's own probabilities at neutral bias 0, in label order
+    (cached,) = (tmp_path / "cache" / "distill").glob("*.npz")
+    first = load_dataset("ecf1", "train", shared_data)[0]
+    with np.load(cached, allow_pickle=False) as data:
+        assert list(data["ids"][:1]) == [first.id] and len(data["ids"]) == 20
+        assert list(data["labels"]) == list(Predictor.from_pretrained(teacher).labels)
+        head = np.exp(data["log_probs"][: len(first)])
+        labels = [str(label) for label in data["labels"]]
+    predicted = Predictor.from_pretrained(teacher).predict(first, neutral_bias=0.0)
+    expected = [[u.emotion_scores[label] for label in labels] for u in predicted.utterances]
+    assert np.allclose(head, expected, atol=1e-6)
+
+    # a second seed of the same experiment reads the cache and never loads the teacher
+    def _refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the teacher was loaded again")
+
+    monkeypatch.setattr(Predictor, "from_pretrained", _refuse)
+    assert main(_train_args(shared_data, tmp_path / "b", tiny_backbone, *extra, "seed=1")) == 0
+    monkeypatch.undo()
+    student = Predictor.from_pretrained(tmp_path / "b" / "smoke" / "model")
+    assert len(student.predict(test_gold[:2])) == 2
+    # a teacher that is not there: one line naming the key and the path
+    args = _train_args(shared_data, tmp_path / "c", tiny_backbone, f"distill.teacher={tmp_path}/x")
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("unimeec train: error: distill.teacher: ") and f"{tmp_path}/x" in err

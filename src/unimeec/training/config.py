@@ -176,6 +176,23 @@ class DecodingConfig(_Section):
         return sorted(set(value))
 
 
+class DistillConfig(_Section):
+    """Distil a trained teacher's emotion distribution into this model (off: ``teacher: null``).
+
+    The loss becomes ``loss + weight * T^2 * KL(teacher || student)`` at temperature ``T``
+    over the training utterances with a gold emotion; see :mod:`unimeec.training.distill`.
+    """
+
+    #: A saved UniMEEC model directory (or run directory) with the same emotion labels.
+    teacher: str | None = None
+    weight: float = Field(default=1.0, ge=0)
+    temperature: float = Field(default=2.0, gt=0)
+    #: Conversations per teacher batch when it predicts the training split.
+    batch_size: int = Field(default=16, ge=1)
+    #: Reuse the teacher's predictions from ``$UNIMEEC_CACHE/distill`` when they are there.
+    cache: bool = True
+
+
 class PredictConfig(_Section):
     """An extra input predicted after training (e.g. the SemEval evaluation file)."""
 
@@ -195,6 +212,7 @@ class TrainConfig(_Section):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    distill: DistillConfig = Field(default_factory=DistillConfig)
     predict: PredictConfig = Field(default_factory=PredictConfig)
 
     @property
@@ -208,6 +226,15 @@ class TrainConfig(_Section):
             raise ValueError(
                 "data.dev_fraction already gives a dev split to tune tau on; "
                 "remove decoding.crossfit_fraction"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _distil_emotions(self) -> TrainConfig:
+        if self.distill.teacher is not None and self.resolved_task == "cause":
+            raise ValueError(
+                "distill.teacher: distillation passes on emotions, and this run trains "
+                "causes only (task: cause)"
             )
         return self
 

@@ -24,6 +24,7 @@ from unimeec.errors import ConfigError
 from unimeec.evaluation.metric import ConversationMetrics
 from unimeec.models.modeling import LOSS_WEIGHTS_PARAMETER
 from unimeec.training.config import OptimConfig
+from unimeec.training.distill import Distillation
 from unimeec.training.gradients import pcgrad_backward
 from unimeec.training.optim import build_optimizer, build_scheduler
 
@@ -65,6 +66,8 @@ class UniMEECLightningModule(L.LightningModule):
     ``test_order``: conversation ids in the order test predictions are kept (default: sorted).
     ``predictions_path``: when set, :meth:`on_test_epoch_end` writes the test predictions
     (JSONL, one conversation per line, each once, in ``test_order``) from rank 0.
+    ``distillation``: a teacher's emotion distributions; training adds their weighted loss
+    (logged as ``train/distill_loss``) to the emotion term.
     """
 
     def __init__(
@@ -77,9 +80,11 @@ class UniMEECLightningModule(L.LightningModule):
         tune_metric: str = TUNE_METRIC,
         test_order: Sequence[str] | None = None,
         predictions_path: str | Path | None = None,
+        distillation: Distillation | None = None,
     ) -> None:
         super().__init__()
         self.model = model
+        self.distillation = distillation
         self.optim = optim or OptimConfig()
         taus, biases = list(threshold_grid or []), list(neutral_bias_grid or [])
         self.tune_metric = tune_metric
@@ -151,6 +156,8 @@ class UniMEECLightningModule(L.LightningModule):
         if out.loss is None:
             raise RuntimeError("the training batch carries no labels, so the model gave no loss")
         self._log_losses(out, "train", self._size(batch))
+        if self.distillation is not None and batch.get("emotion_labels") is not None:
+            self._add_distillation(out, batch)
         log_variances = getattr(self.model, LOSS_WEIGHTS_PARAMETER, None)
         if isinstance(log_variances, torch.Tensor):
             # the weights exp(-s) uncertainty balancing has learned so far
@@ -161,6 +168,24 @@ class UniMEECLightningModule(L.LightningModule):
             terms = out.loss_terms
             self._step_losses = (out.loss, terms) if terms is not None and len(terms) == 2 else None
         return out.loss
+
+    def _add_distillation(self, out: Any, batch: dict[str, Any]) -> None:
+        """Add the weighted distillation loss to ``out.loss`` and to its emotion term."""
+        assert self.distillation is not None
+        term = self.distillation.loss(
+            out.emotion_logits, batch["conversations"], batch["emotion_labels"]
+        )
+        self.log(
+            "train/distill_loss",
+            term.detach(),
+            batch_size=self._size(batch),
+            on_step=True,
+            on_epoch=True,
+        )
+        extra = self.distillation.weight * term
+        out.loss = out.loss + extra
+        if out.loss_terms is not None:
+            out.loss_terms = torch.cat([out.loss_terms[:1] + extra, out.loss_terms[1:]])
 
     def on_fit_start(self) -> None:
         if self.optim.gradient_projection == "pcgrad" and self.trainer.world_size > 1:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from unimeec.training.config import (
 )
 from unimeec.training.crossfit import needs_crossfit, with_crossfit_threshold
 from unimeec.training.datamodule import UniMEECDataModule
+from unimeec.training.distill import Distillation, teacher_log_probs
 from unimeec.training.model_card import MODEL_CARD_FILE, render_model_card
 from unimeec.training.module import (
     DEV_PREFIX,
@@ -253,6 +255,28 @@ def prepare_data(
     return datamodule
 
 
+def build_distillation(
+    config: TrainConfig, datamodule: UniMEECDataModule, model_config: Any
+) -> Distillation | None:
+    """The teacher's emotion distributions of the training split (``distill.teacher``)."""
+    settings = config.distill
+    if settings.teacher is None:
+        return None
+    gpu = config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    # under DDP every process predicts on its own device (Lightning sets LOCAL_RANK)
+    device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if gpu else "cpu"
+    table = teacher_log_probs(
+        settings.teacher,
+        datamodule.split("train"),
+        model_config,
+        features=datamodule.features or None,
+        device=device,
+        batch_size=settings.batch_size,
+        use_cache=settings.cache,
+    )
+    return Distillation(table, weight=settings.weight, temperature=settings.temperature)
+
+
 def _trainer_config(config: TrainConfig, datamodule: UniMEECDataModule) -> TrainerConfig:
     trainer_config = config.trainer
     if datamodule.features and trainer_config.strategy in ("ddp", "ddp_spawn"):
@@ -403,6 +427,7 @@ def train(
         config.optim,
         test_order=[c.id for c in datamodule.split("test")],
         predictions_path=run_dir / "predictions_test.jsonl",
+        distillation=build_distillation(config, datamodule, model.config),
     )
     monitor = monitor_metric(config)
     trainer_config = _trainer_config(config, datamodule)
