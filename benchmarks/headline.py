@@ -137,6 +137,25 @@ LINES: tuple[Line, ...] = (
         "target of issue 16: 57 / 52",
     ),
     Line(
+        "the main job distilled from a 1-epoch all-mpnet-base-v2 teacher (`distill.weight=0.5`; "
+        "+31 min for the teacher, +12 min for its pass): emotion w-F1 / pair F1",
+        Cell(
+            "quality-cpu-ecf1-round7.json",
+            ("unimeec-distill-mpnet-weight-0.5",),
+            "ecf1",
+            (W, P),
+            "seeds 42, 0: ",
+        ),
+        Cell(
+            "quality-cpu-ecf1-main-job.json",
+            ("unimeec-main-job",),
+            "ecf1",
+            (W, P),
+            "the main job, seeds 42, 0, 1: ",
+        ),
+        "dev joint F1 +0.1 (not a clear dev gain; not shipped)",
+    ),
+    Line(
         "offline all-mpnet-base-v2 (110M), 1 CPU epoch, seed 42: ECF 1.0 emotion w-F1 / pair F1",
         Cell("quality-cpu-mpnet-1epoch-ecf1.json", ("unimeec-mpnet",), "ecf1", (W, P)),
         Cell(
