@@ -138,13 +138,13 @@ LINES: tuple[Line, ...] = (
     ),
     Line(
         "the main job distilled from a 1-epoch all-mpnet-base-v2 teacher (`distill.weight=0.5`; "
-        "+31 min for the teacher, +12 min for its pass): emotion w-F1 / pair F1",
+        "+31 min for the teacher, +12 min for its pass once): emotion w-F1 / pair F1",
         Cell(
             "quality-cpu-ecf1-round7.json",
             ("unimeec-distill-mpnet-weight-0.5",),
             "ecf1",
             (W, P),
-            "seeds 42, 0: ",
+            "seeds 42, 0, 1: ",
         ),
         Cell(
             "quality-cpu-ecf1-main-job.json",
@@ -153,7 +153,7 @@ LINES: tuple[Line, ...] = (
             (W, P),
             "the main job, seeds 42, 0, 1: ",
         ),
-        "dev joint F1 +0.1 (not a clear dev gain; not shipped)",
+        "dev joint F1 -0.1 over the same seeds: not shipped",
     ),
     Line(
         "offline all-mpnet-base-v2 (110M), 1 CPU epoch, seed 42: ECF 1.0 emotion w-F1 / pair F1",
