@@ -62,7 +62,7 @@ from unimeec.training.module import (
     UniMEECLightningModule,
     tune_key,
 )
-from unimeec.training.trainer import BEST_CHECKPOINT, build_trainer, check_hardware
+from unimeec.training.trainer import BEST_CHECKPOINT, build_trainer, check_hardware, on_cuda
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +262,8 @@ def build_distillation(
     settings = config.distill
     if settings.teacher is None:
         return None
-    gpu = config.trainer.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
     # under DDP every process predicts on its own device (Lightning sets LOCAL_RANK)
+    gpu = on_cuda(config.trainer.accelerator)
     device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if gpu else "cpu"
     table = teacher_log_probs(
         settings.teacher,

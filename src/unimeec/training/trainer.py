@@ -31,12 +31,16 @@ _ACCELERATORS = frozenset({"auto", "cpu", "gpu", "cuda", "mps", "tpu"})
 BEST_CHECKPOINT = "best"
 
 
+def on_cuda(accelerator: str) -> bool:
+    """Whether a run with ``trainer.accelerator`` = ``accelerator`` trains on a CUDA GPU."""
+    return torch.cuda.is_available() and accelerator in _GPU_NAMES | {"auto"}
+
+
 def resolve_precision(precision: str, accelerator: str) -> str:
     """``auto``: bf16 mixed precision on a CUDA GPU that supports it, else full fp32."""
     if precision != "auto":
         return precision
-    on_gpu = accelerator in _GPU_NAMES or (accelerator == "auto" and torch.cuda.is_available())
-    if on_gpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+    if on_cuda(accelerator) and torch.cuda.is_bf16_supported():
         return "bf16-mixed"
     return "32-true"
 
