@@ -45,6 +45,9 @@ def test_defaults_are_the_documented_ones(minilm_path):
         ({"dropout": 1.0}, "dropout"),
         ({"cause_threshold": 1.5}, "cause_threshold"),
         ({"emotion_class_weights": [1.0, 2.0]}, "emotion_class_weights"),
+        ({"emotion_label_smoothing": 1.0}, "emotion_label_smoothing"),
+        ({"emotion_label_smoothing": -0.1}, "emotion_label_smoothing"),
+        ({"emotion_label_smoothing": True}, "emotion_label_smoothing"),
         ({"neutral_label": "calm"}, "neutral_label"),
         ({"template": "the emotion is {mask_e}"}, "template"),
         ({"conversation_template": "{x} {mask_e} {mask_c} {mask_c}"}, "conversation_template"),
@@ -102,7 +105,7 @@ def test_field_groups_hold_every_argument_once_and_each_has_a_validator():
     params = inspect.signature(UniMEECConfig.__init__).parameters
     arguments = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     grouped = [name for names in FIELD_GROUPS.values() for name in names]
-    assert len(arguments) == 53 and sorted(grouped) == sorted(arguments)
+    assert len(arguments) == 54 and sorted(grouped) == sorted(arguments)
     assert all(callable(getattr(UniMEECConfig, f"_validate_{g}", None)) for g in FIELD_GROUPS)
 
 

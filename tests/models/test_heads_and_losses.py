@@ -153,6 +153,22 @@ def test_joint_loss_matches_hand_computation(build):
     assert out.loss.item() == pytest.approx(ce.item() + 0.5 * bce.item(), rel=1e-5)
 
 
+def test_label_smoothing_matches_hand_computation(build):
+    model, processor = build(emotion_label_smoothing=0.2)
+    batch = processor([make_conversation("a", 3)])  # joy, anger, neutral
+    with torch.no_grad():
+        out = model(**batch)
+    # target: 0.8 on the gold label plus 0.2 / 7 on each of the 7 labels
+    log_p = torch.log_softmax(out.emotion_logits, dim=-1)
+    gold = batch["emotion_labels"]
+    target = torch.full_like(log_p, 0.2 / 7)
+    target[torch.arange(3), gold] += 0.8
+    expected = -(target * log_p).sum(-1).mean()
+    assert out.emotion_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    plain = F.cross_entropy(out.emotion_logits, gold)
+    assert out.emotion_loss.item() != pytest.approx(plain.item(), rel=1e-3)
+
+
 def test_single_task_datasets_train_their_task_only(build):
     model, processor = build()
     emotion_only = make_conversation("m", 4, has_cause_labels=False)

@@ -43,6 +43,51 @@ def test_learned_loss_weights_get_their_own_group() -> None:
     assert all(model.loss_log_variances is not p for p in groups["head_no_decay"]["params"])
 
 
+class _Encoder(nn.Module):
+    """Named like a Hugging Face encoder: embeddings, encoder.layer.<k>, pooler."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embeddings = nn.Embedding(5, 4)
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
+        self.pooler = nn.Linear(4, 4)
+
+
+class _Stacked(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = _Encoder()
+        self.head = nn.Linear(4, 2)
+
+
+def test_layer_decay_scales_the_backbone_rate_by_depth() -> None:
+    model = _Stacked()
+    optim = OptimConfig(lr_backbone=1e-4, lr_head=1e-3, layer_decay=0.5)
+    groups = {g["name"]: g for g in build_optimizer(model, optim).param_groups}
+    # L = 2 layers: embeddings depth 0, layer.0 depth 1, layer.1 and the pooler depth 2
+    assert groups["backbone_l0"]["lr"] == pytest.approx(0.25e-4)
+    assert groups["backbone_l0"]["params"] == [model.backbone.embeddings.weight]
+    assert groups["backbone_l1"]["lr"] == pytest.approx(0.5e-4)
+    assert groups["backbone_l1_no_decay"]["params"] == [model.backbone.encoder.layer[0].bias]
+    top = groups["backbone_l2"]
+    assert top["lr"] == pytest.approx(1e-4)
+    assert top["params"] == [model.backbone.encoder.layer[1].weight, model.backbone.pooler.weight]
+    assert groups["head"]["lr"] == 1e-3 and "backbone" not in groups
+    n_trainable = sum(1 for p in model.parameters() if p.requires_grad)
+    assert sum(len(g["params"]) for g in groups.values()) == n_trainable
+    # layer_decay 1 (the default) keeps the plain two-rate groups
+    plain = {g["name"] for g in build_optimizer(model, OptimConfig()).param_groups}
+    assert plain == {"backbone", "backbone_no_decay", "head", "head_no_decay"}
+
+
+def test_layer_decay_needs_numbered_layers() -> None:
+    from unimeec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="optim.layer_decay: the backbone has no numbered layers"):
+        build_optimizer(_Toy(), OptimConfig(layer_decay=0.8))
+
+
 def test_warmup_then_linear_decay() -> None:
     model = _Toy()
     optim = OptimConfig(lr_backbone=1e-4, lr_head=1e-3, warmup_ratio=0.2)

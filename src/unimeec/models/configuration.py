@@ -141,6 +141,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "cause_loss_weight",
         "cause_pos_weight",
         "emotion_class_weights",
+        "emotion_label_smoothing",
         "span_loss_weight",
     ),
     "decoding": ("cause_threshold", "cause_floor", "neutral_bias"),
@@ -232,6 +233,10 @@ class UniMEECConfig(PretrainedConfig):
         cause_loss_weight: ``lambda`` of ``CE + lambda * BCE``.
         cause_pos_weight: optional BCE positive weight (pairs are ~1 positive in 10 candidates).
         emotion_class_weights: optional CE weight per emotion label.
+        emotion_label_smoothing: epsilon of label smoothing in the emotion CE (0 = none):
+            the target puts ``1 - epsilon`` on the gold label and spreads ``epsilon``
+            evenly over all labels (Szegedy et al., 2016), so a few hundred steps on
+            a small dataset do not drive the logits to overconfident extremes.
         span_loss_weight: weight of the span head's loss.
 
     Decoding:
@@ -301,6 +306,7 @@ class UniMEECConfig(PretrainedConfig):
         cause_loss_weight: float = 1.0,
         cause_pos_weight: float | None = None,
         emotion_class_weights: list[float] | None = None,
+        emotion_label_smoothing: float = 0.0,
         span_loss_weight: float = 1.0,
         # decoding
         cause_threshold: float = 0.5,
@@ -368,6 +374,7 @@ class UniMEECConfig(PretrainedConfig):
         self.emotion_class_weights = (
             list(emotion_class_weights) if emotion_class_weights is not None else None
         )
+        self.emotion_label_smoothing = emotion_label_smoothing
         self.span_loss_weight = span_loss_weight
         # decoding
         self.cause_threshold = cause_threshold
@@ -537,6 +544,14 @@ class UniMEECConfig(PretrainedConfig):
                 f"needs {len(self.emotion_labels)} non-negative "
                 f"weights (one per emotion label), got {self.emotion_class_weights!r}",
             )
+
+        smoothing = self.emotion_label_smoothing
+        if (
+            isinstance(smoothing, bool)
+            or not isinstance(smoothing, (int, float))
+            or not 0 <= smoothing < 1
+        ):
+            _fail("emotion_label_smoothing", f"must be a number in [0, 1), got {smoothing!r}")
 
     def _validate_decoding(self) -> None:
         self._check_probabilities("cause_threshold", "cause_floor")

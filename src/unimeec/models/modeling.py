@@ -448,7 +448,9 @@ class UniMEECModel(PreTrainedModel):
             logits = out.emotion_logits.float()
             valid = emotion_labels != -100
             safe = emotion_labels.clamp_min(0)
-            nll = F.cross_entropy(logits, safe, reduction="none")
+            nll = F.cross_entropy(
+                logits, safe, reduction="none", label_smoothing=cfg.emotion_label_smoothing
+            )
             weight = valid.float()
             if cfg.emotion_class_weights is not None:
                 table = torch.tensor(cfg.emotion_class_weights, device=logits.device)

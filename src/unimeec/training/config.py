@@ -105,6 +105,9 @@ class OptimConfig(_Section):
     eps: float = Field(default=1e-8, gt=0)
     warmup_ratio: float = Field(default=0.1, ge=0, le=1)
     schedule: Literal["linear", "constant"] = "linear"
+    #: Layer-wise rate decay inside the backbone: layer k of L trains at
+    #: ``lr_backbone * layer_decay ** (L - k)``, the embeddings at ``** L`` (1 = off).
+    layer_decay: float = Field(default=1.0, gt=0, le=1)
     #: ``pcgrad``: project the conflicting part out of each task gradient on the shared
     #: weights (Yu et al., 2020) instead of summing them; joint runs on one device only.
     gradient_projection: Literal["none", "pcgrad"] = "none"

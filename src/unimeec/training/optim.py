@@ -2,17 +2,21 @@
 
 Why two rates: the backbone is pre-trained and forgets what it knows under the rate the
 freshly initialised prompt, context and head layers need. Biases and LayerNorm weights get
-no weight decay (standard practice for transformers).
+no weight decay (standard practice for transformers). ``optim.layer_decay`` < 1 goes one
+step further inside the backbone (layer-wise learning-rate decay, Clark et al., 2020): the
+lower a layer, the more general what it holds, so the smaller its rate.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
 from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
+from unimeec.errors import ConfigError
 from unimeec.models.modeling import LOSS_WEIGHTS_PARAMETER
 from unimeec.training.config import OptimConfig
 
@@ -31,16 +35,49 @@ def _no_decay(name: str, param: nn.Parameter) -> bool:
     return param.ndim < 2 or "norm" in name.lower()
 
 
+#: ``encoder.layer.3.`` (BERT, MPNet), ``layers.3.``, ``h.3.`` (GPT-2), ``block.3.`` (T5)
+_LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
+
+
+def layer_depths(backbone: nn.Module) -> dict[str, int]:
+    """Depth of every backbone parameter: 0 = embeddings, k = layer k (1-based), L = above.
+
+    Parameters of neither kind (a pooler, a final norm, a relative-position table shared
+    by all layers) count as the top layer L. An encoder without numbered layers raises
+    :class:`~unimeec.errors.ConfigError`: layer-wise decay would mean nothing there.
+    """
+    found = {name: _LAYER_INDEX.search(name) for name, _ in backbone.named_parameters()}
+    indices = [int(m.group(1)) for m in found.values() if m is not None]
+    if not indices:
+        raise ConfigError(
+            "optim.layer_decay: the backbone has no numbered layers in its parameter names "
+            "(e.g. 'encoder.layer.0.'), so it cannot decay the rate by layer; set it to 1"
+        )
+    n_layers = max(indices) + 1
+    return {
+        name: int(m.group(1)) + 1 if m is not None else 0 if "embed" in name else n_layers
+        for name, m in found.items()
+    }
+
+
 def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any]]:
     """(backbone | new layers) x (decay | no decay), plus the learned loss weights' own group.
 
     The loss log-variances get ``lr_loss_weights`` and no decay: at ``lr_head`` Adam would
     move them by about 0.1 in a 251-step epoch, too little for the weights to adapt.
+    With ``layer_decay`` < 1 the backbone groups split by depth ``d`` (``backbone_l<d>``),
+    each at ``lr_backbone * layer_decay ** (L - d)``: the top layer keeps ``lr_backbone``.
     Empty groups are dropped.
     """
     backbone = backbone_module(model)
-    backbone_ids = {id(p) for p in backbone.parameters()} if backbone is not None else set()
-    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    backbone_names: dict[int, str] = {}
+    depths: dict[str, int] = {}
+    if backbone is not None:
+        backbone_names = {id(p): name for name, p in backbone.named_parameters()}
+        if optim.layer_decay < 1:
+            depths = layer_depths(backbone)
+    top = max(depths.values(), default=0)
+    groups: dict[tuple[bool, int, bool], list[nn.Parameter]] = {}
     loss_weights: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -48,16 +85,23 @@ def parameter_groups(model: nn.Module, optim: OptimConfig) -> list[dict[str, Any
         if name.rsplit(".", 1)[-1] == LOSS_WEIGHTS_PARAMETER:
             loss_weights.append(param)
             continue
-        key = (id(param) in backbone_ids, _no_decay(name, param))
+        inner = backbone_names.get(id(param))
+        depth = depths.get(inner, top) if inner is not None else top
+        key = (inner is not None, depth, _no_decay(name, param))
         groups.setdefault(key, []).append(param)
     out = []
-    for (is_backbone, no_decay), params in sorted(groups.items()):
+    for (is_backbone, depth, no_decay), params in sorted(groups.items()):
+        name = "backbone" if is_backbone else "head"
+        if is_backbone and depths:
+            name += f"_l{depth}"
         out.append(
             {
                 "params": params,
-                "lr": optim.lr_backbone if is_backbone else optim.lr_head,
+                "lr": optim.lr_backbone * optim.layer_decay ** (top - depth)
+                if is_backbone
+                else optim.lr_head,
                 "weight_decay": 0.0 if no_decay else optim.weight_decay,
-                "name": f"{'backbone' if is_backbone else 'head'}{'_no_decay' if no_decay else ''}",
+                "name": name + ("_no_decay" if no_decay else ""),
             }
         )
     if loss_weights:
