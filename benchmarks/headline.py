@@ -119,7 +119,7 @@ LINES: tuple[Line, ...] = (
         ),
     ),
     Line(
-        "the main job, 2 CPU cores, 14 minutes: emotion w-F1 / pair F1",
+        "the main job, 2 CPU cores, 13 minutes: emotion w-F1 / pair F1",
         Cell(
             "quality-cpu-ecf1-main-job.json",
             ("unimeec-main-job",),

@@ -61,7 +61,7 @@ TUNING: dict[str, list[str]] = {
     "thc-layers-2": ["model.thc_layers=2"],
     "dropout-0.2": ["model.dropout=0.2"],
     "utterance-scope": ["model.scope=utterance"],
-    "ema-0.99": ["trainer.ema_decay=0.99"],
+    "no-ema": ["trainer.ema_decay=null"],  # the ECF 1.0 config averages from half-way
     "ema-0.995": ["trainer.ema_decay=0.995"],
     "cause-weight-0.3": ["model.cause_loss_weight=0.3"],
     "uncertainty": ["model.loss_balancing=uncertainty"],
@@ -78,10 +78,10 @@ FIRST_ROUND = (
     "batch-4",
 )
 #: A third round (after rounds 1-2 chose lr_head 3e-4 and the utterance scope):
-#: ``--base optim.lr_head=3e-4 model.scope=utterance --tuning default ema-0.99 ...``.
+#: ``--base optim.lr_head=3e-4 model.scope=utterance --tuning default no-ema ...``.
 THIRD_ROUND = (
     "default",
-    "ema-0.99",
+    "no-ema",
     "ema-0.995",
     "cause-weight-0.3",
     "dropout-0.2",
