@@ -1,20 +1,32 @@
-"""Does tuning a neutral bias with tau help on dev conversations it was not tuned on?
+"""Does a way of choosing the neutral bias help on dev conversations it was not tuned on?
 
 ``decoding.tune_neutral_bias`` chooses a neutral-logit offset together with the cause
-threshold on dev. Whether to ship it was decided here, **on dev only**: each trained model's
-dev conversations are split in two halves (even and odd positions in the dev file); on one
-half the decoding is tuned as training does (``unimeec.training.run.pick_threshold`` for
-tau alone, ``pick_decoding`` for bias and tau on ``joint_f1``), and both choices are scored
-on the other half; then the halves swap. One row per model and fold, plus their mean: the
-held-out change of emotion weighted F1, pair F1 and joint F1. The test split is never read.
+threshold on dev. Such choices are decided here, **on dev only**: each trained model's dev
+conversations are split in two halves (even and odd positions in the dev file); on one half
+two decodings are tuned, both are scored on the other half, then the halves swap. One row
+per model and fold, plus their mean: the held-out change of emotion weighted F1, pair F1 and
+joint F1 from the first decoding (``before``) to the second (``after``). ``--variant``:
+
+* ``bias``: tau alone on pair F1 (``unimeec.training.run.pick_threshold``) -> bias and tau
+  together on ``joint_f1`` (``pick_decoding``), as ``decoding.tune_neutral_bias`` does;
+* ``split``: that shared bias -> two biases, one for the emotion labels chosen on emotion
+  weighted F1 and one (with tau) for gating the pairs chosen on pair F1 (a what-if: the
+  library decodes with one bias);
+* ``prior``: that shared bias -> the same minus ``logit(p_tune) - logit(p_train)``, where
+  ``p`` is the neutral share of the tuning half and of the training split: does the tuned
+  bias carry the small dev sample's label prior, which a training-prior decoding should drop?
+
+The test split is never read.
 
     python benchmarks/neutral_bias_cv.py runs/a runs/b --out benchmarks/results/neutral-bias-cv.json
+    python benchmarks/neutral_bias_cv.py runs/a --variant split --out benchmarks/results/split-bias-cv.json
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -23,6 +35,7 @@ import bench_common as bc
 
 log = logging.getLogger("benchmarks.neutral_bias_cv")
 METRICS = ("merc_weighted_f1", "mecpe_pair_f1", "joint_f1")
+VARIANTS = ("bias", "split", "prior")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset", default="ecf1")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--limit", type=int, default=None, help="first N dev conversations")
+    parser.add_argument("--variant", choices=VARIANTS, default="bias", help="what is compared")
     parser.add_argument("--machine-note", default=None)
     parser.add_argument("--out", type=Path, default=bc.RESULTS_DIR / "neutral-bias-cv.json")
     return parser
@@ -50,16 +64,38 @@ def forward_once(model: Any, processor: Any, conversations: list[Any]) -> list[t
 
 
 def score(
-    model: Any, outputs: list[tuple[Any, Any]], positions: list[int], bias: float, tau: float
+    model: Any,
+    outputs: list[tuple[Any, Any]],
+    positions: list[int],
+    bias: float,
+    tau: float,
+    pair_bias: float | None = None,
 ) -> dict[str, float]:
+    """Metrics of ``positions``; ``pair_bias`` (default ``bias``) decodes the pairs."""
     from unimeec.evaluation import evaluate
 
     gold, pred = [], []
     for k in positions:
         out, batch = outputs[k]
         gold += batch["conversations"]
-        pred += model.decode(out, batch, threshold=tau, neutral_bias=bias)
+        labelled = model.decode(out, batch, threshold=tau, neutral_bias=bias)
+        if pair_bias is not None and pair_bias != bias:
+            paired = model.decode(out, batch, threshold=tau, neutral_bias=pair_bias)
+            labelled = [c.with_predictions(pairs=p.pairs) for c, p in zip(labelled, paired)]
+        pred += labelled
     return evaluate(gold, pred)
+
+
+def neutral_share(conversations: list[Any]) -> float:
+    """Share of the labelled utterances whose gold emotion is neutral."""
+    from unimeec.data.labels import is_neutral
+
+    gold = [u.emotion for c in conversations for u in c.utterances if u.emotion is not None]
+    return sum(map(is_neutral, gold)) / len(gold)
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,8 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     grid = DecodingConfig()
     taus, biases = grid.threshold_grid, grid.neutral_bias_grid
     dev = load_dataset(args.dataset, "dev", data_dir=args.data_dir)[: args.limit]
+    if args.variant == "prior":
+        train_share = neutral_share(load_dataset(args.dataset, "train", data_dir=args.data_dir))
     halves = [list(range(0, len(dev), 2)), list(range(1, len(dev), 2))]
     machine = bc.machine_description(args.machine_note)
+    prefix = {"bias": "neutral-bias-cv", "split": "split-bias-cv", "prior": "prior-bias-cv"}[
+        args.variant
+    ]
     rows: list[dict[str, Any]] = []
     deltas: dict[str, list[float]] = {m: [] for m in METRICS}
     for run in args.runs:
@@ -87,14 +128,37 @@ def main(argv: list[str] | None = None) -> int:
             table = {(b, t): score(model, outputs, tune, b, t) for b in biases for t in taus}
             tau_only = pick_threshold({t: table[(0.0, t)]["mecpe_pair_f1"] for t in taus}, taus)
             bias, tau = pick_decoding({c: m["joint_f1"] for c, m in table.items()})
-            before = score(model, outputs, held, 0.0, tau_only)
-            after = score(model, outputs, held, bias, tau)
+            chosen: dict[str, float] = {"neutral_bias": bias, "cause_threshold": tau}
+            if args.variant == "bias":
+                before = score(model, outputs, held, 0.0, tau_only)
+                after = score(model, outputs, held, bias, tau)
+            else:
+                before = score(model, outputs, held, bias, tau)
+            if args.variant == "split":
+                emotion_scores = {(b, 0.5): table[(b, taus[0])]["merc_weighted_f1"] for b in biases}
+                emotion_bias = pick_decoding(emotion_scores)[0]
+                pair_bias, pair_tau = pick_decoding(
+                    {c: m["mecpe_pair_f1"] for c, m in table.items()}
+                )
+                after = score(model, outputs, held, emotion_bias, pair_tau, pair_bias)
+                chosen.update(
+                    emotion_bias=emotion_bias, pair_bias=pair_bias, pair_threshold=pair_tau
+                )
+            elif args.variant == "prior":
+                tune_share = neutral_share([dev[k] for k in tune])
+                corrected = bias - (logit(tune_share) - logit(train_share))
+                after = score(model, outputs, held, corrected, tau)
+                chosen.update(
+                    corrected_bias=corrected,
+                    tune_neutral_share=tune_share,
+                    train_neutral_share=train_share,
+                )
             change = {f"delta_{m}": after[m] - before[m] for m in METRICS}
             for m in METRICS:
                 deltas[m].append(change[f"delta_{m}"])
             rows.append(
                 bc.result_record(
-                    f"neutral-bias-cv-{Path(run).name}-fold{fold}",
+                    f"{prefix}-{Path(run).name}-fold{fold}",
                     args.dataset,
                     "dev",
                     {**change, **{f"held_out_{m}_before": before[m] for m in METRICS}},
@@ -102,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                     bc.command_line(argv),
                     machine,
                     run=str(run),
-                    chosen={"neutral_bias": bias, "cause_threshold": tau},
+                    chosen=chosen,
+                    variant=args.variant,
                     threshold_alone=tau_only,
                     tuned_on=len(tune),
                     held_out=len(held),
@@ -112,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     summary.update({f"delta_{m}_min": min(v) for m, v in deltas.items()})
     rows.append(
         bc.result_record(
-            "neutral-bias-cv-mean",
+            f"{prefix}-mean",
             args.dataset,
             "dev",
             summary,
@@ -120,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             bc.command_line(argv),
             machine,
             folds=len(deltas["joint_f1"]),
+            variant=args.variant,
         )
     )
     path = bc.write_results(rows, args.out)

@@ -338,8 +338,15 @@ def render(rows: list[dict[str, Any]]) -> str:
     if neutral:
         parts += [
             (
-                "### Neutral bias tuned with tau: change on the dev half it was not tuned on "
+                "### Choosing the neutral bias: change on the dev half it was not tuned on "
                 "(ECF 1.0 dev; percentage points)"
+            ),
+            "",
+            (
+                "`neutral-bias-cv`: tau alone -> bias and tau on joint F1 (shipped); "
+                "`split-bias-cv`: the shipped bias -> separate biases for emotion labels and "
+                "pairs; `prior-bias-cv`: the shipped bias -> corrected to the training "
+                "split's neutral share (`benchmarks/neutral_bias_cv.py --variant`)."
             ),
             "",
             speed_table(neutral, NEUTRAL_BIAS_COLUMNS),

@@ -59,3 +59,80 @@ def test_rows_score_the_held_out_half_at_the_choice_of_the_other(
     assert mean["delta_joint_f1"] == pytest.approx(
         statistics.fmean(r["metrics"]["delta_joint_f1"] for r in rows[:2])
     )
+
+
+def _tiny_model(tiny_backbone, shared_data, path):
+    labels = load_dataset("ecf1", "dev", shared_data)[0].labels
+    torch.manual_seed(0)
+    model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone, emotion_labels=list(labels)))
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), path)
+    return Predictor.from_pretrained(path)
+
+
+def test_split_scores_emotions_and_pairs_at_their_own_biases(
+    bench_dir, tiny_backbone, shared_data, tmp_path
+):
+    from neutral_bias_cv import main
+
+    predictor = _tiny_model(tiny_backbone, shared_data, tmp_path / "m")
+    out = tmp_path / "split.json"
+    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
+    assert main([*argv, "--variant", "split", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["name"] for r in rows] == [
+        "split-bias-cv-m-fold0",
+        "split-bias-cv-m-fold1",
+        "split-bias-cv-mean",
+    ]
+    dev = load_dataset("ecf1", "dev", shared_data)[:8]
+    for fold, row in enumerate(rows[:2]):
+        assert row["variant"] == "split"
+        c = row["chosen"]
+        held = dev[1 - fold :: 2]
+        shared = predictor.predict(
+            held, threshold=c["cause_threshold"], neutral_bias=c["neutral_bias"]
+        )
+        labelled = predictor.predict(held, neutral_bias=c["emotion_bias"])
+        paired = predictor.predict(held, threshold=c["pair_threshold"], neutral_bias=c["pair_bias"])
+        after = [e.with_predictions(pairs=p.pairs) for e, p in zip(labelled, paired)]
+        for metric in ("merc_weighted_f1", "mecpe_pair_f1"):
+            assert row["metrics"][f"delta_{metric}"] == pytest.approx(
+                evaluate(held, after)[metric] - evaluate(held, shared)[metric]
+            )
+
+
+def test_prior_moves_the_bias_by_the_neutral_log_odds_of_tuning_half_and_train(
+    bench_dir, tiny_backbone, shared_data, tmp_path
+):
+    import math
+
+    from neutral_bias_cv import main
+
+    predictor = _tiny_model(tiny_backbone, shared_data, tmp_path / "m")
+    out = tmp_path / "prior.json"
+    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
+    assert main([*argv, "--variant", "prior", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert rows[2]["name"] == "prior-bias-cv-mean"
+    train = [u.emotion for c in load_dataset("ecf1", "train", shared_data) for u in c.utterances]
+    p_train = train.count("neutral") / len(train)
+    assert p_train == pytest.approx(4389 / 9966)  # ECF 1.0 train: 4,389 of 9,966 neutral
+    dev = load_dataset("ecf1", "dev", shared_data)[:8]
+    for fold, row in enumerate(rows[:2]):
+        c = row["chosen"]
+        tune = [u.emotion for conv in dev[fold::2] for u in conv.utterances]
+        p_tune = tune.count("neutral") / len(tune)
+        assert c["tune_neutral_share"] == pytest.approx(p_tune)
+        expected = c["neutral_bias"] - (
+            math.log(p_tune / (1 - p_tune)) - math.log(p_train / (1 - p_train))
+        )
+        assert c["corrected_bias"] == pytest.approx(expected)
+        held = dev[1 - fold :: 2]
+        tau = c["cause_threshold"]
+        before = evaluate(
+            held, predictor.predict(held, threshold=tau, neutral_bias=c["neutral_bias"])
+        )
+        after = evaluate(held, predictor.predict(held, threshold=tau, neutral_bias=expected))
+        assert row["metrics"]["delta_joint_f1"] == pytest.approx(
+            after["joint_f1"] - before["joint_f1"]
+        )
