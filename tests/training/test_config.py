@@ -91,6 +91,7 @@ def test_parse_override() -> None:
         (["decoding.threshold_grid=[0.5, 1.5]"], r"thresholds must lie in \(0, 1\)"),
         (["data.batch_size=0"], r"data.batch_size: .*greater than or equal to 1"),
         (["trainer.max_epochs.x=1"], r"trainer.max_epochs is not a section"),
+        (["optim.backbone_frozen_ratio=1"], r"optim.backbone_frozen_ratio: .*less than 1"),
     ],
 )
 def test_bad_overrides_name_the_key(overrides: list[str], message: str) -> None:

@@ -108,3 +108,27 @@ def test_warmup_then_linear_decay() -> None:
         scheduler.step()
     lrs = {g["name"]: g["lr"] for g in optimizer.param_groups}
     assert lrs["backbone"] == constant.lr_backbone and lrs["head"] == constant.lr_head
+
+
+def test_backbone_frozen_ratio_holds_the_encoder_then_warms_it_up() -> None:
+    optim = OptimConfig(
+        lr_backbone=1e-4, lr_head=1e-3, warmup_ratio=0.25, backbone_frozen_ratio=0.2
+    )
+    optimizer = build_optimizer(_Toy(), optim)
+    scheduler = build_scheduler(optimizer, optim, total_steps=10)  # 2 frozen, then 8 steps
+    rates: dict[str, list[float]] = {"backbone": [], "backbone_no_decay": [], "head": []}
+    for _ in range(10):
+        for group in optimizer.param_groups:
+            if group["name"] in rates:
+                rates[group["name"]].append(group["lr"])
+        optimizer.step()
+        scheduler.step()
+    # the head: warm-up over round(0.25 * 10) = 2 steps, then linear decay over 8
+    assert rates["head"] == pytest.approx(
+        [0.0, 0.5e-3, 1e-3] + [1e-3 * (10 - k) / 8 for k in range(3, 10)]
+    )
+    # the backbone: 0 for 2 steps, then warm-up over round(0.25 * 8) = 2, decay over 6
+    assert rates["backbone"] == pytest.approx(
+        [0.0, 0.0, 0.0, 0.5e-4, 1e-4] + [1e-4 * (8 - m) / 6 for m in range(3, 8)]
+    )
+    assert rates["backbone_no_decay"] == rates["backbone"]

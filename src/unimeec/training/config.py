@@ -111,6 +111,10 @@ class OptimConfig(_Section):
     #: ``pcgrad``: project the conflicting part out of each task gradient on the shared
     #: weights (Yu et al., 2020) instead of summing them; joint runs on one device only.
     gradient_projection: Literal["none", "pcgrad"] = "none"
+    #: Fraction of the optimiser steps during which the backbone's rate is 0 (the fresh
+    #: prompt, context and head layers train on fixed features first, as in linear probing
+    #: then fine-tuning); the backbone's warm-up and decay then run over the steps left.
+    backbone_frozen_ratio: float = Field(default=0.0, ge=0, lt=1)
 
 
 class TrainerConfig(_Section):
