@@ -61,30 +61,32 @@ def test_rows_score_the_held_out_half_at_the_choice_of_the_other(
     )
 
 
-def _tiny_model(tiny_backbone, shared_data, path):
+def _run_variant(variant, tiny_backbone, shared_data, tmp_path):
+    """Rows of ``neutral_bias_cv.py --variant`` on 8 dev conversations, a Predictor of the
+    same tiny model, and those conversations."""
+    from neutral_bias_cv import main
+
     labels = load_dataset("ecf1", "dev", shared_data)[0].labels
     torch.manual_seed(0)
     model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone, emotion_labels=list(labels)))
-    save_checkpoint(model, UniMEECProcessor.from_config(model.config), path)
-    return Predictor.from_pretrained(path)
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), tmp_path / "m")
+    out = tmp_path / f"{variant}.json"
+    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
+    assert main([*argv, "--variant", variant, "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    dev = load_dataset("ecf1", "dev", shared_data)[:8]
+    return rows, Predictor.from_pretrained(tmp_path / "m"), dev
 
 
 def test_split_scores_emotions_and_pairs_at_their_own_biases(
     bench_dir, tiny_backbone, shared_data, tmp_path
 ):
-    from neutral_bias_cv import main
-
-    predictor = _tiny_model(tiny_backbone, shared_data, tmp_path / "m")
-    out = tmp_path / "split.json"
-    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
-    assert main([*argv, "--variant", "split", "--out", str(out)]) == 0
-    rows = json.loads(out.read_text())
+    rows, predictor, dev = _run_variant("split", tiny_backbone, shared_data, tmp_path)
     assert [r["name"] for r in rows] == [
         "split-bias-cv-m-fold0",
         "split-bias-cv-m-fold1",
         "split-bias-cv-mean",
     ]
-    dev = load_dataset("ecf1", "dev", shared_data)[:8]
     for fold, row in enumerate(rows[:2]):
         assert row["variant"] == "split"
         c = row["chosen"]
@@ -106,18 +108,11 @@ def test_prior_moves_the_bias_by_the_neutral_log_odds_of_tuning_half_and_train(
 ):
     import math
 
-    from neutral_bias_cv import main
-
-    predictor = _tiny_model(tiny_backbone, shared_data, tmp_path / "m")
-    out = tmp_path / "prior.json"
-    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
-    assert main([*argv, "--variant", "prior", "--out", str(out)]) == 0
-    rows = json.loads(out.read_text())
+    rows, predictor, dev = _run_variant("prior", tiny_backbone, shared_data, tmp_path)
     assert rows[2]["name"] == "prior-bias-cv-mean"
     train = [u.emotion for c in load_dataset("ecf1", "train", shared_data) for u in c.utterances]
     p_train = train.count("neutral") / len(train)
     assert p_train == pytest.approx(4389 / 9966)  # ECF 1.0 train: 4,389 of 9,966 neutral
-    dev = load_dataset("ecf1", "dev", shared_data)[:8]
     for fold, row in enumerate(rows[:2]):
         c = row["chosen"]
         tune = [u.emotion for conv in dev[fold::2] for u in conv.utterances]
