@@ -88,10 +88,12 @@ def score(
 
 def neutral_share(conversations: list[Any]) -> float:
     """Share of the labelled utterances whose gold emotion is neutral."""
-    from unimeec.data.labels import is_neutral
+    from unimeec.data import SplitStats
 
-    gold = [u.emotion for c in conversations for u in c.utterances if u.emotion is not None]
-    return sum(map(is_neutral, gold)) / len(gold)
+    stats = SplitStats(None, None)
+    for conversation in conversations:
+        stats.add(conversation)
+    return 1 - stats.emotion_utterances / stats.labelled_utterances
 
 
 def logit(p: float) -> float:

@@ -16,27 +16,33 @@ from unimeec.predict import Predictor
 from unimeec.training.config import DecodingConfig
 
 
-def test_rows_score_the_held_out_half_at_the_choice_of_the_other(
-    bench_dir, tiny_backbone, shared_data, tmp_path
-):
+def _run_variant(variant, tiny_backbone, shared_data, tmp_path):
+    """Rows of ``neutral_bias_cv.py --variant`` on 8 dev conversations, a Predictor of the
+    same tiny model, and those conversations."""
     from neutral_bias_cv import main
 
     labels = load_dataset("ecf1", "dev", shared_data)[0].labels
     torch.manual_seed(0)
     model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone, emotion_labels=list(labels)))
     save_checkpoint(model, UniMEECProcessor.from_config(model.config), tmp_path / "m")
-    out = tmp_path / "cv.json"
-    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8", "--out", str(out)]
-    assert main(argv) == 0
+    out = tmp_path / f"{variant}.json"
+    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
+    assert main([*argv, "--variant", variant, "--out", str(out)]) == 0
     rows = json.loads(out.read_text())
+    dev = load_dataset("ecf1", "dev", shared_data)[:8]
+    return rows, Predictor.from_pretrained(tmp_path / "m"), dev
+
+
+def test_rows_score_the_held_out_half_at_the_choice_of_the_other(
+    bench_dir, tiny_backbone, shared_data, tmp_path
+):
+    rows, predictor, dev = _run_variant("bias", tiny_backbone, shared_data, tmp_path)
     assert [r["name"] for r in rows] == [
         "neutral-bias-cv-m-fold0",
         "neutral-bias-cv-m-fold1",
         "neutral-bias-cv-mean",
     ]
     grid = DecodingConfig()
-    dev = load_dataset("ecf1", "dev", shared_data)[:8]
-    predictor = Predictor.from_pretrained(tmp_path / "m")
     for fold, row in enumerate(rows[:2]):
         assert row["split"] == "dev" and row["tuned_on"] == row["held_out"] == 4
         chosen = row["chosen"]
@@ -59,23 +65,6 @@ def test_rows_score_the_held_out_half_at_the_choice_of_the_other(
     assert mean["delta_joint_f1"] == pytest.approx(
         statistics.fmean(r["metrics"]["delta_joint_f1"] for r in rows[:2])
     )
-
-
-def _run_variant(variant, tiny_backbone, shared_data, tmp_path):
-    """Rows of ``neutral_bias_cv.py --variant`` on 8 dev conversations, a Predictor of the
-    same tiny model, and those conversations."""
-    from neutral_bias_cv import main
-
-    labels = load_dataset("ecf1", "dev", shared_data)[0].labels
-    torch.manual_seed(0)
-    model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone, emotion_labels=list(labels)))
-    save_checkpoint(model, UniMEECProcessor.from_config(model.config), tmp_path / "m")
-    out = tmp_path / f"{variant}.json"
-    argv = [str(tmp_path / "m"), "--data-dir", str(shared_data), "--limit", "8"]
-    assert main([*argv, "--variant", variant, "--out", str(out)]) == 0
-    rows = json.loads(out.read_text())
-    dev = load_dataset("ecf1", "dev", shared_data)[:8]
-    return rows, Predictor.from_pretrained(tmp_path / "m"), dev
 
 
 def test_split_scores_emotions_and_pairs_at_their_own_biases(
