@@ -5,7 +5,10 @@ user types), not through ``quality.py``; this turns such a run's ``metrics_test.
 ``metrics_dev.json`` and ``config.yaml`` into a row of ``benchmarks/results/`` with the
 command that made it, so it enters the tables like every other row. The date is the time
 the (last) run wrote its test metrics. Several run directories of one configuration, one
-per seed, make one row with the mean over seeds and ``metrics_std``.
+per seed, make one row with the mean over seeds and ``metrics_std``. With
+``--gold-emotions`` a second row, ``<name>-gold-emotions``, scores the same saved models
+with cause pairs decoded for the gold emotion utterances (the paper's claim "joint >=
+cause-only" is about this number), as ``quality.py`` does for the runs it trains.
 
     python benchmarks/run_record.py runs/ecf1-joint --name unimeec-tune-default \\
         --command "unimeec train --config configs/ecf1_joint.yaml" \\
@@ -42,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         default=[],
         help="overrides the variant is on top of (tuning rows)",
+    )
+    parser.add_argument(
+        "--gold-emotions",
+        action="store_true",
+        help="also write <name>-gold-emotions: each run's model/ on its test split, "
+        "cause pairs decoded for the gold emotion utterances",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=bc.DEFAULT_DATA_DIR,
+        help="where the test split is read for --gold-emotions",
     )
     return parser
 
@@ -85,14 +100,42 @@ def _disagreement(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return sorted(k for k in left.keys() & right.keys() if left[k] != right[k])
 
 
-def run_row(args: argparse.Namespace) -> dict[str, Any]:
-    """One row from one run, or the mean (and ``metrics_std``) of several seeds' runs."""
+def _gold_emotion_metrics(run: dict[str, Any], data_dir: Path) -> dict[str, float]:
+    """Test metrics of the run's saved model with pairs decoded for the gold emotions.
+
+    The test conversations are those the run was scored on: its dataset, test split and
+    ``data.limit``.
+    """
+    from unimeec_runner import predict_with_gold_emotions
+
+    from unimeec.data import load_dataset
+    from unimeec.evaluation import evaluate
+
+    data = run["config"]["data"]
+    model_dir = run["run_dir"] / "model"
+    if not (model_dir / "config.json").is_file():
+        raise SystemExit(f"{model_dir}: no saved model (config.json) for --gold-emotions")
+    test = load_dataset(data["dataset"], data.get("test_split", "test"), data_dir=data_dir)
+    test = test[: data["limit"]] if data.get("limit") else test
+    device = argparse.Namespace(device="cpu", precision="32")
+    return evaluate(test, predict_with_gold_emotions(model_dir, test, device))
+
+
+def load_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The run directories of ``args``, each with its wall time from ``--seconds``."""
     seconds = list(args.seconds or [])
     if seconds and len(seconds) != len(args.run_dir):
         raise SystemExit(
             f"--seconds: {len(seconds)} values for {len(args.run_dir)} run directories"
         )
-    runs = [_one_run(d, seconds[k] if seconds else None) for k, d in enumerate(args.run_dir)]
+    return [_one_run(d, seconds[k] if seconds else None) for k, d in enumerate(args.run_dir)]
+
+
+def run_row(
+    args: argparse.Namespace, runs: list[dict[str, Any]] | None = None, name: str | None = None
+) -> dict[str, Any]:
+    """One row from one run, or the mean (and ``metrics_std``) of several seeds' runs."""
+    runs = load_runs(args) if runs is None else runs
     first = runs[0]
     dataset = first["config"]["data"]["dataset"]
     for run in runs[1:]:
@@ -118,7 +161,7 @@ def run_row(args: argparse.Namespace) -> dict[str, Any]:
     if len(runs) > 1:
         extra["metrics_std"] = bc.headline(std, dataset)
     row = bc.result_record(
-        args.name,
+        name or args.name,
         dataset,
         "test",
         bc.headline(mean, dataset),
@@ -134,12 +177,20 @@ def run_row(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    runs = load_runs(args)
+    new = [run_row(args, runs)]
+    if args.gold_emotions:
+        gold = [{**run, "test": _gold_emotion_metrics(run, args.data_dir)} for run in runs]
+        row = run_row(args, gold, f"{args.name}-gold-emotions")
+        row["note"] = "the same trained models; cause pairs decoded for the gold emotion utterances"
+        new.append(row)
+    names = {row["name"] for row in new}
     rows = []
     if args.append and args.out.is_file():
         rows = [
-            r for r in json.loads(args.out.read_text(encoding="utf-8")) if r["name"] != args.name
+            r for r in json.loads(args.out.read_text(encoding="utf-8")) if r["name"] not in names
         ]
-    rows.append(run_row(args))
+    rows.extend(new)
     bc.write_results(rows, args.out)
     print(f"wrote {len(rows)} rows to {args.out}")
     return 0

@@ -102,3 +102,46 @@ def test_one_row_from_several_seeds_holds_mean_and_spread(tmp_path, bench_dir):
         SystemExit, match=r"differs from .* in more than the seed \(optim.lr_backbone\)"
     ):
         run_record.main([runs[0], other, *args[3:]])
+
+
+def test_gold_emotions_scores_the_saved_model_on_the_runs_test_conversations(
+    tmp_path, bench_dir, tiny_backbone, shared_data
+):
+    import argparse
+
+    import run_record
+    import torch
+    from unimeec_runner import predict_with_gold_emotions
+
+    from unimeec.checkpoint import save_checkpoint
+    from unimeec.data import load_dataset
+    from unimeec.evaluation import evaluate
+    from unimeec.models import UniMEECConfig, UniMEECModel, UniMEECProcessor
+
+    run = _run(tmp_path, 0.3)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["data"] |= {"limit": 6, "test_split": "test"}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    test = load_dataset("ecf1", "test", shared_data)[:6]
+    argv = [str(run), "--name", "unimeec", "--command", "c", "--out", str(tmp_path / "r.json")]
+    argv += ["--gold-emotions", "--data-dir", str(shared_data)]
+    with pytest.raises(SystemExit, match=r"model: no saved model \(config.json\)"):
+        run_record.main(argv)
+
+    torch.manual_seed(0)
+    model = UniMEECModel(UniMEECConfig(backbone=tiny_backbone, emotion_labels=list(test[0].labels)))
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), run / "model")
+    assert run_record.main(argv) == 0
+    plain, gold = json.loads((tmp_path / "r.json").read_text())
+    assert (plain["name"], gold["name"]) == ("unimeec", "unimeec-gold-emotions")
+    assert plain["metrics"]["mecpe_pair_f1"] == 0.3  # metrics_test.json, untouched
+    assert gold["metrics"]["merc_weighted_f1"] == 1.0  # the emotions are the gold ones
+    expected = evaluate(
+        test,
+        predict_with_gold_emotions(
+            run / "model", test, argparse.Namespace(device="cpu", precision="32")
+        ),
+    )
+    assert gold["metrics"]["mecpe_pair_f1"] == pytest.approx(expected["mecpe_pair_f1"])
+    assert gold["all_metrics"]["mecpe_emotion_f1"] == 1.0
+    assert "gold emotion utterances" in gold["note"]
