@@ -38,6 +38,7 @@ class Line:
 
 
 R1, R2 = "gpu-sweep-round1.json", "gpu-sweep-round2.json"
+AB = "ablations-cpu-ecf1-main-job.json"  # the main job's config, one change per row
 W, A, P, C = "merc_weighted_f1", "merc_accuracy", "mecpe_pair_f1", "mecpe_cat_weighted_f1"
 SS, SP = "semeval_st1_strict_weighted_f1", "semeval_st1_proportional_weighted_f1"
 LINES: tuple[Line, ...] = (
@@ -136,6 +137,25 @@ LINES: tuple[Line, ...] = (
             "the config before (no weight average), seeds 42, 0, 1: ",
         ),
         "target of issue 16: 57 / 52",
+    ),
+    Line(
+        "the paper's claims at the main job's budget (2 CPU cores, seeds 42, 0, 1): "
+        "emotion w-F1, joint against emotion-only training",
+        Cell(AB, ("unimeec",), "ecf1", (W,), "joint: "),
+        Cell(AB, ("unimeec-emotion-only",), "ecf1", (W,), "emotion-only: "),
+        "paper: joint > emotion-only",
+    ),
+    Line(
+        "the same: pair F1 for the gold emotions, joint against cause-only training",
+        Cell(AB, ("unimeec-gold-emotions",), "ecf1", (P,), "joint: "),
+        Cell(AB, ("unimeec-cause-only-gold-emotions",), "ecf1", (P,), "cause-only: "),
+        "paper: joint > cause-only",
+    ),
+    Line(
+        "the same: THC on against THC off, emotion w-F1 / pair F1",
+        Cell(AB, ("unimeec",), "ecf1", (W, P), "THC on: "),
+        Cell(AB, ("unimeec-no-thc",), "ecf1", (W, P), "THC off: "),
+        "paper: THC on > off",
     ),
     Line(
         "the main job distilled from a 1-epoch all-mpnet-base-v2 teacher (`distill.weight=0.5`; "
