@@ -117,8 +117,8 @@ def _gold_emotion_metrics(run: dict[str, Any], data_dir: Path) -> dict[str, floa
         raise SystemExit(f"{model_dir}: no saved model (config.json) for --gold-emotions")
     test = load_dataset(data["dataset"], data.get("test_split", "test"), data_dir=data_dir)
     test = test[: data["limit"]] if data.get("limit") else test
-    device = argparse.Namespace(device="cpu", precision="32")
-    return evaluate(test, predict_with_gold_emotions(model_dir, test, device))
+    settings = argparse.Namespace(device="cpu", precision="32")
+    return evaluate(test, predict_with_gold_emotions(model_dir, test, settings))
 
 
 def load_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -131,11 +131,8 @@ def load_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [_one_run(d, seconds[k] if seconds else None) for k, d in enumerate(args.run_dir)]
 
 
-def run_row(
-    args: argparse.Namespace, runs: list[dict[str, Any]] | None = None, name: str | None = None
-) -> dict[str, Any]:
+def run_row(args: argparse.Namespace, runs: list[dict[str, Any]], name: str) -> dict[str, Any]:
     """One row from one run, or the mean (and ``metrics_std``) of several seeds' runs."""
-    runs = load_runs(args) if runs is None else runs
     first = runs[0]
     dataset = first["config"]["data"]["dataset"]
     for run in runs[1:]:
@@ -161,7 +158,7 @@ def run_row(
     if len(runs) > 1:
         extra["metrics_std"] = bc.headline(std, dataset)
     row = bc.result_record(
-        name or args.name,
+        name,
         dataset,
         "test",
         bc.headline(mean, dataset),
@@ -178,7 +175,7 @@ def run_row(
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     runs = load_runs(args)
-    new = [run_row(args, runs)]
+    new = [run_row(args, runs, args.name)]
     if args.gold_emotions:
         gold = [{**run, "test": _gold_emotion_metrics(run, args.data_dir)} for run in runs]
         row = run_row(args, gold, f"{args.name}-gold-emotions")
