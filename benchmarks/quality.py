@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_common as bc
+from unimeec_runner import GOLD_EMOTIONS_NOTE
 
 log = logging.getLogger("benchmarks.quality")
 
@@ -246,8 +247,7 @@ def run_unimeec(
             args.seeds,
             training=runs,
             train_conversations=len(splits["train"]),
-            note="the same trained models; cause pairs decoded for the gold emotion "
-            "utterances (compare with baseline-rule-gold-emotions)",
+            note=f"{GOLD_EMOTIONS_NOTE} (compare with baseline-rule-gold-emotions)",
         )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import bench_common as bc
 import yaml
+from unimeec_runner import GOLD_EMOTIONS_NOTE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.gold_emotions:
         gold = [{**run, "test": _gold_emotion_metrics(run, args.data_dir)} for run in runs]
         row = run_row(args, gold, f"{args.name}-gold-emotions")
-        row["note"] = "the same trained models; cause pairs decoded for the gold emotion utterances"
+        row["note"] = GOLD_EMOTIONS_NOTE
         new.append(row)
     names = {row["name"] for row in new}
     rows = []

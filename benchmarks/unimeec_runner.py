@@ -60,6 +60,10 @@ def training_overrides(
     return overrides
 
 
+#: The note of every ``<name>-gold-emotions`` row (quality.py, run_record.py).
+GOLD_EMOTIONS_NOTE = "the same trained models; cause pairs decoded for the gold emotion utterances"
+
+
 def predict_with_gold_emotions(
     model_dir: Path, conversations: list[Any], args: argparse.Namespace, batch_size: int = 16
 ) -> list[Any]:
