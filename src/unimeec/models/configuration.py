@@ -132,6 +132,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "distance_clip",
         "distance_embedding_size",
         "cause_hidden_size",
+        "cause_layers",
         "span_head",
         "span_hidden_size",
         "span_max_tokens",
@@ -221,6 +222,9 @@ class UniMEECConfig(PretrainedConfig):
         cause_past, cause_future: cause candidates ``j`` in ``[i - K_past, i + K_future]``.
         distance_clip, distance_embedding_size, cause_hidden_size: the pair scorer's relative
             distance embedding and hidden layer.
+        cause_layers: token-level Transformer layers that only the cause side reads
+            (:mod:`unimeec.models.cause_branch`; 0 = none, the cause head reads the shared
+            encoder's states). They start as the identity. An emotion-only model builds none.
         span_head, span_hidden_size, span_max_tokens: the cause-span head
             (:mod:`unimeec.models.spans`).
 
@@ -298,6 +302,7 @@ class UniMEECConfig(PretrainedConfig):
         distance_clip: int | None = None,
         distance_embedding_size: int = 32,
         cause_hidden_size: int | None = None,
+        cause_layers: int = 0,
         span_head: bool = False,
         span_hidden_size: int | None = None,
         span_max_tokens: int | None = None,
@@ -364,6 +369,7 @@ class UniMEECConfig(PretrainedConfig):
         self.distance_clip = distance_clip
         self.distance_embedding_size = distance_embedding_size
         self.cause_hidden_size = cause_hidden_size
+        self.cause_layers = cause_layers
         self.span_head = span_head
         self.span_hidden_size = span_hidden_size
         self.span_max_tokens = span_max_tokens
@@ -523,6 +529,7 @@ class UniMEECConfig(PretrainedConfig):
         self._check_bools("span_head")
         self._check_ints("cause_past", "cause_future", minimum=0)
         self._check_ints("distance_embedding_size", minimum=1)
+        self._check_ints("cause_layers", minimum=0)
         self._check_ints("distance_clip", "cause_hidden_size", minimum=0, nullable=True)
         self._check_ints("span_hidden_size", "span_max_tokens", minimum=1, nullable=True)
         if self.span_head and self.tasks == "emotion":

@@ -47,6 +47,7 @@ from transformers.utils import ModelOutput
 from unimeec.data.labels import is_neutral
 from unimeec.data.schema import CauseSpan, Conversation, EmotionCausePair
 from unimeec.errors import ConfigError, FeatureError
+from unimeec.models.cause_branch import CauseBranch
 from unimeec.models.configuration import UniMEECConfig
 from unimeec.models.context import HierarchicalContext
 from unimeec.models.heads import CauseHead, EmotionHead, MaskedLMEmotionHead, SpanHead
@@ -62,6 +63,16 @@ LOSS_WEIGHTS_PARAMETER = "loss_log_variances"
 def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``table[index]`` for a 2-D table and any index shape, via ``index_select``."""
     return table.index_select(0, index.reshape(-1)).view(*index.shape, table.shape[-1])
+
+
+def _slot_means(hidden: torch.Tensor, x_positions: torch.Tensor) -> torch.Tensor:
+    """[M, U, H]: the mean hidden state over each X slot (prefix sums; float accumulation)."""
+    _, length, size = hidden.shape
+    prefix = F.pad(hidden.float().cumsum(1), (0, 0, 1, 0)).reshape(-1, size)
+    rows, start, end = x_positions.unbind(-1)
+    base = rows * (length + 1)
+    bounds = _rows(prefix, torch.stack([base + start, base + end]))  # [2, M, U, H]
+    return ((bounds[1] - bounds[0]) / (end - start).clamp_min(1)[..., None]).to(hidden.dtype)
 
 
 @dataclass
@@ -159,6 +170,16 @@ class UniMEECModel(PreTrainedModel):
             if config.loss_balancing == "uncertainty" and config.tasks == "joint"
             else None
         )
+        self.cause_branch = (
+            CauseBranch(
+                hidden,
+                getattr(self.backbone.config, "num_attention_heads", config.thc_heads),
+                config.cause_layers,
+                config.dropout,
+            )
+            if config.cause_layers and config.tasks != "emotion"
+            else None
+        )
         self.post_init()
 
     # ------------------------------------------------------------------ construction
@@ -212,7 +233,10 @@ class UniMEECModel(PreTrainedModel):
             init.copy_(module.weight, self.label_word_embeddings())
             init.zeros_(module.bias)
         elif isinstance(module, nn.Linear):
-            init.normal_(module.weight, mean=0.0, std=std)
+            if getattr(module, "zero_init", False):  # the cause branch's output projections
+                init.zeros_(module.weight)
+            else:
+                init.normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
                 init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
@@ -315,9 +339,13 @@ class UniMEECModel(PreTrainedModel):
         hidden = self.backbone.base_model(
             inputs_embeds=embeds, attention_mask=attention_mask
         ).last_hidden_state
-        states = self._slot_states(
-            hidden, x_positions, mask_e_positions, mask_c_positions, modality_mask
-        )  # [3, U, H]: x, e, c
+        # the cause side's token states: its own layers on top (cause_layers), else shared
+        cause_hidden = (
+            self.cause_branch(hidden, attention_mask) if self.cause_branch is not None else hidden
+        )
+        states, cause_x = self._slot_states(
+            hidden, cause_hidden, x_positions, mask_e_positions, mask_c_positions, modality_mask
+        )  # [3, U, H]: x, e, c (c from the cause side); cause_x: x of the cause side or None
         if self.context is not None:
             states = self._thc(
                 states,
@@ -337,7 +365,7 @@ class UniMEECModel(PreTrainedModel):
         i_flat, j_flat = candidate_utterances.unbind(-1)
         cause_logits = self.cause_head(
             c.index_select(0, i_flat),
-            x.index_select(0, j_flat),
+            (x if cause_x is None else cause_x).index_select(0, j_flat),
             candidate_pairs[:, 1] - candidate_pairs[:, 2],
         )
         out = UniMEECOutput(
@@ -349,7 +377,7 @@ class UniMEECModel(PreTrainedModel):
         if self.span_head is not None:
             self._span_logits(
                 out,
-                hidden,
+                cause_hidden,
                 x_positions[0],
                 span_word_ids,
                 candidate_utterances,
@@ -389,32 +417,42 @@ class UniMEECModel(PreTrainedModel):
     def _slot_states(
         self,
         hidden: torch.Tensor,
+        cause_hidden: torch.Tensor,
         x_positions: torch.Tensor,
         mask_e_positions: torch.Tensor,
         mask_c_positions: torch.Tensor,
         modality_mask: torch.Tensor,
-    ) -> torch.Tensor:
-        """Fused [3, U, H] states x, e, c from the X slots (mean, by prefix sums) and masks.
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Fused [3, U, H] states x, e, c from the X slots (mean) and masks, and ``cause_x``.
 
-        Rows are taken with ``index_select`` on flattened tensors: its backward is one
-        ``index_add``, where advanced indexing would sort the indices first.
+        ``c`` is read from ``cause_hidden`` (the cause side's token states); when those are
+        not the shared ones (``cause_layers``), ``cause_x`` [U, H] is the cause side's own X
+        slot mean, else None. Rows are taken with ``index_select`` on flattened tensors: its
+        backward is one ``index_add``, where advanced indexing would sort the indices first.
         """
         n_seq, length, size = hidden.shape
-        masks = torch.stack([mask_e_positions, mask_c_positions])  # [2, M, U, 2]
-        at = _rows(hidden.reshape(n_seq * length, size), masks[..., 0] * length + masks[..., 1])
-        prefix = F.pad(hidden.float().cumsum(1), (0, 0, 1, 0)).reshape(-1, size)
-        rows, start, end = x_positions.unbind(-1)
-        base = rows * (length + 1)
-        bounds = _rows(prefix, torch.stack([base + start, base + end]))  # [2, M, U, H]
-        x_states = (bounds[1] - bounds[0]) / (end - start).clamp_min(1)[..., None]
+        branch = cause_hidden is not hidden
+        if branch:
+            at = [
+                _rows(states.reshape(n_seq * length, size), where[..., 0] * length + where[..., 1])
+                for states, where in ((hidden, mask_e_positions), (cause_hidden, mask_c_positions))
+            ]
+        else:
+            masks = torch.stack([mask_e_positions, mask_c_positions])  # [2, M, U, 2]
+            at = _rows(hidden.reshape(n_seq * length, size), masks[..., 0] * length + masks[..., 1])
         fused = torch.stack(
             [
-                self.fuse_x(x_states.to(hidden.dtype), modality_mask),
+                self.fuse_x(_slot_means(hidden, x_positions), modality_mask),
                 self.fuse_e(at[0], modality_mask),
                 self.fuse_c(at[1], modality_mask),
             ]
         )
-        return self.dropout(fused)
+        cause_x = (
+            self.dropout(self.fuse_x(_slot_means(cause_hidden, x_positions), modality_mask))
+            if branch
+            else None
+        )
+        return self.dropout(fused), cause_x
 
     def _thc(
         self,
