@@ -22,7 +22,7 @@ def test_defaults_are_the_documented_ones(minilm_path):
         True,
         True,
     )
-    assert config.emotion_readout == "mask"
+    assert config.emotion_readout == "mask" and config.cause_layers == 0
     assert (config.cause_past, config.cause_future) == (7, 3)
     assert config.ordered_modalities == ["text"]
     assert config.effective_chunk_overlap == config.prompt_past + config.prompt_future
@@ -144,6 +144,7 @@ def test_group_is_a_read_view_and_the_saved_config_stays_flat(tmp_path):
         ),
         ({"chunk_overlap": -1}, "chunk_overlap: must be null or an integer >= 0, got -1"),
         ({"span_max_tokens": 0}, "span_max_tokens: must be null or an integer >= 1, got 0"),
+        ({"cause_layers": -1}, "cause_layers: must be an integer >= 0, got -1"),
         ({"thc_heads": 2.0}, "thc_heads: must be an integer >= 1, got 2.0"),
         ({"cause_floor": -0.1}, "cause_floor: must be a probability in [0, 1], got -0.1"),
         ({"span_loss_weight": -1}, "span_loss_weight: must be >= 0, got -1"),

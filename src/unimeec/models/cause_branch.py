@@ -1,10 +1,11 @@
-"""Token-level layers of the cause side only (``cause_layers``), on top of the shared encoder.
+"""Token-level layers of the cause side (``cause_layers``), on top of the shared encoder.
 
 Why: trained on causes alone, the same model finds about one point more cause pairs for the
 gold emotions than the joint model (docs/quality.md, round 10): the shared encoder is shaped
-mostly by the emotion loss. A few layers that only the cause side reads give the cause task
-token states of its own, while the encoder stays shared and the model stays one jointly
-trained model. Each layer is a pre-LayerNorm Transformer block (self-attention over the
+mostly by the emotion loss. A few layers on the cause side give the cause task token states
+of its own (``[MASK_c]`` and the cause head's utterance states are read from them; THC's
+emotion level still reads ``c'_i``, so emotions keep reading their causes), while the encoder
+stays shared and the model stays one jointly trained model. Each layer is a pre-LayerNorm Transformer block (self-attention over the
 backbone's sequence with its padding mask, then a feed-forward block) whose two output
 projections start at zero, so at the start of training the branch is the identity and the
 cause side reads exactly the shared states; it departs from them only as far as the cause

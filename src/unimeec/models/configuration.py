@@ -222,9 +222,10 @@ class UniMEECConfig(PretrainedConfig):
         cause_past, cause_future: cause candidates ``j`` in ``[i - K_past, i + K_future]``.
         distance_clip, distance_embedding_size, cause_hidden_size: the pair scorer's relative
             distance embedding and hidden layer.
-        cause_layers: token-level Transformer layers that only the cause side reads
-            (:mod:`unimeec.models.cause_branch`; 0 = none, the cause head reads the shared
-            encoder's states). They start as the identity. An emotion-only model builds none.
+        cause_layers: token-level Transformer layers of the cause side on top of the shared
+            encoder (:mod:`unimeec.models.cause_branch`): ``[MASK_c]`` and the cause head's
+            utterance states ``x_j`` are read from them (0 = none: from the shared states, and
+            ``x'_j`` after THC). They start as the identity. An emotion-only model builds none.
         span_head, span_hidden_size, span_max_tokens: the cause-span head
             (:mod:`unimeec.models.spans`).
 
