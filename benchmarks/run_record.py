@@ -8,7 +8,9 @@ the (last) run wrote its test metrics. Several run directories of one configurat
 per seed, make one row with the mean over seeds and ``metrics_std``. With
 ``--gold-emotions`` a second row, ``<name>-gold-emotions``, scores the same saved models
 with cause pairs decoded for the gold emotion utterances (the paper's claim "joint >=
-cause-only" is about this number), as ``quality.py`` does for the runs it trains.
+cause-only" is about this number), as ``quality.py`` does for the runs it trains; its
+``dev_metrics`` are the same decoding on the run's dev split, so a choice about the cause
+side can be made on dev.
 
     python benchmarks/run_record.py runs/ecf1-joint --name unimeec-tune-default \\
         --command "unimeec train --config configs/ecf1_joint.yaml" \\
@@ -50,14 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--gold-emotions",
         action="store_true",
-        help="also write <name>-gold-emotions: each run's model/ on its test split, "
-        "cause pairs decoded for the gold emotion utterances",
+        help="also write <name>-gold-emotions: each run's model/ on its test (and dev) "
+        "split, cause pairs decoded for the gold emotion utterances",
     )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=bc.DEFAULT_DATA_DIR,
-        help="where the test split is read for --gold-emotions",
+        help="where the test and dev splits are read for --gold-emotions",
     )
     return parser
 
@@ -101,11 +103,12 @@ def _disagreement(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return sorted(k for k in left.keys() & right.keys() if left[k] != right[k])
 
 
-def _gold_emotion_metrics(run: dict[str, Any], data_dir: Path) -> dict[str, float]:
-    """Test metrics of the run's saved model with pairs decoded for the gold emotions.
+def _gold_emotion_metrics(run: dict[str, Any], data_dir: Path, split: str) -> dict[str, float]:
+    """Metrics of the run's saved model on ``split`` ("test" or "dev") with pairs decoded
+    for the gold emotions, or {} for a run without that split.
 
-    The test conversations are those the run was scored on: its dataset, test split and
-    ``data.limit``.
+    The conversations are those the run was scored on: its dataset, ``data.test_split``
+    (or ``data.dev_split``) and ``data.limit``.
     """
     from unimeec_runner import predict_with_gold_emotions
 
@@ -116,10 +119,13 @@ def _gold_emotion_metrics(run: dict[str, Any], data_dir: Path) -> dict[str, floa
     model_dir = run["run_dir"] / "model"
     if not (model_dir / "config.json").is_file():
         raise SystemExit(f"{model_dir}: no saved model (config.json) for --gold-emotions")
-    test = load_dataset(data["dataset"], data.get("test_split", "test"), data_dir=data_dir)
-    test = test[: data["limit"]] if data.get("limit") else test
+    name = data.get(f"{split}_split", split)
+    if not name:
+        return {}
+    conversations = load_dataset(data["dataset"], name, data_dir=data_dir)
+    conversations = conversations[: data["limit"]] if data.get("limit") else conversations
     settings = argparse.Namespace(device="cpu", precision="32")
-    return evaluate(test, predict_with_gold_emotions(model_dir, test, settings))
+    return evaluate(conversations, predict_with_gold_emotions(model_dir, conversations, settings))
 
 
 def load_runs(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -178,7 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = load_runs(args)
     new = [run_row(args, runs, args.name)]
     if args.gold_emotions:
-        gold = [{**run, "test": _gold_emotion_metrics(run, args.data_dir)} for run in runs]
+        gold = [
+            {
+                **run,
+                "test": _gold_emotion_metrics(run, args.data_dir, "test"),
+                "dev": _gold_emotion_metrics(run, args.data_dir, "dev"),
+            }
+            for run in runs
+        ]
         row = run_row(args, gold, f"{args.name}-gold-emotions")
         row["note"] = GOLD_EMOTIONS_NOTE
         new.append(row)

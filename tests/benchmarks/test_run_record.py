@@ -120,7 +120,7 @@ def test_gold_emotions_scores_the_saved_model_on_the_runs_test_conversations(
 
     run = _run(tmp_path, 0.3)
     config = yaml.safe_load((run / "config.yaml").read_text())
-    config["data"] |= {"limit": 6, "test_split": "test"}
+    config["data"] |= {"limit": 6, "test_split": "test", "dev_split": "dev"}
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     test = load_dataset("ecf1", "test", shared_data)[:6]
     argv = [str(run), "--name", "unimeec", "--command", "c", "--out", str(tmp_path / "r.json")]
@@ -144,4 +144,16 @@ def test_gold_emotions_scores_the_saved_model_on_the_runs_test_conversations(
     )
     assert gold["metrics"]["mecpe_pair_f1"] == pytest.approx(expected["mecpe_pair_f1"])
     assert gold["all_metrics"]["mecpe_emotion_f1"] == 1.0
+    # dev: the same decoding on the run's dev conversations, for choices made on dev
+    dev = load_dataset("ecf1", "dev", shared_data)[:6]
+    expected_dev = evaluate(
+        dev,
+        predict_with_gold_emotions(
+            run / "model", dev, argparse.Namespace(device="cpu", precision="32")
+        ),
+    )
+    dev_row = gold["training"][0]["dev_metrics"]
+    assert dev_row["mecpe_pair_f1"] == pytest.approx(expected_dev["mecpe_pair_f1"])
+    assert dev_row["merc_weighted_f1"] == 1.0
+    assert plain["training"][0]["dev_metrics"] != dev_row
     assert "gold emotion utterances" in gold["note"]
