@@ -105,7 +105,7 @@ def test_field_groups_hold_every_argument_once_and_each_has_a_validator():
     params = inspect.signature(UniMEECConfig.__init__).parameters
     arguments = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     grouped = [name for names in FIELD_GROUPS.values() for name in names]
-    assert len(arguments) == 55 and sorted(grouped) == sorted(arguments)
+    assert len(arguments) == 56 and sorted(grouped) == sorted(arguments)
     assert all(callable(getattr(UniMEECConfig, f"_validate_{g}", None)) for g in FIELD_GROUPS)
 
 

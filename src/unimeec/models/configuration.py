@@ -133,6 +133,7 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
         "distance_embedding_size",
         "cause_hidden_size",
         "cause_layers",
+        "cause_reads_emotion",
         "span_head",
         "span_hidden_size",
         "span_max_tokens",
@@ -226,6 +227,9 @@ class UniMEECConfig(PretrainedConfig):
             encoder (:mod:`unimeec.models.cause_branch`): ``[MASK_c]`` and the cause head's
             utterance states ``x_j`` are read from them (0 = none: from the shared states, and
             ``x'_j`` after THC). They start as the identity. An emotion-only model builds none.
+        cause_reads_emotion: the pair scorer also reads what the emotion head reads for
+            ``i`` (``e'_i``, or ``e'_i + x'_i`` with ``mask+slot``), so the cause of an
+            emotion can depend on the emotion (:class:`~unimeec.models.heads.CauseHead`).
         span_head, span_hidden_size, span_max_tokens: the cause-span head
             (:mod:`unimeec.models.spans`).
 
@@ -304,6 +308,7 @@ class UniMEECConfig(PretrainedConfig):
         distance_embedding_size: int = 32,
         cause_hidden_size: int | None = None,
         cause_layers: int = 0,
+        cause_reads_emotion: bool = False,
         span_head: bool = False,
         span_hidden_size: int | None = None,
         span_max_tokens: int | None = None,
@@ -371,6 +376,7 @@ class UniMEECConfig(PretrainedConfig):
         self.distance_embedding_size = distance_embedding_size
         self.cause_hidden_size = cause_hidden_size
         self.cause_layers = cause_layers
+        self.cause_reads_emotion = cause_reads_emotion
         self.span_head = span_head
         self.span_hidden_size = span_hidden_size
         self.span_max_tokens = span_max_tokens
@@ -527,7 +533,7 @@ class UniMEECConfig(PretrainedConfig):
     def _validate_heads(self) -> None:
         self._check_choice("tasks", ("joint", "emotion", "cause"))
         self._check_choice("emotion_readout", EMOTION_READOUTS)
-        self._check_bools("span_head")
+        self._check_bools("span_head", "cause_reads_emotion")
         self._check_ints("cause_past", "cause_future", minimum=0)
         self._check_ints("distance_embedding_size", minimum=1)
         self._check_ints("cause_layers", minimum=0)

@@ -53,7 +53,12 @@ class MaskedLMEmotionHead(nn.Module):
 
 
 class CauseHead(nn.Module):
-    """``s_ij = MLP([c'_i; x'_j; c'_i * x'_j; r(clip(i - j))])``, one logit per candidate."""
+    """``s_ij = MLP([c'_i; x'_j; c'_i * x'_j; r(clip(i - j))])``, one logit per candidate.
+
+    With ``reads_emotion`` the features also hold the emotion head's input of ``i`` and its
+    product with ``x'_j``: ``[...; h^e_i; h^e_i * x'_j]``, so which utterance caused an
+    emotion can depend on which emotion it is.
+    """
 
     def __init__(
         self,
@@ -62,31 +67,37 @@ class CauseHead(nn.Module):
         distance_clip: int,
         distance_size: int,
         dropout: float,
+        reads_emotion: bool = False,
     ) -> None:
         super().__init__()
         self.distance_clip = distance_clip
+        self.reads_emotion = reads_emotion
         self.distance = nn.Embedding(2 * distance_clip + 1, distance_size)
+        width = (5 if reads_emotion else 3) * hidden_size + distance_size
         self.mlp = nn.Sequential(
-            nn.Linear(3 * hidden_size + distance_size, inner_size),
+            nn.Linear(width, inner_size),
             nn.GELU(),
             nn.Dropout(dropout),
             nn.Linear(inner_size, 1),
         )
 
     def forward(
-        self, cause_states: torch.Tensor, utterance_states: torch.Tensor, offsets: torch.Tensor
+        self,
+        cause_states: torch.Tensor,
+        utterance_states: torch.Tensor,
+        offsets: torch.Tensor,
+        emotion_states: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """cause_states = c'_i, utterance_states = x'_j [P, H]; offsets = i - j [P] -> [P]."""
+        """cause_states = c'_i, utterance_states = x'_j [P, H]; offsets = i - j [P];
+        emotion_states = h^e_i [P, H] (``reads_emotion`` only) -> [P]."""
+        if (emotion_states is not None) != self.reads_emotion:
+            raise ValueError("emotion_states must be given exactly when reads_emotion is set")
         clipped = offsets.clamp(-self.distance_clip, self.distance_clip) + self.distance_clip
-        features = torch.cat(
-            [
-                cause_states,
-                utterance_states,
-                cause_states * utterance_states,
-                self.distance(clipped).to(cause_states.dtype),
-            ],
-            dim=-1,
-        )
+        parts = [cause_states, utterance_states, cause_states * utterance_states]
+        if emotion_states is not None:
+            parts += [emotion_states, emotion_states * utterance_states]
+        parts.append(self.distance(clipped).to(cause_states.dtype))
+        features = torch.cat(parts, dim=-1)
         return self.mlp(features).squeeze(-1)
 
 

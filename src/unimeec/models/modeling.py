@@ -158,6 +158,7 @@ class UniMEECModel(PreTrainedModel):
             config.effective_distance_clip,
             config.distance_embedding_size,
             config.dropout,
+            reads_emotion=config.cause_reads_emotion,
         )
         self.span_head = (
             SpanHead(hidden, config.span_hidden_size or hidden, config.dropout)
@@ -367,6 +368,7 @@ class UniMEECModel(PreTrainedModel):
             c.index_select(0, i_flat),
             (x if cause_x is None else cause_x).index_select(0, j_flat),
             candidate_pairs[:, 1] - candidate_pairs[:, 2],
+            e.index_select(0, i_flat) if self.config.cause_reads_emotion else None,
         )
         out = UniMEECOutput(
             emotion_logits=emotion_logits,
