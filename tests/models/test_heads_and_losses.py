@@ -274,3 +274,33 @@ def test_fixed_balancing_has_no_loss_parameters(build):
     out = single(**processor([make_conversation("e", 3)]))
     assert out.loss.item() == pytest.approx(out.emotion_loss.item())
     assert not any("loss_log_variances" in name for name, _ in model.named_parameters())
+
+
+def test_cause_head_reading_the_emotion_matches_hand_computation():
+    """``cause_reads_emotion``: features ``[c; x; c * x; h_e; h_e * x; r(i - j)]``."""
+    from unimeec.models.heads import CauseHead
+
+    torch.manual_seed(0)
+    head = CauseHead(4, 8, distance_clip=2, distance_size=3, dropout=0.0, reads_emotion=True)
+    c, x, h = torch.randn(3, 5, 4).unbind(0)
+    offsets = torch.tensor([0, 1, 2, 5, -3])
+    r = head.distance.weight[offsets.clamp(-2, 2) + 2]
+    expected = head.mlp(torch.cat([c, x, c * x, h, h * x, r], dim=-1)).squeeze(-1)
+    torch.testing.assert_close(head(c, x, offsets, h), expected)
+    assert head.mlp[0].in_features == 5 * 4 + 3
+    with pytest.raises(ValueError, match="exactly when reads_emotion"):
+        head(c, x, offsets)
+    with pytest.raises(ValueError, match="exactly when reads_emotion"):
+        CauseHead(4, 8, 2, 3, 0.0)(c, x, offsets, h)
+
+
+def test_cause_reading_the_emotion_sends_the_cause_loss_into_the_emotion_head_input(build):
+    convs = [make_conversation("e", 6)]
+    for reads in (False, True):
+        model, processor = build(cause_reads_emotion=reads, emotion_readout="mask+slot")
+        model.train()
+        out = model(**processor(convs))
+        out.cause_loss.backward()
+        reached = model.context.emotion_level[0].query.weight.grad
+        # only a cause head that reads e'_i sends the cause loss through THC's emotion level
+        assert (reached is not None and reached.abs().sum() > 0) == reads
