@@ -201,8 +201,13 @@ def _dev(row: dict[str, Any], key: str) -> str:
     return "" if value is None else f"{100 * value:.1f}"
 
 
-def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
-    """One line per tuning variant: dev numbers (what selection read), then test."""
+def tuning_table(rows: Iterable[dict[str, Any]], gold_rows: Iterable[dict[str, Any]] = ()) -> str:
+    """One line per tuning variant: dev numbers (what selection read), then test.
+
+    ``gold_rows``: the ``<name>-gold-emotions`` twins; their pair F1 (test, and dev when
+    it was decoded for the gold emotions too: ``dev_emotions: gold``) joins the variant's line.
+    """
+    gold_twins = {(r["_file"], r["name"]): r for r in gold_rows}
     head = [
         "variant",
         "on top of",
@@ -212,6 +217,8 @@ def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
         "test emotion w-F1",
         "test pair F1",
         "test Cat w-F1",
+        "dev pair F1, gold emotions",
+        "test pair F1, gold emotions",
         "machine",
         "date (UTC)",
         "seeds",
@@ -220,6 +227,7 @@ def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         joint = joint_f1((row.get("training") or [{}])[0].get("dev_metrics", {}))
+        gold = gold_twins.get((row["_file"], row["name"] + "-gold-emotions"))
         variant = row["name"][len(TUNE_PREFIX) :]
         cells = [
             f"**{variant}** (chosen)" if row.get("selected") else variant,
@@ -230,6 +238,8 @@ def tuning_table(rows: Iterable[dict[str, Any]]) -> str:
             _pct(row, "merc_weighted_f1"),
             _pct(row, "mecpe_pair_f1"),
             _pct(row, "mecpe_cat_weighted_f1"),
+            _dev(gold, "mecpe_pair_f1") if gold and gold.get("dev_emotions") == "gold" else "",
+            _pct(gold, "mecpe_pair_f1") if gold else "",
             *_run_columns(row),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -267,6 +277,11 @@ def render(rows: list[dict[str, Any]]) -> str:
         ),
         key=lambda r: (r["_file"], r["name"] != TUNE_PREFIX + "default", r["name"]),
     )
+    tuning_gold = [
+        r
+        for r in evaluated
+        if r["name"].startswith(TUNE_PREFIX) and r["name"].endswith("-gold-emotions")
+    ]
     evaluated = [r for r in evaluated if not r["name"].startswith(TUNE_PREFIX)]
 
     def is_ablation(row: dict[str, Any]) -> bool:
@@ -291,7 +306,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 "w-F1 and dev pair F1; test shown, never read for selection; percentages)"
             ),
             "",
-            tuning_table(tuning),
+            tuning_table(tuning, tuning_gold),
             "",
         ]
     if ablations:

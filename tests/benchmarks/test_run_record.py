@@ -156,4 +156,15 @@ def test_gold_emotions_scores_the_saved_model_on_the_runs_test_conversations(
     assert dev_row["mecpe_pair_f1"] == pytest.approx(expected_dev["mecpe_pair_f1"])
     assert dev_row["merc_weighted_f1"] == 1.0
     assert plain["training"][0]["dev_metrics"] != dev_row
+    assert gold["dev_emotions"] == "gold" and "dev_emotions" not in plain
     assert "gold emotion utterances" in gold["note"]
+    # a tuning variant's line shows its gold-emotion pair F1, dev and test
+    from table import render
+
+    argv_tune = [str(run), "--name", "unimeec-tune-x", "--command", "c"]
+    argv_tune += ["--out", str(tmp_path / "t.json"), "--gold-emotions"]
+    assert run_record.main([*argv_tune, "--data-dir", str(shared_data)]) == 0
+    rows = [{**r, "_file": "t.json"} for r in json.loads((tmp_path / "t.json").read_text())]
+    (line,) = [t for t in render(rows).splitlines() if t.startswith("| x |")]
+    dev_f1, test_f1 = expected_dev["mecpe_pair_f1"], expected["mecpe_pair_f1"]
+    assert f"| {100 * dev_f1:.1f} | {100 * test_f1:.1f} |" in line
