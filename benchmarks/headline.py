@@ -39,6 +39,7 @@ class Line:
 
 R1, R2 = "gpu-sweep-round1.json", "gpu-sweep-round2.json"
 AB = "ablations-cpu-ecf1-main-job.json"  # the main job's config, one change per row
+CRE = "ablations-cpu-ecf1-cause-reads-emotion.json"  # the same with cause_reads_emotion
 W, A, P, C = "merc_weighted_f1", "merc_accuracy", "mecpe_pair_f1", "mecpe_cat_weighted_f1"
 SS, SP = "semeval_st1_strict_weighted_f1", "semeval_st1_proportional_weighted_f1"
 LINES: tuple[Line, ...] = (
@@ -156,6 +157,20 @@ LINES: tuple[Line, ...] = (
         Cell(AB, ("unimeec",), "ecf1", (W, P), "THC on: "),
         Cell(AB, ("unimeec-no-thc",), "ecf1", (W, P), "THC off: "),
         "paper: THC on > off",
+    ),
+    Line(
+        "the same with the pair scorer reading the emotion (`model.cause_reads_emotion=true`, "
+        "round 11; not in the main job): pair F1 for the gold emotions, joint against "
+        "cause-only training",
+        Cell(CRE, ("unimeec-cause-reads-emotion-gold-emotions",), "ecf1", (P,), "joint: "),
+        Cell(
+            CRE,
+            ("unimeec-cause-reads-emotion-cause-only-gold-emotions",),
+            "ecf1",
+            (P,),
+            "cause-only: ",
+        ),
+        "paper: joint > cause-only",
     ),
     Line(
         "the main job distilled from a 1-epoch all-mpnet-base-v2 teacher (`distill.weight=0.5`; "
