@@ -10,7 +10,10 @@ candidates of the batch; see :mod:`unimeec.models.processor` for the batch keys)
    ``[MASK_c]`` states -> ``[M, U, H]`` each; ``ModalityFusion`` -> ``x_i, e_i, c_i``.
 3. ``HierarchicalContext`` (THC) -> ``x'_i, c'_i, e'_i`` (identity when ``use_thc`` is off).
 4. ``EmotionHead(e'_i)`` (or ``e'_i + x'_i`` with ``emotion_readout="mask+slot"``) ->
-   ``[U, n_labels]``; ``CauseHead(c'_i, x'_j, i - j)`` -> ``[P]``.
+   ``[U, n_labels]``; ``CauseHead(c'_i, x'_j, i - j)`` -> ``[P]``. Options: ``cause_layers``
+   gives the cause side token layers of its own (``c`` and the scorer's ``x_j`` read from
+   them, :mod:`unimeec.models.cause_branch`); ``cause_reads_emotion`` adds the emotion
+   head's input of ``i`` to the scorer's features.
 5. Loss ``CE + lambda * BCE``: CE over labelled utterances only, BCE over candidates of gold
    emotion utterances of conversations with cause labels only; ``tasks`` switches either off.
 6. With ``span_head`` (SemEval-2024 subtask 1): ``SpanHead(h_t of u_j, [c'_i; e'_i])`` ->
