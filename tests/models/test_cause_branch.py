@@ -30,7 +30,7 @@ def test_the_branch_starts_as_the_identity_and_feeds_the_cause_head_its_own_stat
     )
     with torch.no_grad():
         with_branch = model(**batch)
-        branch, model.cause_branch = model.cause_branch, None
+        model.cause_branch = None
         shared = model(**batch)
     hook.remove()
     # the identity at the start: emotions and spans exactly as without the branch
@@ -44,7 +44,6 @@ def test_the_branch_starts_as_the_identity_and_feeds_the_cause_head_its_own_stat
         with_branch.cause_logits, model.cause_head(c_after[i], x_before_thc[j], offsets)
     )
     assert not torch.allclose(with_branch.cause_logits, shared.cause_logits)
-    assert branch is not None
 
 
 def test_without_thc_only_the_cause_loss_trains_the_branch(build):

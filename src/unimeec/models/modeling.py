@@ -436,15 +436,10 @@ class UniMEECModel(PreTrainedModel):
         backward is one ``index_add``, where advanced indexing would sort the indices first.
         """
         n_seq, length, size = hidden.shape
-        branch = cause_hidden is not hidden
-        if branch:
-            at = [
-                _rows(states.reshape(n_seq * length, size), where[..., 0] * length + where[..., 1])
-                for states, where in ((hidden, mask_e_positions), (cause_hidden, mask_c_positions))
-            ]
-        else:
-            masks = torch.stack([mask_e_positions, mask_c_positions])  # [2, M, U, 2]
-            at = _rows(hidden.reshape(n_seq * length, size), masks[..., 0] * length + masks[..., 1])
+        at = [
+            _rows(states.reshape(n_seq * length, size), where[..., 0] * length + where[..., 1])
+            for states, where in ((hidden, mask_e_positions), (cause_hidden, mask_c_positions))
+        ]
         fused = torch.stack(
             [
                 self.fuse_x(_slot_means(hidden, x_positions), modality_mask),
@@ -454,7 +449,7 @@ class UniMEECModel(PreTrainedModel):
         )
         cause_x = (
             self.dropout(self.fuse_x(_slot_means(cause_hidden, x_positions), modality_mask))
-            if branch
+            if cause_hidden is not hidden
             else None
         )
         return self.dropout(fused), cause_x
