@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="sweep: overrides under every UniMEEC job",
     )
     parser.add_argument("--ablations", nargs="*", default=None, help="sweep: ablations")
+    parser.add_argument(
+        "--claims", nargs="*", default=None, help="sweep: claim variants, every seed"
+    )
     parser.add_argument("--no-baselines", action="store_true", help="sweep: no classifier jobs")
     parser.add_argument(
         "--smoke", action="store_true", help="pass --smoke to every step (tiny model, a few steps)"
@@ -143,6 +146,8 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
         sweep += ["--base", *args.base]
     if args.ablations is not None:
         sweep += ["--ablations", *args.ablations]
+    if args.claims is not None:
+        sweep += ["--claims", *args.claims]
     if args.no_baselines:
         sweep.append("--no-baselines")
     # speed first: its timings need the GPU to itself, and a failure there costs the sweep

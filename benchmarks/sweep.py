@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_common as bc
+from ablations import VARIANTS
 
 from unimeec.evaluation.formulas import joint_f1
 
@@ -66,6 +67,9 @@ TUNING: dict[str, list[str]] = {
     "cause-weight-0.3": ["model.cause_loss_weight=0.3"],
     "uncertainty": ["model.loss_balancing=uncertainty"],
     "pcgrad": ["optim.gradient_projection=pcgrad"],
+    "fixed-loss": ["model.loss_balancing=fixed"],
+    "cause-reads-emotion": ["model.cause_reads_emotion=true"],
+    "cause-layers-1": ["model.cause_layers=1"],
 }
 #: The variants of a first round (``--tuning`` picks others for a second one).
 FIRST_ROUND = (
@@ -88,6 +92,18 @@ THIRD_ROUND = (
     "uncertainty",
     "pcgrad",
 )
+#: A fourth round, on the main job's configuration as it stands after the CPU rounds 3-11
+#: (learned loss weights, weight average, neutral bias; ``configs/ecf1_joint.yaml``):
+#: ``--tuning default utterance-scope lr-head-3e-4 ...`` with no ``--base``.
+FOURTH_ROUND = (
+    "default",
+    "utterance-scope",
+    "lr-head-3e-4",
+    "lr-backbone-5e-5",
+    "fixed-loss",
+    "cause-reads-emotion",
+    "cause-layers-1",
+)
 #: Ablations run against ``default`` (its row is the reference, ``unimeec-full``).
 ABLATIONS = (
     "utterance-scope",
@@ -97,6 +113,10 @@ ABLATIONS = (
     "cause-only",
     "random-head",
 )
+#: The paper's claims, each a ``quality.py`` job per seed with the chosen configuration
+#: (overrides from ``ablations.VARIANTS``), named as the issue's rows so that ``unimeec`` is
+#: their reference: emotion-only, cause-only (with its gold-emotion twin) and THC off.
+CLAIMS = ("emotion-only", "cause-only", "no-thc")
 TUNE_PREFIX = "unimeec-tune-"
 
 
@@ -162,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--ablations", nargs="*", default=list(ABLATIONS), choices=sorted(ABLATIONS)
+    )
+    parser.add_argument(
+        "--claims",
+        nargs="*",
+        default=[],
+        choices=CLAIMS,
+        help="claim variants trained with every seed on the chosen configuration",
     )
     parser.add_argument(
         "--smoke", action="store_true", help="pass --smoke to every job (tiny model, a few steps)"
@@ -252,6 +279,17 @@ def plan(args: argparse.Namespace) -> list[Job]:
         )
         for v in args.ablations
         if v != "utterance-scope"
+    ]
+    jobs += [
+        Job(
+            f"claim-{v}-seed{s}",
+            "quality.py",
+            unimeec("ecf1", s, f"unimeec-{v}", VARIANTS[v]),
+            4,
+            True,
+        )
+        for v in args.claims
+        for s in args.seeds
     ]
     jobs += [
         Job(f"meld-seed{s}", "quality.py", unimeec("meld", s, "unimeec", []), 5, True) for s in more
