@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--claims", nargs="*", default=None, help="sweep: claim variants, every seed"
     )
+    parser.add_argument("--tune-dataset", default=None, help="sweep: the tuning dataset")
+    parser.add_argument(
+        "--datasets", nargs="*", default=None, help="sweep: datasets of the chosen configuration"
+    )
     parser.add_argument("--no-baselines", action="store_true", help="sweep: no classifier jobs")
     parser.add_argument(
         "--smoke", action="store_true", help="pass --smoke to every step (tiny model, a few steps)"
@@ -86,7 +90,8 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
     out = args.out
     sweep_share = max(0.1, 1.0 - args.speed_reserve_s / args.budget_s)
     sweep_budget = max(30.0, sweep_share * args.budget_s - SWEEP_GRACE_S)
-    work = Path(tempfile.gettempdir()) / "unimeec-sweep-jobs"
+    # its own folder: two sweeps may share the machine (different --out)
+    work = Path(tempfile.mkdtemp(prefix="unimeec-sweep-jobs-"))
     speed = [
         "speed.py",
         "--in-process",
@@ -148,6 +153,10 @@ def steps(args: argparse.Namespace) -> list[tuple[str, list[str], float]]:
         sweep += ["--ablations", *args.ablations]
     if args.claims is not None:
         sweep += ["--claims", *args.claims]
+    if args.tune_dataset is not None:
+        sweep += ["--tune-dataset", args.tune_dataset]
+    if args.datasets is not None:
+        sweep += ["--datasets", *args.datasets]
     if args.no_baselines:
         sweep.append("--no-baselines")
     # speed first: its timings need the GPU to itself, and a failure there costs the sweep

@@ -70,6 +70,16 @@ TUNING: dict[str, list[str]] = {
     "fixed-loss": ["model.loss_balancing=fixed"],
     "cause-reads-emotion": ["model.cause_reads_emotion=true"],
     "cause-layers-1": ["model.cause_layers=1"],
+    # MELD's config predates the ECF rounds 3-11: their recipe, whole and in parts
+    "ecf-recipe": [
+        "optim.lr_backbone=1e-4",
+        "trainer.ema_decay=0.99",
+        "trainer.ema_start=0.5",
+        "decoding.tune_neutral_bias=true",
+    ],
+    "ema-half": ["trainer.ema_decay=0.99", "trainer.ema_start=0.5"],
+    "neutral-bias": ["decoding.tune_neutral_bias=true"],
+    "lr-backbone-1e-4": ["optim.lr_backbone=1e-4"],
 }
 #: The variants of a first round (``--tuning`` picks others for a second one).
 FIRST_ROUND = (
@@ -118,6 +128,10 @@ ABLATIONS = (
 #: their reference: emotion-only, cause-only (with its gold-emotion twin) and THC off.
 CLAIMS = ("emotion-only", "cause-only", "no-thc")
 TUNE_PREFIX = "unimeec-tune-"
+#: Datasets that get the chosen configuration with every seed (the tuning set: the rest).
+DATASETS = ("ecf1", "meld", "reccon")
+#: Start order of a dataset's chosen-configuration jobs: (first seed, other seeds).
+SEED_PRIORITY = {"meld": (2, 5), "reccon": (5, 6)}
 
 
 @dataclass
@@ -182,6 +196,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--ablations", nargs="*", default=list(ABLATIONS), choices=sorted(ABLATIONS)
+    )
+    parser.add_argument(
+        "--tune-dataset",
+        default="ecf1",
+        choices=DATASETS,
+        help="the dataset of the tuning runs and of the dev selection",
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="*",
+        default=list(DATASETS),
+        choices=DATASETS,
+        help="datasets that get the chosen configuration with every seed",
     )
     parser.add_argument(
         "--claims",
@@ -256,16 +283,30 @@ def plan(args: argparse.Namespace) -> list[Job]:
                 0,
             )
         )
+    tune = args.tune_dataset
     jobs += [
-        Job(f"tune-{v}", "quality.py", unimeec("ecf1", first, TUNE_PREFIX + v, TUNING[v]), 1)
+        Job(f"tune-{v}", "quality.py", unimeec(tune, first, TUNE_PREFIX + v, TUNING[v]), 1)
         for v in args.tuning
     ]
-    jobs += [
-        Job(f"ecf1-seed{s}", "quality.py", unimeec("ecf1", s, "unimeec", []), 2, True) for s in more
-    ]
-    jobs.append(
-        Job(f"meld-seed{first}", "quality.py", unimeec("meld", first, "unimeec", []), 2, True)
-    )
+    # the chosen configuration per dataset: the tuning run is the tuning set's first seed
+    chosen: list[Job] = []
+    for dataset in args.datasets:
+        seeds = more if dataset == tune else args.seeds
+        for i, s in enumerate(seeds):
+            if dataset == tune:
+                priority = 2
+            else:
+                priority = SEED_PRIORITY.get(dataset, (5, 6))[min(i, 1)]
+            chosen.append(
+                Job(
+                    f"{dataset}-seed{s}",
+                    "quality.py",
+                    unimeec(dataset, s, "unimeec", []),
+                    priority,
+                    True,
+                )
+            )
+    jobs += chosen
     baselines = () if args.no_baselines else ("ecf1", "meld")
     jobs += [
         Job(f"classifier-{d}-seed{first}", "quality.py", classifier(d, first), 3) for d in baselines
@@ -292,19 +333,9 @@ def plan(args: argparse.Namespace) -> list[Job]:
         for s in args.seeds
     ]
     jobs += [
-        Job(f"meld-seed{s}", "quality.py", unimeec("meld", s, "unimeec", []), 5, True) for s in more
-    ]
-    jobs.append(
-        Job(f"reccon-seed{first}", "quality.py", unimeec("reccon", first, "unimeec", []), 5, True)
-    )
-    jobs += [
         Job(f"classifier-{d}-seed{s}", "quality.py", classifier(d, s), 6)
         for s in more
         for d in baselines
-    ]
-    jobs += [
-        Job(f"reccon-seed{s}", "quality.py", unimeec("reccon", s, "unimeec", []), 6, True)
-        for s in more
     ]
     return sorted(jobs, key=lambda j: j.priority)  # stable: the order above within a priority
 
@@ -315,6 +346,17 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         return []
     return [r for r in data if isinstance(r, dict) and "name" in r]
+
+
+def selection_score(dev: dict[str, float]) -> float | None:
+    """Dev joint F1, or the one task's dev F1 where the tuning set has one task (MELD)."""
+    joint = joint_f1(dev)
+    if joint is not None:
+        return joint
+    for key in ("merc_weighted_f1", "mecpe_pair_f1"):
+        if key in dev:
+            return float(dev[key])
+    return None
 
 
 def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict[str, Any]:
@@ -330,13 +372,15 @@ def select(work: Path, tuning: list[str], base: list[str] | None = None) -> dict
                         "overrides": TUNING[variant],
                         "dev": dev,
                         "dev_joint_f1": joint_f1(dev),
+                        "dev_score": selection_score(dev),
                         "epochs_run_s": row["training"][0].get("seconds"),
                     }
                 )
-    scored = [t for t in table if t["dev_joint_f1"] is not None]
-    best = max(scored, key=lambda t: t["dev_joint_f1"]) if scored else None
+    scored = [t for t in table if t["dev_score"] is not None]
+    best = max(scored, key=lambda t: t["dev_score"]) if scored else None
     return {
-        "criterion": "dev joint_f1 = mean(dev merc_weighted_f1, dev mecpe_pair_f1)",
+        "criterion": "dev joint_f1 = mean(dev merc_weighted_f1, dev mecpe_pair_f1); "
+        "an emotion-only or cause-only set: its one dev F1",
         "base": list(base or []),
         "chosen": best["variant"] if best else "default",
         "overrides": best["overrides"] if best else [],
@@ -441,6 +485,9 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     finished: list[Job] = []
     selection: dict[str, Any] | None = None
     tuning_names = {f"tune-{v}" for v in args.tuning}
+    single = len(args.tuning) == 1
+    if single:  # one variant: nothing to choose, so no job waits for its run
+        selection = {"chosen": args.tuning[0], "overrides": TUNING[args.tuning[0]]}
 
     def left() -> float:
         return args.budget_s - (time.monotonic() - started)
@@ -510,7 +557,7 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     for job in pending:
         job.status = {"name": job.name, "skipped": "budget spent"}
         finished.append(job)
-    if selection is None:
+    if selection is None or single:  # the dev table of the one variant too
         selection = select(work, args.tuning, args.base)
         (args.out / "selection.json").write_text(json.dumps(selection, indent=2))
     return {
