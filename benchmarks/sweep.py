@@ -14,7 +14,13 @@ seed, so each row can be re-run alone; the driver only schedules and merges):
    weighted F1 and dev pair F1) is chosen; test numbers play no part;
 3. the chosen configuration with more seeds on ECF 1.0, and on MELD and RECCON-DD;
 4. the baselines (context classifier, rule) per seed on ECF 1.0 and MELD;
-5. the ablations of METHOD.md section 6, each against ``default`` (same epochs, seed 0).
+5. the ablations of METHOD.md section 6, each against ``default`` (same epochs, seed 0);
+6. ``--claims``: the paper's claim variants (emotion-only, cause-only, THC off) with every
+   seed on top of the *chosen* configuration, named as issue 16's rows.
+
+``--tune-dataset meld --datasets meld`` tunes on another set (an emotion-only or cause-only
+set is chosen by its one dev F1). With a single ``--tuning`` variant there is nothing to
+choose, so every job starts at once.
 
 Jobs start in priority order while ``--budget-s`` lasts; one still running at the end is
 stopped and leaves no row. At the end rows of the same system and dataset from different

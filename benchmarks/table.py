@@ -180,6 +180,9 @@ def speed_table(
 
 
 DATASET_ORDER = {"ecf1": 0, "meld": 1, "reccon": 2}
+DATASET_TITLES = {"ecf1": "ECF 1.0", "meld": "MELD", "reccon": "RECCON-DD"}
+#: Tuning sets with both tasks, chosen by dev joint F1 (the others by their one task's F1).
+TUNING_JOINT = frozenset({"ecf1"})
 TUNE_PREFIX = "unimeec-tune-"
 #: Rows of the ablation table: the full model and one row per variant of ablations.py.
 ABLATION_NAMES = frozenset(
@@ -299,14 +302,19 @@ def render(rows: list[dict[str, Any]]) -> str:
             quality_table(quality),
             "",
         ]
-    if tuning:
+    for dataset in sorted({r["dataset"] for r in tuning}, key=lambda d: DATASET_ORDER.get(d, 9)):
+        criterion = (
+            "dev joint = mean of dev emotion w-F1 and dev pair F1"
+            if dataset in TUNING_JOINT
+            else "the dataset's one dev F1"
+        )
         parts += [
             (
-                "### Tuning on ECF 1.0 (chosen by dev joint = mean of dev emotion "
-                "w-F1 and dev pair F1; test shown, never read for selection; percentages)"
+                f"### Tuning on {DATASET_TITLES.get(dataset, dataset)} (chosen by {criterion}; "
+                "test shown, never read for selection; percentages)"
             ),
             "",
-            tuning_table(tuning, tuning_gold),
+            tuning_table([r for r in tuning if r["dataset"] == dataset], tuning_gold),
             "",
         ]
     if ablations:

@@ -194,3 +194,60 @@ def test_table_puts_tuning_rows_in_their_own_table_with_dev_numbers(bench_dir):
     assert "| **lr-head-3e-4** (chosen) | the config file | 56.1 | 57.5 | 54.7 |" in tuning
     assert "| default | `optim.lr_head=3e-4` | 55.0 | 56.4 | 53.6 |" in tuning
     assert "unimeec-full" in text.split("### Ablations")[1] and "unimeec-full" not in tuning
+
+
+def test_claims_and_a_meld_tuning_round_plan_the_issue_rows(bench_dir, tmp_path):
+    import sweep
+
+    def plan(*extra: str) -> dict:
+        args = sweep.build_parser().parse_args(
+            ["--out", str(tmp_path), "--carry", "C", "--ablations", "--no-baselines", *extra]
+        )
+        return {job.name: job for job in sweep.plan(args)}
+
+    jobs = plan("--tuning", "default", "--claims", "cause-only", "--seeds", "0", "1")
+    claim = jobs["claim-cause-only-seed1"]
+    assert claim.after_selection and claim.arguments[claim.arguments.index("--seeds") + 1] == "1"
+    assert claim.arguments[claim.arguments.index("--unimeec-name") + 1] == "unimeec-cause-only"
+    assert claim.arguments[-1] == "task=cause"  # then the chosen overrides are appended
+    assert {"claim-cause-only-seed0", "ecf1-seed1", "meld-seed0", "reccon-seed1"} <= set(jobs)
+
+    meld = plan("--tune-dataset", "meld", "--datasets", "meld", "--tuning", "default", "ecf-recipe")
+    assert set(meld) == {"tune-default", "tune-ecf-recipe", "meld-seed1", "meld-seed2"}
+    tune = meld["tune-ecf-recipe"].arguments
+    assert tune[tune.index("--datasets") + 1] == "meld"
+
+
+def test_selection_on_an_emotion_only_set_reads_its_dev_f1(bench_dir, tmp_path):
+    import sweep
+
+    for variant, f1 in {"default": 0.58, "neutral-bias": 0.584}.items():
+        row = _tuning_row(variant, f1, 0.0, 0.0)
+        row["training"][0]["dev_metrics"] = {"merc_weighted_f1": f1}
+        (tmp_path / f"tune-{variant}.json").write_text(json.dumps([row]))
+    chosen = sweep.select(tmp_path, ["default", "neutral-bias"])
+    assert chosen["chosen"] == "neutral-bias"
+    assert chosen["overrides"] == ["decoding.tune_neutral_bias=true"]
+    assert [v["dev_joint_f1"] for v in chosen["variants"]] == [None, None]
+    assert sweep.selection_score({}) is None
+
+
+def test_table_has_one_tuning_table_per_dataset(bench_dir):
+    import table
+
+    ecf = {**_tuning_row("default", 0.5, 0.5, 0.5), "tuning_base": [], "_file": "a.json"}
+    meld = {
+        **_tuning_row("neutral-bias", 0.584, 0.0, 0.0),
+        "dataset": "meld",
+        "selected": True,
+        "tuning_base": [],
+        "_file": "b.json",
+    }
+    meld["training"] = [{"dev_metrics": {"merc_weighted_f1": 0.584}}]
+    text = table.render([meld, ecf])
+    assert text.index("### Tuning on ECF 1.0 (chosen by dev joint") < text.index(
+        "### Tuning on MELD (chosen by the dataset's one dev F1"
+    )
+    meld_part = text.split("### Tuning on MELD")[1]
+    assert "| **neutral-bias** (chosen) | the config file |  | 58.4 |" in meld_part
+    assert "| default |" not in meld_part
