@@ -16,6 +16,9 @@ joint F1 from the first decoding (``before``) to the second (``after``). ``--var
   ``p`` is the neutral share of the tuning half and of the training split: does the tuned
   bias carry the small dev sample's label prior, which a training-prior decoding should drop?
 
+An emotion-only model (e.g. MELD) has no tau: its bias is chosen on emotion weighted F1
+(``--variant bias`` only), as ``decoding.tune_neutral_bias`` does for emotion runs.
+
 The test split is never read.
 
     python benchmarks/neutral_bias_cv.py runs/a runs/b --out benchmarks/results/neutral-bias-cv.json
@@ -40,7 +43,9 @@ VARIANTS = ("bias", "split", "prior")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", type=Path, nargs="+", help="trained ECF 1.0 joint runs")
+    parser.add_argument(
+        "runs", type=Path, nargs="+", help="trained runs: joint (ECF 1.0) or emotion-only (MELD)"
+    )
     parser.add_argument("--data-dir", type=Path, default=bc.DEFAULT_DATA_DIR)
     parser.add_argument("--dataset", default="ecf1")
     parser.add_argument("--threads", type=int, default=None)
@@ -125,11 +130,21 @@ def main(argv: list[str] | None = None) -> int:
         model, processor = load_model_and_processor(run)
         model.eval()
         outputs = forward_once(model, processor, dev)
+        # an emotion-only model (MELD): no tau, the bias is chosen on emotion weighted F1
+        emotion_only = model.config.tasks == "emotion"
+        if emotion_only and args.variant != "bias":
+            raise SystemExit(f"{run}: --variant {args.variant} needs a joint model")
+        run_taus = [0.5] if emotion_only else taus
+        target = "merc_weighted_f1" if emotion_only else "joint_f1"
         for fold, (tune, held) in enumerate((halves, halves[::-1])):
             log.info("%s fold %d: tuning on %d dev conversations", run, fold, len(tune))
-            table = {(b, t): score(model, outputs, tune, b, t) for b in biases for t in taus}
-            tau_only = pick_threshold({t: table[(0.0, t)]["mecpe_pair_f1"] for t in taus}, taus)
-            bias, tau = pick_decoding({c: m["joint_f1"] for c, m in table.items()})
+            table = {(b, t): score(model, outputs, tune, b, t) for b in biases for t in run_taus}
+            tau_only = (
+                0.5
+                if emotion_only
+                else pick_threshold({t: table[(0.0, t)]["mecpe_pair_f1"] for t in taus}, taus)
+            )
+            bias, tau = pick_decoding({c: m[target] for c, m in table.items()})
             chosen: dict[str, float] = {"neutral_bias": bias, "cause_threshold": tau}
             if args.variant == "bias":
                 before = score(model, outputs, held, 0.0, tau_only)
@@ -155,15 +170,16 @@ def main(argv: list[str] | None = None) -> int:
                     tune_neutral_share=tune_share,
                     train_neutral_share=train_share,
                 )
-            change = {f"delta_{m}": after[m] - before[m] for m in METRICS}
-            for m in METRICS:
+            present = [m for m in METRICS if m in before]
+            change = {f"delta_{m}": after[m] - before[m] for m in present}
+            for m in present:
                 deltas[m].append(change[f"delta_{m}"])
             rows.append(
                 bc.result_record(
                     f"{prefix}-{Path(run).name}-fold{fold}",
                     args.dataset,
                     "dev",
-                    {**change, **{f"held_out_{m}_before": before[m] for m in METRICS}},
+                    {**change, **{f"held_out_{m}_before": before[m] for m in present}},
                     [],
                     bc.command_line(argv),
                     machine,
@@ -175,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                     held_out=len(held),
                 )
             )
+    deltas = {m: v for m, v in deltas.items() if v}
     summary = {f"delta_{m}": statistics.fmean(v) for m, v in deltas.items()}
     summary.update({f"delta_{m}_min": min(v) for m, v in deltas.items()})
     rows.append(
@@ -186,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             [],
             bc.command_line(argv),
             machine,
-            folds=len(deltas["joint_f1"]),
+            folds=len(next(iter(deltas.values()))),
             variant=args.variant,
         )
     )

@@ -120,3 +120,33 @@ def test_prior_moves_the_bias_by_the_neutral_log_odds_of_tuning_half_and_train(
         assert row["metrics"]["delta_joint_f1"] == pytest.approx(
             after["joint_f1"] - before["joint_f1"]
         )
+
+
+def test_an_emotion_only_model_tunes_its_bias_on_emotion_f1_alone(
+    bench_dir, tiny_backbone, shared_data, tmp_path
+):
+    from neutral_bias_cv import main
+
+    labels = load_dataset("meld", "dev", shared_data)[0].labels
+    torch.manual_seed(0)
+    config = UniMEECConfig(backbone=tiny_backbone, emotion_labels=list(labels), tasks="emotion")
+    model = UniMEECModel(config)
+    save_checkpoint(model, UniMEECProcessor.from_config(model.config), tmp_path / "m")
+    out = tmp_path / "meld.json"
+    argv = [str(tmp_path / "m"), "--dataset", "meld", "--data-dir", str(shared_data)]
+    assert main([*argv, "--limit", "8", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    predictor = Predictor.from_pretrained(tmp_path / "m")
+    dev = load_dataset("meld", "dev", shared_data)[:8]
+    for fold, row in enumerate(rows[:2]):
+        assert set(row["metrics"]) == {"delta_merc_weighted_f1", "held_out_merc_weighted_f1_before"}
+        bias = row["chosen"]["neutral_bias"]
+        assert bias in DecodingConfig().neutral_bias_grid
+        held = dev[1 - fold :: 2]
+        after = evaluate(held, predictor.predict(held, neutral_bias=bias))["merc_weighted_f1"]
+        before = evaluate(held, predictor.predict(held))["merc_weighted_f1"]
+        assert row["metrics"]["delta_merc_weighted_f1"] == pytest.approx(after - before)
+    assert rows[2]["folds"] == 2
+    assert set(rows[2]["metrics"]) == {"delta_merc_weighted_f1", "delta_merc_weighted_f1_min"}
+    with pytest.raises(SystemExit, match="needs a joint model"):
+        main([*argv, "--limit", "8", "--variant", "split", "--out", str(tmp_path / "s.json")])
