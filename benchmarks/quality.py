@@ -226,10 +226,7 @@ def run_unimeec(
     """Train UniMEEC per seed with the training pipeline, evaluate the dev-selected model on test."""
     from unimeec_runner import train_and_test
 
-    # an emotion-only model has no cause head: no gold-emotion pairs to score
-    with_gold = (
-        gold_emotions and dataset in CAUSE_DATASETS and "task=emotion" not in (overrides or [])
-    )
+    with_gold = gold_emotions and dataset in CAUSE_DATASETS
     per_seed, per_seed_gold, runs = [], [], []
     for seed in args.seeds:
         metrics, info, gold = train_and_test(

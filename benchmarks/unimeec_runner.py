@@ -100,7 +100,7 @@ def train_and_test(
     """One seed: train (dev-selected), predict test, score.
 
     Returns (test metrics, run info, test metrics with causes decoded for the gold emotion
-    utterances, or None unless ``gold_emotions``).
+    utterances, or None unless ``gold_emotions`` and the model has a cause head).
     """
     from unimeec.data import read_conversations
     from unimeec.evaluation import evaluate
@@ -120,7 +120,7 @@ def train_and_test(
     predictions = read_conversations(result.run_dir / "predictions_test.jsonl", "jsonl")
     metrics = evaluate(splits["test"], predictions)
     gold_metrics = None
-    if gold_emotions:
+    if gold_emotions and config.resolved_task != "emotion":  # no cause head: no pairs
         gold_metrics = evaluate(
             splits["test"], predict_with_gold_emotions(result.model_dir, splits["test"], args)
         )
